@@ -1,0 +1,104 @@
+"""The command line: the root group and ``main()``, which maps errors to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from llmaudit import __version__
+from llmaudit.cli.app import App
+from llmaudit.constants import ENV_CONFIG, ENV_DB, ENV_DEBUG
+from llmaudit.errors import ExitStatus, LlmauditError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_DEBUG = False
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="llmaudit")
+@click.option(
+    "--db",
+    metavar="PATH",
+    envvar=ENV_DB,
+    help=f"The ledger file (env {ENV_DB}). Default: llmaudit.db in the user data dir.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    envvar=ENV_CONFIG,
+    help=f"The config file (env {ENV_CONFIG}). Default: config.toml in the user config dir.",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar=ENV_DEBUG,
+    help=f"Show tracebacks and diagnostic detail (env {ENV_DEBUG}).",
+)
+@click.option("--no-color", is_flag=True, help="No colour in output (also env NO_COLOR).")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, config_path: str | None, debug: bool,
+        no_color: bool) -> None:
+    """llmaudit: where does every LLM dollar go?
+
+    Ingest provider usage and your own logs into a local ledger, price it offline, and
+    report spend, caching, budgets and regressions.
+    """
+    global _DEBUG
+    _DEBUG = debug
+    ctx.obj = App(config_path=config_path, db=db, debug=debug, color=not no_color)
+
+
+def _register() -> None:
+    from llmaudit.cli.config_cmd import config
+    from llmaudit.cli.ingest import ingest
+    from llmaudit.cli.ledger import ledger
+
+    cli.add_command(config)
+    cli.add_command(ingest)
+    cli.add_command(ledger)
+
+
+_register()
+
+
+def _debug_enabled(argv: list[str]) -> bool:
+    return _DEBUG or "--debug" in argv or os.environ.get(ENV_DEBUG, "") not in ("", "0", "false")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; the one place errors become a message and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = cli.main(args=args, prog_name="llmaudit", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.stderr.write("\nllmaudit: interrupted\n")
+        sys.exit(ExitStatus.INTERRUPTED)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nllmaudit: interrupted\n")
+        sys.exit(ExitStatus.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitStatus.USAGE if exc.exit_code == 2 else exc.exit_code)
+    except LlmauditError as exc:
+        if _debug_enabled(args):
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"llmaudit: error: {exc}\n")
+        sys.exit(exc.exit_status)
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(ExitStatus.OK)
+    except Exception as exc:
+        if _debug_enabled(args):
+            raise
+        sys.stderr.write(
+            f"llmaudit: internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug; rerun with --debug for a traceback and report it)\n"
+        )
+        sys.exit(ExitStatus.INTERNAL)
+    sys.exit(rv if isinstance(rv, int) else ExitStatus.OK)

@@ -1,0 +1,85 @@
+"""The App object every command receives: resolved paths, config, consoles and output helpers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from llmaudit.config import default_config_path, load_config, resolve_db_path
+from llmaudit.constants import ENV_NO_COLOR
+from llmaudit.render import Format, Table, render_text
+
+
+class App:
+    def __init__(
+        self,
+        *,
+        config_path: str | None = None,
+        db: str | None = None,
+        debug: bool = False,
+        color: bool = True,
+    ) -> None:
+        self.config_path = Path(config_path).expanduser() if config_path else default_config_path()
+        self._db = db
+        self.debug = debug
+        self.color = color and not os.environ.get(ENV_NO_COLOR)
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        return load_config(self.config_path)
+
+    @cached_property
+    def db_path(self) -> Path:
+        return resolve_db_path(self._db, self.config)
+
+    def open_ledger(self):  # -> Ledger (imported lazily)
+        from llmaudit.ledger.store import Ledger
+
+        return Ledger.open(self.db_path)
+
+    # -- consoles -----------------------------------------------------------------------------
+    def _console(self, stderr: bool) -> Any:
+        from rich.console import Console
+
+        return Console(
+            stderr=stderr,
+            markup=False,
+            highlight=False,
+            no_color=not self.color,
+            color_system="auto" if self.color else None,
+            soft_wrap=False,
+        )
+
+    @cached_property
+    def out(self) -> Any:
+        return self._console(stderr=False)
+
+    @cached_property
+    def err(self) -> Any:
+        return self._console(stderr=True)
+
+    def warn(self, message: str) -> None:
+        sys.stderr.write(f"llmaudit: {message}\n")
+
+    def info(self, message: str) -> None:
+        sys.stderr.write(f"{message}\n")
+
+    # -- output -------------------------------------------------------------------------------
+    def default_format(self) -> Format:
+        """A table on a terminal, JSON when piped (checked on stdout, where data goes)."""
+        return Format.TABLE if sys.stdout.isatty() else Format.JSON
+
+    def emit(self, fmt: Format | None, tables: list[Table], data: dict[str, Any]) -> None:
+        fmt = fmt or self.default_format()
+        if fmt is Format.TABLE:
+            from llmaudit.render.table import to_rich
+
+            for i, table in enumerate(tables):
+                if i:
+                    self.out.print()
+                self.out.print(to_rich(table, self.out.width))
+            return
+        sys.stdout.write(render_text(fmt, tables, data) + "\n")

@@ -1,0 +1,96 @@
+"""``llmaudit ledger``: what the ledger holds, and what was rejected on the way in."""
+
+from __future__ import annotations
+
+import click
+
+from llmaudit.cli.app import App
+from llmaudit.cli.options import format_option
+from llmaudit.render import Column, Format, Table
+
+
+@click.group()
+def ledger() -> None:
+    """Inspect the ledger."""
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError
+
+
+def _when(ts: str | None) -> str:
+    """``2026-11-01T09:05:00.000000Z`` -> ``2026-11-01 09:05:00 UTC`` for people."""
+    return f"{ts[:10]} {ts[11:19]} UTC" if ts else "-"
+
+
+@ledger.command("info")
+@format_option
+@click.pass_obj
+def ledger_info(app: App, fmt: Format | None) -> None:
+    """Path, size, schema version, counts, time range and sources of the ledger."""
+    with app.open_ledger() as led:
+        info = led.info()
+    overview = Table(
+        None,
+        [Column("", "name"), Column("", "value")],
+        [
+            {"name": "path", "value": info["path"]},
+            {"name": "size", "value": _size(info["size_bytes"])},
+            {
+                "name": "schema",
+                "value": f"{info['schema_version']} ({info['schema_migration']})",
+            },
+            {"name": "records", "value": f"{info['records']:,}"},
+            {"name": "requests", "value": f"{info['requests']:,}"},
+            {"name": "from", "value": _when(info["first_ts"])},
+            {"name": "to", "value": _when(info["last_ts"])},
+            {"name": "ingests", "value": f"{info['ingests']:,}"},
+            {"name": "rejects", "value": f"{info['rejects']:,}"},
+        ],
+        show_header=False,
+    )
+    sources = Table(
+        "Sources",
+        [
+            Column("kind", "kind"),
+            Column("name", "name"),
+            Column("records", "records", "right", lambda v: f"{v:,}"),
+            Column("ingests", "ingests", "right", lambda v: f"{v:,}"),
+            Column("last seen", "last_seen", priority=1),
+        ],
+        info["sources"],
+    )
+    app.emit(fmt, [overview, sources], {"ledger": info})
+
+
+@ledger.command("rejects")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most N rejects.")
+@format_option
+@click.pass_obj
+def ledger_rejects(app: App, limit: int | None, fmt: Format | None) -> None:
+    """List input that could not be ingested, with file:line and the reason."""
+    with app.open_ledger() as led:
+        rows = led.rejects(limit)
+    for row in rows:
+        row["where"] = f"{row['location']}:{row['line']}" if row["line"] else row["location"]
+        raw = (row["raw"] or "").replace("\n", " ")
+        row["excerpt"] = raw if len(raw) <= 40 else raw[:39] + "…"
+    table = Table(
+        None,
+        [
+            Column("where", "where"),
+            Column("field", "field"),
+            Column("reason", "reason"),
+            Column("input", "excerpt", priority=1),
+        ],
+        rows,
+    )
+    if not rows and (fmt or app.default_format()) is Format.TABLE:
+        app.info("no rejects")
+        return
+    app.emit(fmt, [table], {"rejects": [{k: v for k, v in r.items() if k != "excerpt"}
+                                        for r in rows]})

@@ -1,0 +1,18 @@
+"""Names every part of llmaudit agrees on: environment variables, file names."""
+
+from __future__ import annotations
+
+APP_NAME = "llmaudit"
+
+ENV_DB = "LLMAUDIT_DB"
+ENV_CONFIG = "LLMAUDIT_CONFIG"
+ENV_DATA_DIR = "LLMAUDIT_DATA_DIR"
+ENV_DEBUG = "LLMAUDIT_DEBUG"
+ENV_MACHINE_ID = "LLMAUDIT_MACHINE_ID"
+ENV_NO_COLOR = "NO_COLOR"
+
+CONFIG_FILENAME = "config.toml"
+DB_FILENAME = "llmaudit.db"
+
+# Config keys whose last part matches one of these hold secrets: masked in `config show`.
+SECRET_KEY_MARKERS = ("key", "token", "secret", "password")

@@ -1,0 +1,164 @@
+"""Named, ordered schema migrations. Each runs in one transaction together with its log row.
+
+Never edit or renumber a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from llmaudit.errors import StoreError
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+LOG_TABLE = "_llmaudit_migrations"
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT behind our back; run statement by statement instead.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+@migration
+def m001_init(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            UNIQUE (kind, name)
+        );
+        CREATE TABLE ingests (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources(id),
+            location TEXT NOT NULL,
+            size INTEGER,
+            mtime TEXT,
+            machine_id TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            added INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            duplicate INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE records (
+            id INTEGER PRIMARY KEY,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            content_hash TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            ts_end TEXT,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 1 CHECK (requests >= 0),
+            input_uncached INTEGER NOT NULL DEFAULT 0 CHECK (input_uncached >= 0),
+            cache_read INTEGER NOT NULL DEFAULT 0 CHECK (cache_read >= 0),
+            cache_write_5m INTEGER NOT NULL DEFAULT 0 CHECK (cache_write_5m >= 0),
+            cache_write_1h INTEGER NOT NULL DEFAULT 0 CHECK (cache_write_1h >= 0),
+            output INTEGER NOT NULL DEFAULT 0 CHECK (output >= 0),
+            reasoning INTEGER NOT NULL DEFAULT 0 CHECK (reasoning >= 0 AND reasoning <= output),
+            service_tier TEXT NOT NULL DEFAULT 'standard',
+            status TEXT NOT NULL DEFAULT 'ok',
+            user TEXT,
+            feature TEXT,
+            team TEXT,
+            customer TEXT,
+            project TEXT,
+            api_key TEXT,
+            session TEXT,
+            environment TEXT,
+            tags TEXT,
+            latency_ms REAL,
+            ttft_ms REAL,
+            request_id TEXT,
+            reported_cost_usd TEXT,
+            source_kind TEXT NOT NULL,
+            source_name TEXT,
+            source_location TEXT,
+            machine_id TEXT,
+            ingest_id INTEGER REFERENCES ingests(id)
+        );
+        CREATE INDEX idx_records_ts ON records (ts);
+        CREATE INDEX idx_records_model_ts ON records (model, ts);
+        CREATE INDEX idx_records_ingest_id ON records (ingest_id);
+        CREATE TABLE rejects (
+            id INTEGER PRIMARY KEY,
+            ingest_id INTEGER REFERENCES ingests(id),
+            source_kind TEXT NOT NULL,
+            location TEXT NOT NULL,
+            line INTEGER,
+            field TEXT,
+            reason TEXT NOT NULL,
+            raw TEXT,
+            raw_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (location, line, raw_hash)
+        );
+        CREATE INDEX idx_rejects_ingest_id ON rejects (ingest_id)
+        """,
+    )
+
+
+def applied(conn: sqlite3.Connection) -> list[str]:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)
+    ).fetchone()
+    if not exists:
+        return []
+    return [row[0] for row in conn.execute(f"SELECT name FROM {LOG_TABLE} ORDER BY rowid")]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every pending migration; return the names applied now.
+
+    Safe when several processes open a blank ledger at once: each migration is re-checked
+    inside its own ``BEGIN IMMEDIATE`` transaction, so exactly one process applies it.
+    """
+    known = [name for name, _ in MIGRATIONS]
+    done = applied(conn)
+    unknown = [name for name in done if name not in known]
+    if unknown:
+        raise StoreError(
+            f"the ledger has migrations this llmaudit does not know ({', '.join(unknown)})",
+            hint="it was written by a newer llmaudit; upgrade llmaudit",
+        )
+    if len(done) == len(known):
+        return []
+    now_applied: list[str] = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {LOG_TABLE} "
+                "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            if conn.execute(f"SELECT 1 FROM {LOG_TABLE} WHERE name = ?", (name,)).fetchone():
+                conn.execute("ROLLBACK")
+                continue
+            fn(conn)
+            conn.execute(
+                f"INSERT INTO {LOG_TABLE} (name, applied_at) VALUES (?, ?)",
+                (name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"migration {name} failed: {exc}") from exc
+        now_applied.append(name)
+    return now_applied

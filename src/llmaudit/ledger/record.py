@@ -1,0 +1,333 @@
+"""The normalised usage record every source yields and the ledger stores.
+
+Token categories are disjoint, so a cost is a plain sum of (tokens x price) over them:
+``input_uncached + cache_read + cache_write_5m + cache_write_1h`` is all input, ``output`` is all
+output including reasoning, and ``reasoning`` is a subset of ``output`` (never added twice).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from llmaudit.errors import RecordError
+
+SERVICE_TIERS = ("standard", "batch", "flex", "priority")
+STATUSES = ("ok", "error", "abandoned", "cache_hit")
+ATTRIBUTION_FIELDS = (
+    "user",
+    "feature",
+    "team",
+    "customer",
+    "project",
+    "api_key",
+    "session",
+    "environment",
+)
+TOKEN_FIELDS = (
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+)
+# Values providers and gateways use for the standard tier.
+_TIER_ALIASES = {"default": "standard", "auto": "standard", "on_demand": "standard", "scale": "priority"}
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One request, or one aggregated bucket of requests, with disjoint token counts."""
+
+    ts: datetime
+    provider: str
+    model: str
+    requests: int = 1
+    input_uncached: int = 0
+    cache_read: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    output: int = 0
+    reasoning: int = 0
+    ts_end: datetime | None = None
+    service_tier: str = "standard"
+    user: str | None = None
+    feature: str | None = None
+    team: str | None = None
+    customer: str | None = None
+    project: str | None = None
+    api_key: str | None = None
+    session: str | None = None
+    environment: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    status: str = "ok"
+    request_id: str | None = None
+    reported_cost_usd: Decimal | None = None
+    # Provenance: where the record came from. Not part of its identity.
+    source_kind: str = "unknown"
+    source_name: str | None = None
+    source_location: str | None = None
+    machine_id: str | None = None
+    # The source's own id for this record (a response id, a row id); None means "hash the content".
+    source_id: str | None = None
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def cache_write(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def input_total(self) -> int:
+        """All input tokens, cache reads and writes included (the OpenTelemetry convention)."""
+        return self.input_uncached + self.cache_read + self.cache_write
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_total + self.output
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that say what happened (everything but provenance), JSON-ready."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in PROVENANCE_FIELDS:
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, datetime):
+                value = format_ts(value)
+            elif isinstance(value, Decimal):
+                value = decimal_str(value)
+            out[f.name] = value
+        return out
+
+    def content_hash(self) -> str:
+        canonical = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def dedupe_key(self) -> str:
+        """``kind:id`` when the source has its own id, else ``kind:sha256:<content hash>``."""
+        if self.source_id:
+            return f"{self.source_kind}:{self.source_id}"
+        return f"{self.source_kind}:sha256:{self.content_hash()}"
+
+
+PROVENANCE_FIELDS = frozenset(
+    {"source_kind", "source_name", "source_location", "machine_id", "source_id"}
+)
+
+
+def validate(rec: UsageRecord) -> None:
+    """Raise :class:`RecordError` naming the field if ``rec`` breaks a rule of the record."""
+    if not isinstance(rec.ts, datetime) or rec.ts.tzinfo is None:
+        raise RecordError("must be a timezone-aware datetime", field="ts")
+    if rec.ts_end is not None:
+        if not isinstance(rec.ts_end, datetime) or rec.ts_end.tzinfo is None:
+            raise RecordError("must be a timezone-aware datetime", field="ts_end")
+        if rec.ts_end < rec.ts:
+            raise RecordError("is before ts", field="ts_end")
+    if not isinstance(rec.model, str) or not rec.model.strip():
+        raise RecordError("is missing", field="model")
+    if not isinstance(rec.provider, str) or not rec.provider.strip():
+        raise RecordError("is missing", field="provider")
+    for name in ("requests", *TOKEN_FIELDS):
+        value = getattr(rec, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecordError(f"must be an integer, got {value!r}", field=name)
+        if value < 0:
+            raise RecordError(f"must not be negative, got {value}", field=name)
+    if rec.reasoning > rec.output:
+        raise RecordError(
+            f"({rec.reasoning}) is larger than output ({rec.output}); reasoning is part of output",
+            field="reasoning",
+        )
+    if rec.service_tier not in SERVICE_TIERS:
+        raise RecordError(
+            f"must be one of {', '.join(SERVICE_TIERS)}, got {rec.service_tier!r}",
+            field="service_tier",
+        )
+    if rec.status not in STATUSES:
+        raise RecordError(
+            f"must be one of {', '.join(STATUSES)}, got {rec.status!r}", field="status"
+        )
+    for name in (*ATTRIBUTION_FIELDS, "request_id"):
+        value = getattr(rec, name)
+        if value is not None and not isinstance(value, str):
+            raise RecordError(f"must be a string, got {type(value).__name__}", field=name)
+    if not isinstance(rec.tags, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in rec.tags.items()
+    ):
+        raise RecordError("must map non-empty names to strings", field="tags")
+    for name in ("latency_ms", "ttft_ms"):
+        value = getattr(rec, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecordError(f"must be a number, got {value!r}", field=name)
+        if value < 0 or value != value:
+            raise RecordError(f"must be a non-negative number, got {value!r}", field=name)
+    cost = rec.reported_cost_usd
+    if cost is not None and (not isinstance(cost, Decimal) or not cost.is_finite()):
+        raise RecordError(f"must be a finite decimal, got {cost!r}", field="reported_cost_usd")
+
+
+# -- helpers sources share ------------------------------------------------------------------
+
+_TS_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)$"
+)
+
+
+def parse_ts(value: Any, field_name: str = "ts") -> datetime:
+    """An ISO-8601 timestamp with an explicit offset (or ``Z``) -> an aware UTC datetime.
+
+    A timestamp without an offset is rejected: guessing the zone would shift buckets silently.
+    Fractions beyond microseconds are truncated.
+    """
+    if not isinstance(value, str):
+        raise RecordError(f"must be an ISO-8601 string, got {value!r}", field=field_name)
+    m = _TS_RE.match(value.strip())
+    if not m:
+        if re.match(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?)?$", value.strip()):
+            raise RecordError(
+                f"{value!r} has no time zone offset; add Z or +HH:MM", field=field_name
+            )
+        raise RecordError(f"{value!r} is not an ISO-8601 timestamp", field=field_name)
+    year, month, day, hour, minute, second, frac, tz = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    if tz in ("Z", "z"):
+        offset = timedelta(0)
+    else:
+        sign = -1 if tz[0] == "-" else 1
+        digits = tz[1:].replace(":", "")
+        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+    try:
+        dt = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro,
+            tzinfo=timezone(offset),
+        )
+    except ValueError as exc:
+        raise RecordError(f"{value!r} is not a valid time: {exc}", field=field_name) from None
+    return dt.astimezone(timezone.utc)
+
+
+def format_ts(dt: datetime) -> str:
+    """UTC, fixed width (so text order is time order): ``2026-01-02T03:04:05.000000Z``."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def decimal_str(value: Decimal) -> str:
+    """A Decimal as plain text without exponent, full precision."""
+    text = format(value, "f")
+    return text
+
+
+def to_decimal(value: Any, field_name: str) -> Decimal:
+    if isinstance(value, bool):
+        raise RecordError(f"must be a number, got {value!r}", field=field_name)
+    if isinstance(value, (int, Decimal)):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise RecordError(f"must be a number, got {value!r}", field=field_name) from None
+    else:
+        raise RecordError(f"must be a number, got {value!r}", field=field_name)
+    if not result.is_finite():
+        raise RecordError(f"must be finite, got {value!r}", field=field_name)
+    return result
+
+
+def to_int(value: Any, field_name: str) -> int:
+    """A token or request count: integers (or integral floats such as 12.0), never negative."""
+    if isinstance(value, bool):
+        raise RecordError(f"must be an integer, got {value!r}", field=field_name)
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, (float, Decimal)) and value == value and value % 1 == 0:
+        result = int(value)
+    else:
+        raise RecordError(f"must be an integer, got {value!r}", field=field_name)
+    if result < 0:
+        raise RecordError(f"must not be negative, got {result}", field=field_name)
+    return result
+
+
+def to_str(value: Any, field_name: str) -> str | None:
+    """An attribution value: strings as they are, integers (ids) as text; empty means absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"must be a string, got {value!r}", field=field_name)
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str):
+        raise RecordError(f"must be a string, got {type(value).__name__}", field=field_name)
+    return value if value.strip() else None
+
+
+def normalize_service_tier(value: Any) -> str:
+    if value is None or value == "":
+        return "standard"
+    if not isinstance(value, str):
+        raise RecordError(f"must be a string, got {value!r}", field="service_tier")
+    tier = value.strip().lower()
+    tier = _TIER_ALIASES.get(tier, tier)
+    if tier not in SERVICE_TIERS:
+        raise RecordError(
+            f"must be one of {', '.join(SERVICE_TIERS)}, got {value!r}", field="service_tier"
+        )
+    return tier
+
+
+_SECRET_RE = re.compile(r"^(sk|rk|pk)[-_][A-Za-z0-9_\-]{16,}$")
+
+
+def redact_api_key(value: str | None) -> str | None:
+    """Attribution wants a key's identity, never the secret: full keys become ``sk-...wxyz``."""
+    if value and _SECRET_RE.match(value):
+        return f"{value[:3]}...{value[-4:]}"
+    return value
+
+
+_PROVIDER_PREFIXES = (
+    ("openai", ("gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-", "davinci", "babbage",
+                "codex-", "computer-use-", "omni-moderation", "whisper", "tts-", "dall-e")),
+    ("anthropic", ("claude",)),
+    ("google", ("gemini", "gemma", "text-embedding-004", "palm")),
+    ("mistral", ("mistral", "mixtral", "codestral", "pixtral", "ministral", "magistral",
+                 "devstral", "open-mistral")),
+    ("deepseek", ("deepseek",)),
+    ("xai", ("grok",)),
+    ("cohere", ("command", "embed-", "rerank-")),
+    ("meta", ("llama", "meta-llama")),
+)
+
+
+def infer_provider(model: str) -> str:
+    """A best guess at the provider from a model name, ``unknown`` when there is none.
+
+    Used only when a source does not say; ``provider/model`` names (OpenRouter, LiteLLM) give
+    the prefix.
+    """
+    name = model.strip().lower()
+    if "/" in name:
+        return name.split("/", 1)[0]
+    for provider, prefixes in _PROVIDER_PREFIXES:
+        if name.startswith(prefixes):
+            return provider
+    return "unknown"

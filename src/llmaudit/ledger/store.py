@@ -1,0 +1,395 @@
+"""The SQLite ledger: open (with migrations), upsert records, log ingests and rejects, read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from llmaudit.errors import StoreError
+from llmaudit.ledger.migrations import MIGRATIONS, applied, migrate
+from llmaudit.ledger.record import UsageRecord, format_ts, parse_ts
+
+BUSY_TIMEOUT_MS = 60_000
+RAW_LIMIT = 4096  # bytes of a rejected line kept in the ledger
+
+RECORD_COLUMNS = (
+    "ts",
+    "ts_end",
+    "provider",
+    "model",
+    "requests",
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "service_tier",
+    "status",
+    "user",
+    "feature",
+    "team",
+    "customer",
+    "project",
+    "api_key",
+    "session",
+    "environment",
+    "tags",
+    "latency_ms",
+    "ttft_ms",
+    "request_id",
+    "reported_cost_usd",
+    "source_kind",
+    "source_name",
+    "source_location",
+    "machine_id",
+)
+_WRITE_COLUMNS = ("dedupe_key", "content_hash", *RECORD_COLUMNS, "ingest_id")
+_INSERT_SQL = (
+    f"INSERT INTO records ({', '.join(_WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _WRITE_COLUMNS)}) "
+    "ON CONFLICT (dedupe_key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _WRITE_COLUMNS if c != "dedupe_key")
+)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One piece of input that could not become a record."""
+
+    location: str  # the file (or "-" for stdin, or an API page)
+    line: int | None
+    reason: str
+    field: str | None = None
+    raw: str | None = None
+
+    def where(self) -> str:
+        return f"{self.location}:{self.line}" if self.line is not None else self.location
+
+
+@dataclass
+class WriteCounts:
+    added: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+    def __iadd__(self, other: WriteCounts) -> WriteCounts:
+        self.added += other.added
+        self.updated += other.updated
+        self.duplicate += other.duplicate
+        self.rejected += other.rejected
+        return self
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Ledger:
+    """A connection to one ledger file. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path | str) -> Ledger:
+        path = Path(path).absolute()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open ledger {path}: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            _set_wal(conn)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"cannot open ledger {path}: {exc}") from exc
+        except StoreError as exc:
+            conn.close()
+            raise StoreError(f"{path}: {exc.message}", hint=exc.hint) from exc
+        return cls(path, conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self.conn)
+
+    # -- ingests ------------------------------------------------------------------------------
+    def source_id(self, kind: str, name: str) -> int:
+        with self._tx():
+            now = _now()
+            self.conn.execute(
+                "INSERT INTO sources (kind, name, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (kind, name) DO UPDATE SET last_seen = excluded.last_seen",
+                (kind, name, now, now),
+            )
+            row = self.conn.execute(
+                "SELECT id FROM sources WHERE kind = ? AND name = ?", (kind, name)
+            ).fetchone()
+        return int(row[0])
+
+    def begin_ingest(
+        self,
+        *,
+        kind: str,
+        source_name: str,
+        location: str,
+        size: int | None,
+        mtime: float | None,
+        machine_id: str | None,
+    ) -> int:
+        sid = self.source_id(kind, source_name)
+        mtime_text = (
+            datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
+            if mtime is not None
+            else None
+        )
+        with self._tx():
+            cur = self.conn.execute(
+                "INSERT INTO ingests (source_id, location, size, mtime, machine_id, started_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (sid, location, size, mtime_text, machine_id, _now()),
+            )
+        return int(cur.lastrowid)
+
+    def finish_ingest(self, ingest_id: int, counts: WriteCounts, status: str = "ok") -> None:
+        with self._tx():
+            self.conn.execute(
+                "UPDATE ingests SET finished_at = ?, status = ?, added = ?, updated = ?, "
+                "duplicate = ?, rejected = ? WHERE id = ?",
+                (
+                    _now(),
+                    status,
+                    counts.added,
+                    counts.updated,
+                    counts.duplicate,
+                    counts.rejected,
+                    ingest_id,
+                ),
+            )
+
+    # -- writes -------------------------------------------------------------------------------
+    def write(
+        self,
+        records: Iterable[UsageRecord],
+        rejects: Iterable[Reject] = (),
+        *,
+        ingest_id: int | None = None,
+        source_kind: str = "unknown",
+    ) -> WriteCounts:
+        """Upsert records and store rejects in one transaction.
+
+        A record whose dedupe key is new is added; one whose key exists with the same content
+        is a duplicate and changes nothing; one whose key exists with other content replaces it
+        (counted as updated). Within one call the last record of a key wins.
+        """
+        counts = WriteCounts()
+        batch: dict[str, tuple[str, UsageRecord]] = {}
+        for rec in records:
+            key = rec.dedupe_key()
+            if key in batch:
+                counts.duplicate += 1
+            batch[key] = (rec.content_hash(), rec)
+        rejects = list(rejects)
+        with self._tx():
+            existing = self._existing_hashes(list(batch))
+            rows = []
+            for key, (digest, rec) in batch.items():
+                old = existing.get(key)
+                if old == digest:
+                    counts.duplicate += 1
+                    continue
+                if old is None:
+                    counts.added += 1
+                else:
+                    counts.updated += 1
+                rows.append((key, digest, *record_to_row(rec), ingest_id))
+            if rows:
+                self.conn.executemany(_INSERT_SQL, rows)
+            for rj in rejects:
+                raw = rj.raw if rj.raw is None else _cut(rj.raw)
+                raw_hash = hashlib.sha256((rj.raw or rj.reason).encode("utf-8")).hexdigest()
+                self.conn.execute(
+                    "INSERT INTO rejects (ingest_id, source_kind, location, line, field, reason, "
+                    "raw, raw_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (location, line, raw_hash) DO NOTHING",
+                    (ingest_id, source_kind, rj.location, rj.line, rj.field, rj.reason, raw,
+                     raw_hash, _now()),
+                )
+                counts.rejected += 1
+        return counts
+
+    def _existing_hashes(self, keys: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for key, digest in self.conn.execute(
+                f"SELECT dedupe_key, content_hash FROM records WHERE dedupe_key IN ({marks})", chunk
+            ):
+                found[key] = digest
+        return found
+
+    # -- reads --------------------------------------------------------------------------------
+    def iter_records(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[UsageRecord]:
+        cols = ", ".join(RECORD_COLUMNS)
+        sql = f"SELECT {cols}, dedupe_key FROM records {where} ORDER BY ts, id"
+        for row in self.conn.execute(sql, params):
+            yield row_to_record(row)
+
+    def schema_version(self) -> tuple[int, str | None]:
+        names = applied(self.conn)
+        return len(names), (names[-1] if names else None)
+
+    def info(self) -> dict[str, Any]:
+        """What ``llmaudit ledger info`` shows: counts, time range, sources, rejects."""
+        c = self.conn
+        records, requests, first, last = c.execute(
+            "SELECT COUNT(*), COALESCE(SUM(requests), 0), MIN(ts), MAX(COALESCE(ts_end, ts)) "
+            "FROM records"
+        ).fetchone()
+        version, last_migration = self.schema_version()
+        sources = [
+            {
+                "kind": kind,
+                "name": name,
+                "records": n,
+                "ingests": ingests,
+                "last_seen": last_seen,
+            }
+            for kind, name, n, ingests, last_seen in c.execute(
+                "SELECT s.kind, s.name, "
+                "(SELECT COUNT(*) FROM records r WHERE r.source_kind = s.kind "
+                "AND r.source_name = s.name), "
+                "(SELECT COUNT(*) FROM ingests g WHERE g.source_id = s.id), s.last_seen "
+                "FROM sources s ORDER BY s.kind, s.name"
+            )
+        ]
+        size = sum(
+            p.stat().st_size
+            for p in (self.path, Path(f"{self.path}-wal"))
+            if p.exists()
+        )
+        return {
+            "path": str(self.path),
+            "size_bytes": size,
+            "schema_version": version,
+            "schema_migration": last_migration,
+            "latest_schema_version": len(MIGRATIONS),
+            "records": records,
+            "requests": requests,
+            "first_ts": first,
+            "last_ts": last,
+            "ingests": c.execute("SELECT COUNT(*) FROM ingests").fetchone()[0],
+            "rejects": c.execute("SELECT COUNT(*) FROM rejects").fetchone()[0],
+            "sources": sources,
+        }
+
+    def rejects(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT id, source_kind, location, line, field, reason, raw, created_at, ingest_id "
+            "FROM rejects ORDER BY id"
+        )
+        params: tuple[Any, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        keys = ("id", "source_kind", "location", "line", "field", "reason", "raw", "created_at",
+                "ingest_id")
+        return [dict(zip(keys, row)) for row in self.conn.execute(sql, params)]
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK``); sqlite errors become StoreError."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the ledger: {exc}") from exc
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error as err:
+                self.conn.execute("ROLLBACK")
+                raise StoreError(f"cannot write to the ledger: {err}") from err
+        self.conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"cannot write to the ledger: {exc}") from exc
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    # Switching to WAL needs a moment alone with the file; another process opening the same
+    # blank ledger can hold it, and this pragma does not wait on the busy handler everywhere.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _cut(text: str) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= RAW_LIMIT:
+        return text
+    return data[:RAW_LIMIT].decode("utf-8", errors="ignore") + "…"
+
+
+def record_to_row(rec: UsageRecord) -> tuple[Any, ...]:
+    values: list[Any] = []
+    for col in RECORD_COLUMNS:
+        value = getattr(rec, col)
+        if isinstance(value, datetime):
+            value = format_ts(value)
+        elif isinstance(value, Decimal):
+            value = format(value, "f")
+        elif col == "tags":
+            value = json.dumps(value, sort_keys=True, ensure_ascii=False) if value else None
+        values.append(value)
+    return tuple(values)
+
+
+def row_to_record(row: tuple[Any, ...]) -> UsageRecord:
+    data = dict(zip(RECORD_COLUMNS, row))
+    dedupe_key: str = row[len(RECORD_COLUMNS)]
+    data["ts"] = parse_ts(data["ts"])
+    data["ts_end"] = parse_ts(data["ts_end"], "ts_end") if data["ts_end"] else None
+    data["tags"] = json.loads(data["tags"]) if data["tags"] else {}
+    if data["reported_cost_usd"] is not None:
+        data["reported_cost_usd"] = Decimal(data["reported_cost_usd"])
+    kind_prefix = f"{data['source_kind']}:"
+    rest = dedupe_key[len(kind_prefix) :] if dedupe_key.startswith(kind_prefix) else dedupe_key
+    data["source_id"] = None if rest.startswith("sha256:") else rest
+    return UsageRecord(**data)

@@ -1,0 +1,141 @@
+"""What every input source implements, and how inputs (files, directories, stdin, .gz) open."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import sys
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, ClassVar, Union
+
+from llmaudit.errors import DataError
+from llmaudit.ledger.record import UsageRecord
+from llmaudit.ledger.store import Reject
+
+Item = Union[UsageRecord, Reject]
+GZIP_MAGIC = b"\x1f\x8b"
+HEAD_BYTES = 64 * 1024
+
+
+@dataclass
+class InputFile:
+    """One input: a file on disk (plain or gzip) or standard input, spooled so it can be sniffed."""
+
+    location: str  # as shown to the user: the path, or "-"
+    path: Path
+    size: int | None
+    mtime: float | None
+    _spool: IO[bytes] | None = None
+
+    @classmethod
+    def from_path(cls, path: Path) -> InputFile:
+        st = path.stat()
+        return cls(str(path), path, st.st_size, st.st_mtime)
+
+    @classmethod
+    def from_stdin(cls) -> InputFile:
+        spool = tempfile.TemporaryFile()
+        shutil.copyfileobj(sys.stdin.buffer, spool)
+        size = spool.tell()
+        spool.seek(0)
+        return cls("-", Path("-"), size, None, spool)
+
+    def open_binary(self) -> IO[bytes]:
+        """The decompressed bytes (gzip is recognised by its magic number, not its name)."""
+        if self._spool is not None:
+            self._spool.seek(0)
+            raw: IO[bytes] = _Unclosable(self._spool)
+        else:
+            try:
+                raw = open(self.path, "rb")  # noqa: SIM115 - returned to the caller
+            except OSError as exc:
+                raise DataError(f"{self.location}: cannot read: {exc.strerror}") from exc
+        if raw.read(2) == GZIP_MAGIC:
+            raw.seek(0)
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        raw.seek(0)
+        return raw
+
+    def open_text(self) -> IO[str]:
+        """Text lines; bytes that are not UTF-8 survive as surrogates for the parser to reject."""
+        return io.TextIOWrapper(
+            self.open_binary(), encoding="utf-8-sig", errors="surrogateescape", newline=None
+        )
+
+    def head(self, size: int = HEAD_BYTES) -> str:
+        """The first ``size`` bytes of (decompressed) content, as text, for format detection."""
+        try:
+            with self.open_binary() as fh:
+                data = fh.read(size)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{self.location}: cannot read: {exc}") from exc
+        return data.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+class _Unclosable(io.BufferedIOBase):
+    """Lets a reader close its wrapper without closing the spooled stdin beneath it."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self.inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.inner.read(-1 if size is None else size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.inner.read(size)
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        return self.inner.readinto(b)  # type: ignore[attr-defined]
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.inner.tell()
+
+
+class Source(ABC):
+    """One log format or provider API: turns an input into usage records and rejects."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    # File name endings looked at when walking a directory (gzip versions are added).
+    extensions: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def sniff(self, head: str) -> bool:
+        """True when the first bytes of an input look like this format."""
+
+    @abstractmethod
+    def parse(self, inp: InputFile) -> Iterator[Item]:
+        """Yield a record or a :class:`Reject` for every unit of input, in order."""
+
+    def accepts_name(self, path: Path) -> bool:
+        name = path.name.lower()
+        if name.endswith(".gz"):
+            name = name[:-3]
+        return name.endswith(self.extensions)
+
+
+def walk(path: Path) -> Iterator[Path]:
+    """Regular files under ``path`` in a stable order, skipping hidden files and folders."""
+    if not path.is_dir():
+        yield path
+        return
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(root) / name

@@ -1,0 +1,248 @@
+"""llmaudit JSONL, the interchange format (see docs/format.md).
+
+Token fields follow the OpenTelemetry GenAI convention: ``input_tokens`` counts all input
+(cache reads and writes included) and the cache fields say how much of it was cache traffic;
+``output_tokens`` counts all output and ``reasoning_tokens`` how much of it was reasoning.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from llmaudit.errors import RecordError
+from llmaudit.ledger.record import (
+    STATUSES,
+    UsageRecord,
+    decimal_str,
+    format_ts,
+    infer_provider,
+    normalize_service_tier,
+    parse_ts,
+    redact_api_key,
+    to_decimal,
+    to_int,
+    to_str,
+)
+from llmaudit.ledger.store import Reject
+from llmaudit.sources.base import InputFile, Item, Source
+
+KIND = "llmaudit"
+TOKEN_KEYS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+ATTRIBUTION_KEYS = (
+    "user",
+    "feature",
+    "team",
+    "customer",
+    "project",
+    "api_key",
+    "session",
+    "environment",
+)
+FIELDS = (
+    "ts",
+    "ts_end",
+    "provider",
+    "model",
+    "requests",
+    *TOKEN_KEYS,
+    "service_tier",
+    *ATTRIBUTION_KEYS,
+    "tags",
+    "latency_ms",
+    "ttft_ms",
+    "status",
+    "request_id",
+    "reported_cost_usd",
+)
+
+
+def record_from_object(obj: Any, source_location: str | None = None) -> UsageRecord:
+    """One interchange object -> a record; :class:`RecordError` names the field that is wrong."""
+    if not isinstance(obj, dict):
+        raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
+    unknown = [k for k in obj if k not in FIELDS]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, FIELDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise RecordError(f"unknown field{hint}", field=key)
+    if obj.get("ts") is None:
+        raise RecordError("is missing", field="ts")
+    ts = parse_ts(obj["ts"], "ts")
+    ts_end = parse_ts(obj["ts_end"], "ts_end") if obj.get("ts_end") is not None else None
+    model = to_str(obj.get("model"), "model")
+    if not model:
+        raise RecordError("is missing", field="model")
+    provider = to_str(obj.get("provider"), "provider") or infer_provider(model)
+
+    tokens = {k: 0 if obj.get(k) is None else to_int(obj[k], k) for k in TOKEN_KEYS}
+    cache = tokens["cache_read_tokens"] + tokens["cache_write_tokens"]
+    if cache > tokens["input_tokens"]:
+        raise RecordError(
+            f"cache_read_tokens + cache_write_tokens ({cache}) exceed input_tokens "
+            f"({tokens['input_tokens']}); input_tokens must include cache tokens",
+            field="input_tokens",
+        )
+    if tokens["cache_write_1h_tokens"] > tokens["cache_write_tokens"]:
+        raise RecordError(
+            f"({tokens['cache_write_1h_tokens']}) exceeds cache_write_tokens "
+            f"({tokens['cache_write_tokens']}); it is the 1-hour part of the writes",
+            field="cache_write_1h_tokens",
+        )
+    if tokens["reasoning_tokens"] > tokens["output_tokens"]:
+        raise RecordError(
+            f"({tokens['reasoning_tokens']}) exceeds output_tokens ({tokens['output_tokens']}); "
+            "output_tokens must include reasoning",
+            field="reasoning_tokens",
+        )
+
+    status = obj.get("status") or "ok"
+    if status not in STATUSES:
+        raise RecordError(f"must be one of {', '.join(STATUSES)}, got {status!r}", field="status")
+    tags_obj = obj.get("tags") or {}
+    if not isinstance(tags_obj, dict):
+        raise RecordError("must be an object of name: value", field="tags")
+    tags: dict[str, str] = {}
+    for name, value in tags_obj.items():
+        if isinstance(value, bool):
+            tags[name] = "true" if value else "false"
+        elif isinstance(value, (str, int, Decimal, float)):
+            tags[name] = str(value)
+        elif value is not None:
+            raise RecordError(f"tag {name!r} must be a string or number", field="tags")
+
+    attribution = {k: to_str(obj.get(k), k) for k in ATTRIBUTION_KEYS}
+    attribution["api_key"] = redact_api_key(attribution["api_key"])
+    request_id = to_str(obj.get("request_id"), "request_id")
+    cost = obj.get("reported_cost_usd")
+    return UsageRecord(
+        ts=ts,
+        ts_end=ts_end,
+        provider=provider,
+        model=model,
+        requests=to_int(obj["requests"], "requests") if obj.get("requests") is not None else 1,
+        input_uncached=tokens["input_tokens"] - cache,
+        cache_read=tokens["cache_read_tokens"],
+        cache_write_5m=tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
+        cache_write_1h=tokens["cache_write_1h_tokens"],
+        output=tokens["output_tokens"],
+        reasoning=tokens["reasoning_tokens"],
+        service_tier=normalize_service_tier(obj.get("service_tier")),
+        tags=tags,
+        latency_ms=_number(obj.get("latency_ms"), "latency_ms"),
+        ttft_ms=_number(obj.get("ttft_ms"), "ttft_ms"),
+        status=status,
+        request_id=request_id,
+        reported_cost_usd=to_decimal(cost, "reported_cost_usd") if cost is not None else None,
+        source_kind=KIND,
+        source_location=source_location,
+        source_id=request_id,
+        **attribution,
+    )
+
+
+def _number(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise RecordError(f"must be a number, got {value!r}", field=field)
+    result = float(value)
+    if result < 0 or result != result or result in (float("inf"), float("-inf")):
+        raise RecordError(f"must be a non-negative number, got {value}", field=field)
+    return result
+
+
+def record_to_object(rec: UsageRecord) -> dict[str, Any]:
+    """A record -> one interchange object (absent values left out; cost as a decimal string)."""
+    obj: dict[str, Any] = {"ts": format_ts(rec.ts)}
+    if rec.ts_end is not None:
+        obj["ts_end"] = format_ts(rec.ts_end)
+    obj.update(
+        provider=rec.provider,
+        model=rec.model,
+        requests=rec.requests,
+        input_tokens=rec.input_total,
+        cache_read_tokens=rec.cache_read,
+        cache_write_tokens=rec.cache_write,
+        cache_write_1h_tokens=rec.cache_write_1h,
+        output_tokens=rec.output,
+        reasoning_tokens=rec.reasoning,
+        service_tier=rec.service_tier,
+    )
+    for key in ATTRIBUTION_KEYS:
+        value = getattr(rec, key)
+        if value is not None:
+            obj[key] = value
+    if rec.tags:
+        obj["tags"] = dict(rec.tags)
+    for key in ("latency_ms", "ttft_ms"):
+        value = getattr(rec, key)
+        if value is not None:
+            obj[key] = value
+    obj["status"] = rec.status
+    if rec.request_id is not None:
+        obj["request_id"] = rec.request_id
+    if rec.reported_cost_usd is not None:
+        obj["reported_cost_usd"] = decimal_str(rec.reported_cost_usd)
+    return obj
+
+
+def dumps(rec: UsageRecord) -> str:
+    return json.dumps(record_to_object(rec), ensure_ascii=False, separators=(",", ":"))
+
+
+class LlmauditJsonl(Source):
+    name = KIND
+    summary = "llmaudit JSONL, the interchange format: one usage record per line (docs/format.md)"
+    extensions = (".jsonl", ".ndjson", ".json")
+
+    def sniff(self, head: str) -> bool:
+        for line in head.splitlines():
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                return False
+            return isinstance(obj, dict) and "ts" in obj and "model" in obj and all(
+                k in FIELDS for k in obj
+            )
+        return False
+
+    def parse(self, inp: InputFile) -> Iterator[Item]:
+        with inp.open_text() as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                yield parse_line(line, inp.location, lineno)
+
+
+def parse_line(line: str, location: str, lineno: int) -> Item:
+    raw = line.rstrip("\r\n")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        return Reject(location, lineno, "line is not valid UTF-8", None, _printable(raw))
+    try:
+        obj = json.loads(raw, parse_float=Decimal)
+    except ValueError as exc:
+        return Reject(location, lineno, f"invalid JSON: {exc}", None, raw)
+    try:
+        return record_from_object(obj, f"{location}:{lineno}")
+    except RecordError as exc:
+        return Reject(location, lineno, exc.reason, exc.field, raw)
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
