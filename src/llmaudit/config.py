@@ -125,7 +125,9 @@ def set_key(config: dict[str, Any], key: str, value: Any) -> None:
     for i, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise UsageError(f"cannot set {key}: {'.'.join(parts[: i + 1])} is a value, not a table")
+            raise UsageError(
+                f"cannot set {key}: {'.'.join(parts[: i + 1])} is a value, not a table"
+            )
         node = child
     node[parts[-1]] = value
 
@@ -161,6 +163,17 @@ def mask_secret(value: str) -> str:
     if len(value) <= 12:
         return "****"
     return f"{value[:4]}...{value[-4:]}"
+
+
+def has_secrets(config: dict[str, Any], prefix: str = "") -> bool:
+    for name, value in config.items():
+        full = f"{prefix}{name}"
+        if isinstance(value, dict):
+            if has_secrets(value, f"{full}."):
+                return True
+        elif isinstance(value, str) and is_secret_key(full):
+            return True
+    return False
 
 
 def scrubbed(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:

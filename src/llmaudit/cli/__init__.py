@@ -39,8 +39,9 @@ _DEBUG = False
 )
 @click.option("--no-color", is_flag=True, help="No colour in output (also env NO_COLOR).")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, config_path: str | None, debug: bool,
-        no_color: bool) -> None:
+def cli(
+    ctx: click.Context, db: str | None, config_path: str | None, debug: bool, no_color: bool
+) -> None:
     """llmaudit: where does every LLM dollar go?
 
     Ingest provider usage and your own logs into a local ledger, price it offline, and
@@ -73,8 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rv = cli.main(args=args, prog_name="llmaudit", standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.stderr.write("\nllmaudit: interrupted\n")
+    except click.exceptions.Abort:  # click has already ended the line
+        sys.stderr.write("llmaudit: interrupted\n")
         sys.exit(ExitStatus.INTERRUPTED)
     except KeyboardInterrupt:
         sys.stderr.write("\nllmaudit: interrupted\n")

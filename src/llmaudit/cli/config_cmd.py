@@ -23,7 +23,9 @@ def config_path(app: App) -> None:
 
 
 @config.command("show")
-@click.option("--reveal", is_flag=True, help="Show secret values (API keys) instead of masking them.")
+@click.option(
+    "--reveal", is_flag=True, help="Show secret values (API keys) instead of masking them."
+)
 @click.pass_obj
 def config_show(app: App, reveal: bool) -> None:
     """Print the config as TOML, with secrets masked."""
@@ -32,9 +34,14 @@ def config_show(app: App, reveal: bool) -> None:
     if not app.config_path.exists():
         app.info(f"no config file yet at {app.config_path}; create one with 'llmaudit config set'")
         return
-    if cfg.is_insecure(app.config_path):
-        app.warn(f"{app.config_path} is readable by others; run: chmod 600 {app.config_path}")
-    data = app.config if reveal else cfg.scrubbed(app.config)
+    data = app.config
+    if cfg.has_secrets(data) and cfg.is_insecure(app.config_path):
+        app.warn(
+            f"{app.config_path} holds secrets and is readable by others; "
+            f"run: chmod 600 {app.config_path}"
+        )
+    if not reveal:
+        data = cfg.scrubbed(data)
     sys.stdout.write(tomli_w.dumps(data))
 
 

@@ -28,8 +28,9 @@ def _format_names() -> list[str]:
 @click.option("--source-name", metavar="NAME", help="Label this batch (default: the machine name).")
 @click.option("--list-formats", is_flag=True, help="List the formats llmaudit reads, and exit.")
 @click.pass_obj
-def ingest(app: App, paths: tuple[str, ...], fmt: str, source_name: str | None,
-           list_formats: bool) -> None:
+def ingest(
+    app: App, paths: tuple[str, ...], fmt: str, source_name: str | None, list_formats: bool
+) -> None:
     """Ingest usage logs (files, directories, .gz, or - for stdin) into the ledger.
 
     Re-ingesting the same input changes nothing. Lines that cannot be read are reported with
@@ -66,9 +67,7 @@ def ingest(app: App, paths: tuple[str, ...], fmt: str, source_name: str | None,
         )
 
     with app.open_ledger() as ledger:
-        summary = run_ingest(
-            ledger, paths, fmt=fmt, source_name=source_name, on_input=report
-        )
+        summary = run_ingest(ledger, paths, fmt=fmt, source_name=source_name, on_input=report)
     for failed in summary.failed:
         app.info(f"{failed.location}: {failed.error}")
     if summary.skipped:

@@ -92,5 +92,6 @@ def ledger_rejects(app: App, limit: int | None, fmt: Format | None) -> None:
     if not rows and (fmt or app.default_format()) is Format.TABLE:
         app.info("no rejects")
         return
-    app.emit(fmt, [table], {"rejects": [{k: v for k, v in r.items() if k != "excerpt"}
-                                        for r in rows]})
+    app.emit(
+        fmt, [table], {"rejects": [{k: v for k, v in r.items() if k != "excerpt"} for r in rows]}
+    )

@@ -39,7 +39,12 @@ TOKEN_FIELDS = (
     "reasoning",
 )
 # Values providers and gateways use for the standard tier.
-_TIER_ALIASES = {"default": "standard", "auto": "standard", "on_demand": "standard", "scale": "priority"}
+_TIER_ALIASES = {
+    "default": "standard",
+    "auto": "standard",
+    "on_demand": "standard",
+    "scale": "priority",
+}
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,13 @@ def parse_ts(value: Any, field_name: str = "ts") -> datetime:
         offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
     try:
         dt = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro,
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            micro,
             tzinfo=timezone(offset),
         )
     except ValueError as exc:
@@ -305,12 +316,40 @@ def redact_api_key(value: str | None) -> str | None:
 
 
 _PROVIDER_PREFIXES = (
-    ("openai", ("gpt-", "o1", "o3", "o4", "chatgpt-", "text-embedding-", "davinci", "babbage",
-                "codex-", "computer-use-", "omni-moderation", "whisper", "tts-", "dall-e")),
+    (
+        "openai",
+        (
+            "gpt-",
+            "o1",
+            "o3",
+            "o4",
+            "chatgpt-",
+            "text-embedding-",
+            "davinci",
+            "babbage",
+            "codex-",
+            "computer-use-",
+            "omni-moderation",
+            "whisper",
+            "tts-",
+            "dall-e",
+        ),
+    ),
     ("anthropic", ("claude",)),
     ("google", ("gemini", "gemma", "text-embedding-004", "palm")),
-    ("mistral", ("mistral", "mixtral", "codestral", "pixtral", "ministral", "magistral",
-                 "devstral", "open-mistral")),
+    (
+        "mistral",
+        (
+            "mistral",
+            "mixtral",
+            "codestral",
+            "pixtral",
+            "ministral",
+            "magistral",
+            "devstral",
+            "open-mistral",
+        ),
+    ),
     ("deepseek", ("deepseek",)),
     ("xai", ("grok",)),
     ("cohere", ("command", "embed-", "rerank-")),

@@ -235,8 +235,17 @@ class Ledger:
                     "INSERT INTO rejects (ingest_id, source_kind, location, line, field, reason, "
                     "raw, raw_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (location, line, raw_hash) DO NOTHING",
-                    (ingest_id, source_kind, rj.location, rj.line, rj.field, rj.reason, raw,
-                     raw_hash, _now()),
+                    (
+                        ingest_id,
+                        source_kind,
+                        rj.location,
+                        rj.line,
+                        rj.field,
+                        rj.reason,
+                        raw,
+                        raw_hash,
+                        _now(),
+                    ),
                 )
                 counts.rejected += 1
         return counts
@@ -287,11 +296,7 @@ class Ledger:
                 "FROM sources s ORDER BY s.kind, s.name"
             )
         ]
-        size = sum(
-            p.stat().st_size
-            for p in (self.path, Path(f"{self.path}-wal"))
-            if p.exists()
-        )
+        size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
         return {
             "path": str(self.path),
             "size_bytes": size,
@@ -316,9 +321,18 @@ class Ledger:
         if limit is not None:
             sql += " LIMIT ?"
             params = (limit,)
-        keys = ("id", "source_kind", "location", "line", "field", "reason", "raw", "created_at",
-                "ingest_id")
-        return [dict(zip(keys, row)) for row in self.conn.execute(sql, params)]
+        keys = (
+            "id",
+            "source_kind",
+            "location",
+            "line",
+            "field",
+            "reason",
+            "raw",
+            "created_at",
+            "ingest_id",
+        )
+        return [dict(zip(keys, row, strict=True)) for row in self.conn.execute(sql, params)]
 
 
 class _Transaction:
@@ -382,7 +396,7 @@ def record_to_row(rec: UsageRecord) -> tuple[Any, ...]:
 
 
 def row_to_record(row: tuple[Any, ...]) -> UsageRecord:
-    data = dict(zip(RECORD_COLUMNS, row))
+    data = dict(zip(RECORD_COLUMNS, row, strict=False))
     dedupe_key: str = row[len(RECORD_COLUMNS)]
     data["ts"] = parse_ts(data["ts"])
     data["ts_end"] = parse_ts(data["ts_end"], "ts_end") if data["ts_end"] else None

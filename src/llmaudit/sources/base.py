@@ -12,13 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, ClassVar, Union
+from typing import IO, ClassVar
 
 from llmaudit.errors import DataError
 from llmaudit.ledger.record import UsageRecord
 from llmaudit.ledger.store import Reject
 
-Item = Union[UsageRecord, Reject]
+Item = UsageRecord | Reject
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024
 
@@ -40,7 +40,7 @@ class InputFile:
 
     @classmethod
     def from_stdin(cls) -> InputFile:
-        spool = tempfile.TemporaryFile()
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the input
         shutil.copyfileobj(sys.stdin.buffer, spool)
         size = spool.tell()
         spool.seek(0)

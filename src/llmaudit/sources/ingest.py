@@ -56,9 +56,7 @@ def resolve_format(name: str) -> Source | None:
     try:
         return FORMATS[name]
     except KeyError:
-        raise UsageError(
-            f"unknown format {name!r}; run 'llmaudit ingest --list-formats'"
-        ) from None
+        raise UsageError(f"unknown format {name!r}; run 'llmaudit ingest --list-formats'") from None
 
 
 def detect(inp: InputFile) -> Source | None:
@@ -69,9 +67,9 @@ def detect(inp: InputFile) -> Source | None:
     return None
 
 
-def _inputs(paths: Iterable[str], forced: Source | None, summary: IngestSummary) -> Iterator[
-    InputFile
-]:
+def _inputs(
+    paths: Iterable[str], forced: Source | None, summary: IngestSummary
+) -> Iterator[InputFile]:
     for given in paths:
         if given == "-":
             yield InputFile.from_stdin()
@@ -170,8 +168,9 @@ def _ingest_one(
     except (OSError, EOFError) as exc:  # truncated gzip, unreadable file mid-way
         flush()
         status = "failed"
-        result.error = f"read failed after {result.counts.added + result.counts.duplicate} " \
-            f"records: {exc}"
+        result.error = (
+            f"read failed after {result.counts.added + result.counts.duplicate} records: {exc}"
+        )
     finally:
         ledger.finish_ingest(ingest_id, result.counts, status)
     return result

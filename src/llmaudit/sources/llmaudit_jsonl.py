@@ -11,7 +11,7 @@ import difflib
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.ledger.record import (
@@ -215,8 +215,11 @@ class LlmauditJsonl(Source):
                 obj = json.loads(line)
             except ValueError:
                 return False
-            return isinstance(obj, dict) and "ts" in obj and "model" in obj and all(
-                k in FIELDS for k in obj
+            return (
+                isinstance(obj, dict)
+                and "ts" in obj
+                and "model" in obj
+                and all(k in FIELDS for k in obj)
             )
         return False
 

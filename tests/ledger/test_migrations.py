@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from llmaudit.errors import StoreError
+from llmaudit.ledger import migrations
+from llmaudit.ledger.store import Ledger
+
+EXPECTED_COLUMNS = {
+    "sources": ["id", "kind", "name", "first_seen", "last_seen"],
+    "ingests": [
+        "id",
+        "source_id",
+        "location",
+        "size",
+        "mtime",
+        "machine_id",
+        "started_at",
+        "finished_at",
+        "status",
+        "added",
+        "updated",
+        "duplicate",
+        "rejected",
+    ],
+    "records": [
+        "id",
+        "dedupe_key",
+        "content_hash",
+        "ts",
+        "ts_end",
+        "provider",
+        "model",
+        "requests",
+        "input_uncached",
+        "cache_read",
+        "cache_write_5m",
+        "cache_write_1h",
+        "output",
+        "reasoning",
+        "service_tier",
+        "status",
+        "user",
+        "feature",
+        "team",
+        "customer",
+        "project",
+        "api_key",
+        "session",
+        "environment",
+        "tags",
+        "latency_ms",
+        "ttft_ms",
+        "request_id",
+        "reported_cost_usd",
+        "source_kind",
+        "source_name",
+        "source_location",
+        "machine_id",
+        "ingest_id",
+    ],
+    "rejects": [
+        "id",
+        "ingest_id",
+        "source_kind",
+        "location",
+        "line",
+        "field",
+        "reason",
+        "raw",
+        "raw_hash",
+        "created_at",
+    ],
+    "_llmaudit_migrations": ["name", "applied_at"],
+}
+
+
+def _columns(conn, table):
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def test_blank_ledger_migrates_to_the_exact_schema(tmp_path):
+    with Ledger.open(tmp_path / "l.db") as led:
+        tables = {
+            r[0]
+            for r in led.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        assert tables == set(EXPECTED_COLUMNS)
+        for table, cols in EXPECTED_COLUMNS.items():
+            assert _columns(led.conn, table) == cols, table
+        indexes = {
+            r[0]
+            for r in led.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"
+            )
+        }
+        assert indexes == {
+            "idx_records_ts",
+            "idx_records_model_ts",
+            "idx_records_ingest_id",
+            "idx_rejects_ingest_id",
+        }
+        assert migrations.applied(led.conn) == [name for name, _ in migrations.MIGRATIONS]
+        assert led.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert led.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 60000
+
+
+def test_reopening_applies_nothing(tmp_path):
+    Ledger.open(tmp_path / "l.db").close()
+    conn = sqlite3.connect(tmp_path / "l.db", isolation_level=None)
+    assert migrations.migrate(conn) == []
+    assert conn.execute("SELECT COUNT(*) FROM _llmaudit_migrations").fetchone()[0] == len(
+        migrations.MIGRATIONS
+    )
+
+
+def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
+    def m002_broken(conn):
+        conn.execute("CREATE TABLE half_done (x)")
+        conn.execute("THIS IS NOT SQL")
+
+    monkeypatch.setattr(
+        migrations, "MIGRATIONS", [*migrations.MIGRATIONS, ("m002_broken", m002_broken)]
+    )
+    with pytest.raises(StoreError, match="migration m002_broken failed"):
+        Ledger.open(tmp_path / "l.db")
+    conn = sqlite3.connect(tmp_path / "l.db")
+    assert migrations.applied(conn) == ["m001_init"]
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'half_done'").fetchone()
+
+
+def test_a_ledger_from_a_newer_llmaudit_is_refused(tmp_path):
+    Ledger.open(tmp_path / "l.db").close()
+    conn = sqlite3.connect(tmp_path / "l.db", isolation_level=None)
+    conn.execute("INSERT INTO _llmaudit_migrations VALUES ('m999_future', '2030-01-01')")
+    conn.close()
+    with pytest.raises(StoreError, match="newer llmaudit"):
+        Ledger.open(tmp_path / "l.db")
+
+
+def test_not_a_database_is_a_store_error(tmp_path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("hello, this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open ledger"):
+        Ledger.open(bad)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from llmaudit.errors import RecordError
+from llmaudit.ledger.record import UsageRecord, infer_provider, parse_ts, redact_api_key
+
+T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-01T10:00:00Z", datetime(2026, 11, 1, 10, tzinfo=timezone.utc)),
+        ("2026-11-01T10:00:00.5+02:00", datetime(2026, 11, 1, 8, 0, 0, 500000, timezone.utc)),
+        ("2026-11-01T10:00:00.123456789Z", datetime(2026, 11, 1, 10, 0, 0, 123456, timezone.utc)),
+        ("2026-11-01 10:00-0530", datetime(2026, 11, 1, 15, 30, tzinfo=timezone.utc)),
+        ("2026-11-01T10:00:00,25z", datetime(2026, 11, 1, 10, 0, 0, 250000, timezone.utc)),
+    ],
+)
+def test_parse_ts_to_utc(text, expected):
+    got = parse_ts(text)
+    assert got == expected
+    assert got.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "reason"),
+    [
+        ({"ts": datetime(2026, 11, 1)}, "ts", "timezone-aware"),
+        ({"ts_end": T0 - timedelta(seconds=1)}, "ts_end", "is before ts"),
+        ({"model": ""}, "model", "is missing"),
+        ({"provider": ""}, "provider", "is missing"),
+        ({"output": -1}, "output", "must not be negative"),
+        ({"cache_read": 1.0}, "cache_read", "must be an integer"),
+        ({"requests": True}, "requests", "must be an integer"),
+        ({"output": 3, "reasoning": 4}, "reasoning", "is larger than output"),
+        ({"service_tier": "turbo"}, "service_tier", "must be one of"),
+        ({"status": "fine"}, "status", "must be one of"),
+        ({"team": 7}, "team", "must be a string"),
+        ({"tags": {"a": 1}}, "tags", "must map"),
+        ({"latency_ms": -2.0}, "latency_ms", "non-negative"),
+        ({"reported_cost_usd": Decimal("Infinity")}, "reported_cost_usd", "finite"),
+        ({"reported_cost_usd": 0.5}, "reported_cost_usd", "finite decimal"),
+    ],
+)
+def test_record_rules(kwargs, field, reason):
+    base = {"ts": T0, "provider": "openai", "model": "gpt-4o"}
+    with pytest.raises(RecordError) as info:
+        UsageRecord(**{**base, **kwargs})
+    assert info.value.field == field
+    assert reason in info.value.reason
+
+
+def test_provenance_is_not_identity():
+    a = UsageRecord(ts=T0, provider="openai", model="gpt-4o", output=3, source_location="a:1")
+    b = UsageRecord(ts=T0, provider="openai", model="gpt-4o", output=3, source_location="b:9")
+    assert a.content_hash() == b.content_hash()
+    c = UsageRecord(ts=T0, provider="openai", model="gpt-4o", output=4)
+    assert a.content_hash() != c.content_hash()
+
+
+@pytest.mark.parametrize(
+    ("model", "provider"),
+    [
+        ("gpt-4o-2024-08-06", "openai"),
+        ("o3-mini", "openai"),
+        ("claude-3-5-sonnet-latest", "anthropic"),
+        ("gemini-2.5-flash", "google"),
+        ("openrouter/anthropic/claude-3-haiku", "openrouter"),
+        ("grok-4", "xai"),
+        ("my-finetune", "unknown"),
+    ],
+)
+def test_infer_provider(model, provider):
+    assert infer_provider(model) == provider
+
+
+def test_redact_api_key_keeps_ids_and_hides_secrets():
+    assert redact_api_key("key_abc123") == "key_abc123"
+    assert redact_api_key("sk-ant-api03-aaaaaaaaaaaaaaaaaaaaaaaaaaaa-wxyz") == "sk-...wxyz"
+    assert redact_api_key(None) is None

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from llmaudit.ledger.record import UsageRecord
+from llmaudit.ledger.store import Ledger, Reject
+
+T0 = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
+
+
+def rec(**kw):
+    base = {
+        "ts": T0,
+        "provider": "openai",
+        "model": "gpt-4o",
+        "input_uncached": 100,
+        "output": 20,
+        "source_kind": "test",
+    }
+    return UsageRecord(**{**base, **kw})
+
+
+def test_dedupe_added_duplicate_updated(tmp_path):
+    with Ledger.open(tmp_path / "l.db") as led:
+        first = led.write([rec(source_id="r1"), rec(output=30)])
+        assert (first.added, first.updated, first.duplicate) == (2, 0, 0)
+        again = led.write([rec(source_id="r1"), rec(output=30)])
+        assert (again.added, again.updated, again.duplicate) == (0, 0, 2)
+        # Same source id, other content: the record is replaced, not added.
+        changed = led.write([rec(source_id="r1", output=99)])
+        assert (changed.added, changed.updated, changed.duplicate) == (0, 1, 0)
+        # Same content without an id from another source kind is another record.
+        other = led.write([rec(output=30, source_kind="other")])
+        assert other.added == 1
+        outputs = sorted(r.output for r in led.iter_records())
+        assert outputs == [30, 30, 99]
+        assert led.info()["records"] == 3
+
+
+def test_duplicates_within_one_batch_count_once(tmp_path):
+    with Ledger.open(tmp_path / "l.db") as led:
+        counts = led.write([rec(source_id="x"), rec(source_id="x"), rec(source_id="x")])
+        assert (counts.added, counts.duplicate) == (1, 2)
+
+
+def test_records_read_back_exactly(tmp_path):
+    original = rec(
+        source_id="abc",
+        cache_read=5,
+        cache_write_5m=6,
+        cache_write_1h=7,
+        reasoning=3,
+        tags={"k": "v"},
+        reported_cost_usd=Decimal("0.000000123456789"),
+        latency_ms=1.25,
+        ts_end=T0,
+        source_location="f:1",
+    )
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write([original])
+        [back] = list(led.iter_records())
+    assert back == replace(original)
+
+
+def test_rejects_are_kept_once(tmp_path):
+    rj = Reject("f.jsonl", 2, "must not be negative, got -5", "input_tokens", '{"x": -5}')
+    with Ledger.open(tmp_path / "l.db") as led:
+        assert led.write([], [rj]).rejected == 1
+        assert led.write([], [rj]).rejected == 1  # reported again, stored once
+        [row] = led.rejects()
+        assert (row["location"], row["line"], row["field"], row["reason"], row["raw"]) == (
+            "f.jsonl",
+            2,
+            "input_tokens",
+            "must not be negative, got -5",
+            '{"x": -5}',
+        )
+
+
+def test_long_raw_lines_are_cut(tmp_path):
+    rj = Reject("f.jsonl", 1, "invalid JSON", None, "x" * 10_000)
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write([], [rj])
+        [row] = led.rejects()
+    assert row["raw"] == "x" * 4096 + "…"
+
+
+def test_info_counts_and_range(tmp_path):
+    with Ledger.open(tmp_path / "l.db") as led:
+        iid = led.begin_ingest(
+            kind="test", source_name="laptop", location="f", size=10, mtime=0.0, machine_id="m"
+        )
+        counts = led.write(
+            [
+                replace(rec(requests=5), source_name="laptop"),
+                replace(rec(ts=datetime(2026, 11, 3, tzinfo=timezone.utc)), source_name="laptop"),
+            ],
+            ingest_id=iid,
+            source_kind="test",
+        )
+        led.finish_ingest(iid, counts)
+        info = led.info()
+    assert info["records"] == 2
+    assert info["requests"] == 6
+    assert info["first_ts"] == "2026-11-01T10:00:00.000000Z"
+    assert info["last_ts"] == "2026-11-03T00:00:00.000000Z"
+    assert info["ingests"] == 1
+    assert info["sources"] == [
+        {
+            "kind": "test",
+            "name": "laptop",
+            "records": 2,
+            "ingests": 1,
+            "last_seen": info["sources"][0]["last_seen"],
+        }
+    ]
+    assert info["schema_version"] == 1

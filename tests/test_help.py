@@ -1,0 +1,51 @@
+"""Every command has help text, and the package runs as ``python -m llmaudit``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+
+from llmaudit.cli import cli
+
+
+def _commands(group, prefix=()):
+    for name, cmd in sorted(group.commands.items()):
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, (*prefix, name))
+
+
+def test_every_command_has_help(run):
+    for path, cmd in _commands(cli):
+        assert cmd.help, f"{' '.join(path)} has no help text"
+        result = run(*path, "--help")
+        assert result.exit_code == 0
+        assert result.stdout.startswith(f"Usage: llmaudit {' '.join(path)}")
+
+
+def test_every_command_is_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for path, _ in _commands(cli):
+        assert f"llmaudit {' '.join(path)}" in readme, f"README does not mention {' '.join(path)}"
+
+
+def test_python_dash_m():
+    out = subprocess.run(
+        [sys.executable, "-m", "llmaudit", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.startswith("llmaudit, version ")
+
+
+def test_help_does_not_import_heavy_modules():
+    code = (
+        "import sys; from llmaudit.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('httpx', 'tiktoken', 'rich', 'sqlite3') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY="
