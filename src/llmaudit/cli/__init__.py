@@ -9,7 +9,7 @@ import click
 
 from llmaudit import __version__
 from llmaudit.cli.app import App
-from llmaudit.constants import ENV_CONFIG, ENV_DB, ENV_DEBUG
+from llmaudit.constants import ENV_CONFIG, ENV_DB, ENV_DEBUG, ENV_PRICING
 from llmaudit.errors import ExitStatus, LlmauditError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -32,6 +32,13 @@ _DEBUG = False
     help=f"The config file (env {ENV_CONFIG}). Default: config.toml in the user config dir.",
 )
 @click.option(
+    "--pricing",
+    "pricing_path",
+    metavar="FILE",
+    envvar=ENV_PRICING,
+    help=f"A price file layered over the bundled prices and pricing.path (env {ENV_PRICING}).",
+)
+@click.option(
     "--debug",
     is_flag=True,
     envvar=ENV_DEBUG,
@@ -40,7 +47,12 @@ _DEBUG = False
 @click.option("--no-color", is_flag=True, help="No colour in output (also env NO_COLOR).")
 @click.pass_context
 def cli(
-    ctx: click.Context, db: str | None, config_path: str | None, debug: bool, no_color: bool
+    ctx: click.Context,
+    db: str | None,
+    config_path: str | None,
+    pricing_path: str | None,
+    debug: bool,
+    no_color: bool,
 ) -> None:
     """llmaudit: where does every LLM dollar go?
 
@@ -49,17 +61,27 @@ def cli(
     """
     global _DEBUG
     _DEBUG = debug
-    ctx.obj = App(config_path=config_path, db=db, debug=debug, color=not no_color)
+    ctx.obj = App(
+        config_path=config_path,
+        db=db,
+        pricing_path=pricing_path,
+        debug=debug,
+        color=not no_color,
+    )
 
 
 def _register() -> None:
     from llmaudit.cli.config_cmd import config
+    from llmaudit.cli.export import export
     from llmaudit.cli.ingest import ingest
     from llmaudit.cli.ledger import ledger
+    from llmaudit.cli.pricing import pricing
 
     cli.add_command(config)
+    cli.add_command(export)
     cli.add_command(ingest)
     cli.add_command(ledger)
+    cli.add_command(pricing)
 
 
 _register()

@@ -19,11 +19,13 @@ class App:
         *,
         config_path: str | None = None,
         db: str | None = None,
+        pricing_path: str | None = None,
         debug: bool = False,
         color: bool = True,
     ) -> None:
         self.config_path = Path(config_path).expanduser() if config_path else default_config_path()
         self._db = db
+        self._pricing = pricing_path
         self.debug = debug
         self.color = color and not os.environ.get(ENV_NO_COLOR)
 
@@ -34,6 +36,24 @@ class App:
     @cached_property
     def db_path(self) -> Path:
         return resolve_db_path(self._db, self.config)
+
+    def pricing_layers(self) -> list[Path]:
+        """User price files over the bundled table: config ``pricing.path``, then --pricing."""
+        from llmaudit.config import get_key
+
+        layers = []
+        configured = get_key(self.config, "pricing.path")
+        if isinstance(configured, str) and configured:
+            layers.append(Path(configured).expanduser())
+        if self._pricing:
+            layers.append(Path(self._pricing).expanduser())
+        return layers
+
+    @cached_property
+    def price_table(self):  # -> PriceTable (imported lazily)
+        from llmaudit.pricing.table import load_table
+
+        return load_table(self.pricing_layers())
 
     def open_ledger(self):  # -> Ledger (imported lazily)
         from llmaudit.ledger.store import Ledger

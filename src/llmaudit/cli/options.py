@@ -18,3 +18,52 @@ def format_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         callback=lambda _ctx, _param, value: Format(value) if value else None,
         help="Output format. Default: table on a terminal, json when piped.",
     )(fn)
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--since/--until/--tz/--where/--provider/--model, collected into ``filters``."""
+    options = [
+        click.option(
+            "--since",
+            metavar="WHEN",
+            help="Start: a date (2026-11-01), date-time, span (7d, 12h), today, yesterday, mtd "
+            "or last-month.",
+        ),
+        click.option(
+            "--until",
+            metavar="WHEN",
+            help="End (exclusive for times; a date includes that whole day).",
+        ),
+        click.option(
+            "--tz",
+            metavar="ZONE",
+            help="Time zone for dates and calendar periods (default UTC; e.g. Europe/Paris).",
+        ),
+        click.option(
+            "--where",
+            "where",
+            metavar="DIM=VALUE",
+            multiple=True,
+            help="Only records where DIM (user, feature, team, ..., tag:KEY) is VALUE. "
+            "Repeatable; the same DIM twice means either value.",
+        ),
+        click.option("--provider", "providers", multiple=True, help="Only this provider."),
+        click.option("--model", "models", multiple=True, help="Only this model (as reported)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def build_filters(kwargs: dict[str, Any]):  # -> Filters
+    """Pop the filter options out of a command's kwargs and build the core Filters."""
+    from llmaudit.ledger.query import Filters
+
+    return Filters.from_options(
+        since=kwargs.pop("since"),
+        until=kwargs.pop("until"),
+        tz=kwargs.pop("tz"),
+        where=kwargs.pop("where"),
+        providers=kwargs.pop("providers"),
+        models=kwargs.pop("models"),
+    )

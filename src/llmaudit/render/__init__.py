@@ -40,6 +40,41 @@ class Table:
     show_header: bool = True
 
 
+def usd(value: Any, places: int = 2) -> str:
+    """Money for people: at least ``places`` decimals, more when needed so that a small amount
+    never shows as $0.00 (``$0.004``, ``$0.0000375``), at most 8 significant decimals."""
+    from decimal import Decimal
+
+    if value is None:
+        return "-"
+    amount = Decimal(value)
+    if amount == 0:
+        return f"${0:.{places}f}"
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    digits = places
+    while digits < 10 and amount.quantize(Decimal(1).scaleb(-digits)) == 0:
+        digits += 1
+    digits = min(digits + (1 if digits > places else 0), 10)
+    text = f"{amount:,.{digits}f}"
+    if digits > places:
+        head, _, tail = text.partition(".")
+        tail = tail.rstrip("0").ljust(places, "0")
+        text = f"{head}.{tail}"
+    return f"{sign}${text}"
+
+
+def price(value: Any) -> str:
+    """A unit price, exact: ``$2.50``, ``$0.125``, ``$0.0375``."""
+    from decimal import Decimal
+
+    if value is None:
+        return "-"
+    text = format(Decimal(value).normalize(), "f")
+    head, _, tail = text.partition(".")
+    return f"${head}.{tail.ljust(2, '0')}"
+
+
 def render_text(fmt: Format, tables: list[Table], data: dict[str, Any]) -> str:
     """Every format but ``table`` (which needs a console): the text to write to stdout."""
     if fmt is Format.JSON:

@@ -49,6 +49,17 @@ ATTRIBUTION_KEYS = (
     "session",
     "environment",
 )
+# Written by `llmaudit export` beside the record; derived, so ignored when read back.
+EXPORT_FIELDS = (
+    "cost_usd",
+    "cost_input_usd",
+    "cost_cache_read_usd",
+    "cost_cache_write_usd",
+    "cost_output_usd",
+    "cost_other_usd",
+    "price_id",
+    "priced",
+)
 FIELDS = (
     "ts",
     "ts_end",
@@ -71,7 +82,7 @@ def record_from_object(obj: Any, source_location: str | None = None) -> UsageRec
     """One interchange object -> a record; :class:`RecordError` names the field that is wrong."""
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
-    unknown = [k for k in obj if k not in FIELDS]
+    unknown = [k for k in obj if k not in FIELDS and k not in EXPORT_FIELDS]
     if unknown:
         key = unknown[0]
         close = difflib.get_close_matches(key, FIELDS, n=1)
@@ -219,7 +230,7 @@ class LlmauditJsonl(Source):
                 isinstance(obj, dict)
                 and "ts" in obj
                 and "model" in obj
-                and all(k in FIELDS for k in obj)
+                and all(k in FIELDS or k in EXPORT_FIELDS for k in obj)
             )
         return False
 

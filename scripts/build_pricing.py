@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Build pricing.toml from genai-prices' provider YAML and a LiteLLM price snapshot.
+
+    python scripts/build_pricing.py --genai-prices DIR --litellm FILE [-o pricing.toml]
+
+genai-prices (pydantic/genai-prices, MIT) gives the models, their match rules, price history
+(dated periods) and long-context tiers; LiteLLM's table (BerriAI/litellm, MIT) adds explicit
+flex / priority / batch prices where it has them. The REVIEW section below records every
+correction made by hand, with its source. The output is a starting point: pricing.toml is the
+project's file and is reviewed like code (`llmaudit pricing check` must pass).
+
+Needs PyYAML (a development tool only; llmaudit itself does not depend on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from llmaudit.pricing.writer import dumps_table
+
+# genai-prices file -> (llmaudit provider id, display name, batch multiplier or None)
+PROVIDERS = {
+    "openai": ("openai", "OpenAI", "0.5"),
+    "anthropic": ("anthropic", "Anthropic", "0.5"),
+    "google": ("google", "Google", "0.5"),
+    "mistral": ("mistral", "Mistral", "0.5"),
+    "deepseek": ("deepseek", "DeepSeek", None),
+    "x_ai": ("xai", "xAI", None),
+    "cohere": ("cohere", "Cohere", None),
+    "aws": ("bedrock", "AWS Bedrock", "0.5"),
+}
+BATCH_SOURCES = {
+    "openai": "https://platform.openai.com/docs/guides/batch (50% off)",
+    "anthropic": (
+        "https://docs.anthropic.com/en/docs/build-with-claude/batch-processing#pricing (50% off)"
+    ),
+    "google": "https://ai.google.dev/gemini-api/docs/batch-mode (50% of the standard price)",
+    "mistral": "https://docs.mistral.ai/capabilities/batch/ (50% off)",
+    "bedrock": "https://aws.amazon.com/bedrock/pricing/ (batch at 50% of on-demand)",
+}
+# From google.yml only Gemini and Gemma (its Claude entries are Vertex copies of Anthropic's prices,
+# which llmaudit reaches by stripping the vertex_ai/ prefix and @date suffix); from aws.yml only
+# Meta Llama (other Bedrock models are reached through their vendors' entries).
+KEEP = {
+    "google": lambda mid: mid.startswith(("gemini", "gemma")),
+    "aws": lambda mid: mid.startswith("meta.llama"),
+}
+FIELDS = {
+    "input_mtok": "input",
+    "cache_read_mtok": "cache_read",
+    "cache_write_mtok": "cache_write_5m",
+    "cache_write_1h_mtok": "cache_write_1h",
+    "output_mtok": "output",
+    "output_reasoning_mtok": "reasoning",
+}
+LITELLM_PREFIX = {
+    "openai": [""],
+    "anthropic": [""],
+    "google": ["gemini/", ""],
+    "mistral": ["mistral/"],
+    "deepseek": ["deepseek/"],
+    "xai": ["xai/"],
+    "cohere": ["", "cohere_chat/"],
+    "bedrock": [""],
+}
+
+# -- REVIEW: corrections made by hand, each with its source ------------------------------------
+GPT4O_SOURCE = "https://platform.openai.com/docs/pricing"
+REVIEW_NOTES = {
+    "gpt-4o": (
+        "The gpt-4o alias pointed to gpt-4o-2024-05-13 ($5/$15) until 2024-10-02, then to "
+        "gpt-4o-2024-08-06 ($2.50/$10). Prompt caching (cached input $1.25) started 2024-10-01. "
+        "Source: OpenAI pricing page and models page (alias update of 2024-10-02)."
+    ),
+    "deepseek-chat": (
+        "DeepSeek's off-peak discount (16:30-00:30 UTC, until 2025-09-05) is not modelled: "
+        "off-peak requests of that time are priced at the standard rate."
+    ),
+    "deepseek-reasoner": (
+        "DeepSeek's off-peak discount (16:30-00:30 UTC, until 2025-09-05) is not modelled: "
+        "off-peak requests of that time are priced at the standard rate."
+    ),
+}
+
+
+def review(models: list[dict]) -> list[dict]:
+    by_id = {m["id"]: m for m in models}
+    gpt4o = by_id["gpt-4o"]
+    gpt4o["aliases"] = [a for a in gpt4o["aliases"] if a != "gpt-4o-2024-05-13"]
+    current = gpt4o["prices"][-1]
+    gpt4o["prices"] = [
+        {"until": dt.date(2024, 10, 2), "input": Decimal("5"), "output": Decimal("15")},
+        {**current, "from": dt.date(2024, 10, 2)},
+    ]
+    gpt4o["source"] = GPT4O_SOURCE
+    models.append(
+        {
+            "id": "gpt-4o-2024-05-13",
+            "provider": "openai",
+            "name": "GPT-4o (2024-05-13 snapshot)",
+            "aliases": [],
+            "prefixes": [],
+            "source": GPT4O_SOURCE,
+            "notes": (
+                "The first GPT-4o snapshot kept its launch price and has no cached-input price "
+                "(LiteLLM 1.110.2 snapshot; OpenAI pricing page). Not re-checked online."
+            ),
+            "prices": [
+                {
+                    "input": Decimal("5"),
+                    "output": Decimal("15"),
+                    "priority": {"input": Decimal("8.75"), "output": Decimal("26.25")},
+                }
+            ],
+        }
+    )
+    for mid, note in REVIEW_NOTES.items():
+        if mid in by_id:
+            by_id[mid]["notes"] = note
+    return models
+
+
+# -- conversion ---------------------------------------------------------------------------------
+def dec(value) -> Decimal:
+    return Decimal(str(value))
+
+
+def match_rules(match: dict, aliases: list[str], prefixes: list[str], skipped: list[str]) -> None:
+    if "equals" in match:
+        aliases.append(str(match["equals"]).lower())
+    elif "starts_with" in match:
+        prefixes.append(str(match["starts_with"]).lower())
+    elif "or" in match:
+        for sub in match["or"]:
+            match_rules(sub, aliases, prefixes, skipped)
+    elif "contains" in match:
+        # "contains" is too loose for llmaudit (it would match unrelated names); llmaudit strips
+        # provider prefixes and Bedrock/Vertex decorations instead, so the id usually suffices.
+        skipped.append(f"contains {match['contains']!r}")
+    else:
+        skipped.append(f"rule {json.dumps(match, default=str)}")
+
+
+def convert_prices(raw: dict, where: str) -> dict:
+    if not raw:  # genai-prices writes free models (Gemma on the Gemini API, ":free") as {}
+        return {"input": Decimal(0), "output": Decimal(0)}
+    period: dict = {}
+    long_context: dict = {}
+    threshold = None
+    for key, value in raw.items():
+        if key == "web_searches_kcount":
+            period["web_search_per_1k"] = dec(value)
+            continue
+        if key == "requests_kcount":
+            period["per_request"] = dec(value) / 1000
+            continue
+        name = FIELDS.get(key)
+        if name is None:
+            continue  # audio / image / video token prices: not a category llmaudit records
+        if isinstance(value, dict):
+            period[name] = dec(value["base"])
+            (tier,) = value["tiers"]
+            if threshold not in (None, tier["start"]):
+                raise SystemExit(f"{where}: tiers start at different thresholds")
+            threshold = tier["start"]
+            long_context[name] = dec(tier["price"])
+        else:
+            period[name] = dec(value)
+    if long_context:
+        period["long_context"] = {"above": int(threshold), **long_context}
+    return period
+
+
+def convert_model(provider: str, model: dict, source: str, log: list[str]) -> dict:
+    mid = str(model["id"])
+    aliases: list[str] = []
+    prefixes: list[str] = []
+    skipped: list[str] = []
+    match_rules(model.get("match", {}), aliases, prefixes, skipped)
+    if skipped:
+        log.append(f"{provider}/{mid}: match rules not carried over: {', '.join(skipped)}")
+    raw = model["prices"]
+    blocks = raw if isinstance(raw, list) else [{"prices": raw}]
+    timed = [b for b in blocks if {"start_time", "end_time"} & set(b.get("constraint", {}))]
+    if timed:
+        # genai-prices lists DeepSeek's off-peak price first and the standard (peak) one with a
+        # time-of-day constraint; llmaudit keeps the standard price.
+        blocks = [{"prices": timed[0]["prices"]}]
+    periods = []
+    for i, block in enumerate(blocks):
+        period = convert_prices(block["prices"], f"{provider}/{mid}")
+        start = block.get("constraint", {}).get("start_date")
+        if start:
+            period["from"] = start
+        if i + 1 < len(blocks):
+            nxt = blocks[i + 1].get("constraint", {}).get("start_date")
+            if nxt:
+                period["until"] = nxt
+        periods.append(period)
+    aliases = sorted({a for a in aliases if a != mid.lower()})
+    entry = {
+        "id": mid,
+        "provider": provider,
+        "name": model.get("name") or mid,
+        "aliases": aliases,
+        "prefixes": sorted(set(prefixes)),
+        "source": source,
+        "prices": periods,
+    }
+    if model.get("prices_checked"):
+        entry["checked"] = model["prices_checked"]
+    if model.get("removed") or model.get("deprecated"):
+        entry["retired"] = True
+    if provider == "bedrock":
+        # Bedrock ids: also answer to the bare name llmaudit derives from them.
+        bare = re.sub(r"^meta\.", "", mid.lower())
+        bare = re.sub(r"-v\d+(:\d+)?$", "", bare)
+        entry["aliases"] = sorted({*entry["aliases"], bare})
+    return entry
+
+
+def enrich_from_litellm(entry: dict, table: dict, batch_default: str | None) -> None:
+    """Explicit flex / priority (and non-50% batch) prices for the current period."""
+    names = [entry["id"], *entry["aliases"]]
+    row = None
+    for prefix in LITELLM_PREFIX.get(entry["provider"], [""]):
+        for name in names:
+            row = table.get(prefix + name)
+            if row and row.get("input_cost_per_token") is not None:
+                break
+            row = None
+        if row:
+            break
+    if not row:
+        return
+    current = entry["prices"][-1]
+    pairs = {
+        "input": "input_cost_per_token",
+        "cache_read": "cache_read_input_token_cost",
+        "output": "output_cost_per_token",
+    }
+    for tier, suffix in (("flex", "_flex"), ("priority", "_priority"), ("batch", "_batches")):
+        rates = {}
+        for name, key in pairs.items():
+            value = row.get(key + suffix)
+            if value is not None:
+                rates[name] = (dec(value) * 1_000_000).normalize()
+        if not rates or "input" not in rates:
+            continue
+        if tier == "batch":
+            half = batch_default and all(
+                rates[k] == (current.get(k, Decimal(0)) * Decimal(batch_default)).normalize()
+                for k in rates
+                if current.get(k) is not None
+            )
+            if half:
+                continue  # the provider-wide multiplier already says this
+        current[tier] = rates
+
+
+# -- output -------------------------------------------------------------------------------------
+HEADER = (
+    "llmaudit's price table: USD per million tokens unless a key says otherwise.",
+    "Schema: docs/pricing.md. Built by scripts/build_pricing.py from genai-prices",
+    "(pydantic/genai-prices, MIT) and LiteLLM's price table (BerriAI/litellm, MIT), then",
+    "reviewed; corrections are listed in the script's REVIEW section.",
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--genai-prices", type=Path, required=True)
+    parser.add_argument("--litellm", type=Path, required=True)
+    parser.add_argument("-o", "--output", type=Path, default=Path("pricing.toml"))
+    args = parser.parse_args()
+    litellm = json.loads(args.litellm.read_text())
+    providers: dict = {}
+    models: list[dict] = []
+    log: list[str] = []
+    for fname, (pid, pname, batch) in PROVIDERS.items():
+        data = yaml.safe_load((args.genai_prices / f"{fname}.yml").read_text())
+        source = data["pricing_urls"][0]
+        info = {"name": pname, "source": source}
+        if batch:
+            info["batch"] = Decimal(batch)
+            info["batch_source"] = BATCH_SOURCES[pid]
+        providers[pid] = info
+        keep = KEEP.get(fname, lambda _mid: True)
+        for model in data["models"]:
+            if not keep(str(model["id"])):
+                continue
+            entry = convert_model(pid, model, source, log)
+            enrich_from_litellm(entry, litellm, batch)
+            models.append(entry)
+    models = review(models)
+    seen: dict[str, str] = {}
+    for model in models:
+        for name in [model["id"].lower(), *model["aliases"]]:
+            if name in seen and seen[name] != model["id"]:
+                log.append(
+                    f"{model['id']}: alias {name!r} already belongs to {seen[name]}; dropped"
+                )
+                model["aliases"] = [a for a in model["aliases"] if a != name]
+            else:
+                seen[name] = model["id"]
+    models.sort(key=lambda m: (m["provider"], m["id"]))
+    args.output.write_text(dumps_table(models, providers, HEADER, dt.date.today()))
+    for line in log:
+        print(line, file=sys.stderr)
+    print(f"wrote {len(models)} models to {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""Selecting records: time ranges (explicit about the time zone) and filters, as SQL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+
+from llmaudit.errors import UsageError
+from llmaudit.ledger.record import ATTRIBUTION_FIELDS, format_ts
+
+DIMENSIONS = (
+    *ATTRIBUTION_FIELDS,
+    "provider",
+    "model",
+    "service_tier",
+    "status",
+    "source_kind",
+    "source_name",
+)
+_RELATIVE = re.compile(r"^(\d+)\s*(m|h|d|w)$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def zone(name: str | None) -> tzinfo:
+    """``UTC`` (the default), an IANA name such as ``Europe/Paris``, or ``local``."""
+    if not name or name.upper() == "UTC":
+        return timezone.utc
+    if name == "local":
+        return datetime.now().astimezone().tzinfo or timezone.utc
+    try:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--tz: unknown time zone {name!r}; use UTC or a name like Europe/Paris"
+        ) from None
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def parse_bound(
+    text: str, *, option: str, tz: tzinfo, now: datetime, end: bool = False
+) -> tuple[datetime, datetime | None]:
+    """One ``--since``/``--until`` value -> (instant, implied other end or None).
+
+    Dates are whole days in ``tz``: ``--since 2026-11-01`` starts at that midnight and
+    ``--until 2026-11-30`` includes the 30th. Relative values (``7d``, ``12h``, ``30m``, ``2w``)
+    count back from now; ``today``, ``yesterday``, ``mtd`` (month to date) and ``last-month``
+    are calendar periods in ``tz``.
+    """
+    value = text.strip().lower()
+    local_today = now.astimezone(tz).date()
+    m = _RELATIVE.match(value)
+    if m:
+        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}), None
+    if value == "today":
+        start = _midnight(local_today, tz)
+        return (_midnight(local_today + timedelta(days=1), tz) if end else start), None
+    if value == "yesterday":
+        day = local_today - timedelta(days=1)
+        if end:
+            return _midnight(local_today, tz), None
+        return _midnight(day, tz), _midnight(local_today, tz)
+    if value == "mtd":
+        return _midnight(local_today.replace(day=1), tz), None
+    if value == "last-month":
+        first_this = local_today.replace(day=1)
+        first_last = (first_this - timedelta(days=1)).replace(day=1)
+        if end:
+            return _midnight(first_this, tz), None
+        return _midnight(first_last, tz), _midnight(first_this, tz)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        return _midnight(day + timedelta(days=1) if end else day, tz), None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{option}: {text!r} is not a date (2026-11-01), a date-time, a span (7d, 12h) "
+            "or one of today, yesterday, mtd, last-month"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(timezone.utc), None
+
+
+@dataclass
+class Filters:
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    where: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        tz: str | None = None,
+        where: tuple[str, ...] | list[str] = (),
+        providers: tuple[str, ...] | list[str] = (),
+        models: tuple[str, ...] | list[str] = (),
+        now: datetime | None = None,
+    ) -> Filters:
+        zone_info = zone(tz)
+        now = now or datetime.now(timezone.utc)
+        start = end = None
+        if since:
+            start, implied_end = parse_bound(since, option="--since", tz=zone_info, now=now)
+            end = implied_end
+        if until:
+            end, _ = parse_bound(until, option="--until", tz=zone_info, now=now, end=True)
+        if start and end and end <= start:
+            raise UsageError("--until must be later than --since")
+        pairs = [parse_where(w) for w in where]
+        pairs += [("provider", p) for p in providers]
+        pairs += [("model", m) for m in models]
+        return cls(start, end, pairs)
+
+    def sql(self) -> tuple[str, tuple[Any, ...]]:
+        """A ``WHERE`` clause (or "") and its parameters. Same dimension twice means OR."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.since:
+            clauses.append("ts >= ?")
+            params.append(format_ts(self.since))
+        if self.until:
+            clauses.append("ts < ?")
+            params.append(format_ts(self.until))
+        grouped: dict[str, list[str]] = {}
+        for dim, value in self.where:
+            grouped.setdefault(dim, []).append(value)
+        for dim, values in grouped.items():
+            if dim.startswith("tag:"):
+                column = "json_extract(tags, ?)"
+                path = '$."' + dim[4:].replace('"', '\\"') + '"'
+                ors = " OR ".join(f"{column} = ?" for _ in values)
+                for v in values:
+                    params.extend([path, v])
+            else:
+                ors = " OR ".join(f"{dim} = ?" for _ in values)
+                params.extend(values)
+            clauses.append(f"({ors})")
+        if not clauses:
+            return "", ()
+        return "WHERE " + " AND ".join(clauses), tuple(params)
+
+
+def parse_where(text: str) -> tuple[str, str]:
+    dim, sep, value = text.partition("=")
+    dim = dim.strip()
+    if not sep or not dim:
+        raise UsageError(f"--where: {text!r} is not DIM=VALUE (e.g. feature=search, tag:env=prod)")
+    if dim not in DIMENSIONS and not (dim.startswith("tag:") and len(dim) > 4):
+        raise UsageError(
+            f"--where: unknown dimension {dim!r}; use one of {', '.join(DIMENSIONS)} or tag:KEY"
+        )
+    return dim, value
