@@ -55,6 +55,6 @@ def export(app: App, fmt: str, output, **kwargs) -> None:
         f", {unpriced} unpriced ({', '.join(sorted(totals.unpriced_models))})" if unpriced else ""
     )
     print(
-        f"exported {totals.records} records, ${totals.total} priced{note}",
+        f"exported {totals.records} records, ${totals.total.normalize():f} priced{note}",
         file=sys.stderr,
     )

@@ -1,6 +1,5 @@
-"""The SQLite ledger and the normalised usage record."""
+"""The SQLite ledger (``store``, ``migrations``, ``query``) and the usage record (``record``).
 
-from llmaudit.ledger.record import UsageRecord
-from llmaudit.ledger.store import Ledger, Reject, WriteCounts
-
-__all__ = ["Ledger", "Reject", "UsageRecord", "WriteCounts"]
+Import from the submodules; this package stays empty so that the record can be used without
+loading sqlite3.
+"""

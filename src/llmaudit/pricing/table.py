@@ -7,11 +7,10 @@ million tokens. See docs/pricing.md for the file's schema.
 from __future__ import annotations
 
 import sys
-from itertools import pairwise
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
-from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +163,20 @@ class PriceTable:
     _match_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def index(self) -> None:
+        """Build the name and prefix lookups; later layers win, as they do for whole entries."""
         self.names = {}
-        self.prefixes = []
+        layers: dict[str, list[ModelPrice]] = {f: [] for f in self.files}
         for model in self.models.values():
-            self.names[model.id.lower()] = (model.id, "id")
-        for model in self.models.values():
-            for alias in model.aliases:
-                self.names.setdefault(alias, (model.id, "alias"))
-            for prefix in model.prefixes:
-                self.prefixes.append((prefix, model.id))
-        self.prefixes.sort(key=lambda p: len(p[0]), reverse=True)
+            layers.setdefault(model.origin, []).append(model)
+        ranked: list[tuple[str, int, str]] = []
+        for rank, models in enumerate(layers.values()):
+            for model in models:
+                self.names[model.id.lower()] = (model.id, "id")
+                for alias in model.aliases:
+                    self.names[alias] = (model.id, "alias")
+                ranked.extend((prefix, rank, model.id) for prefix in model.prefixes)
+        ranked.sort(key=lambda p: (len(p[0]), p[1]), reverse=True)
+        self.prefixes = [(prefix, model_id) for prefix, _, model_id in ranked]
         self._match_cache = {}
 
     def discount_for(self, model: ModelPrice) -> Decimal | None:
@@ -187,10 +190,11 @@ class PriceTable:
 # -- loading --------------------------------------------------------------------------------------
 def bundled_path() -> Path:
     """pricing.toml inside the installed package, or at the root of a source checkout."""
-    packaged = resources.files("llmaudit").joinpath("pricing.toml")
+    here = Path(__file__).resolve().parent
+    packaged = here.parent / "pricing.toml"  # the wheel puts it beside the package modules
     if packaged.is_file():
-        return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[3] / "pricing.toml"
+        return packaged
+    checkout = here.parents[2] / "pricing.toml"  # src/llmaudit/pricing -> repository root
     if checkout.is_file():
         return checkout
     raise ConfigError(
@@ -316,9 +320,9 @@ def _provider(pid: str, raw: Any, where: str) -> Provider:
 def _model(raw: Any, where: str, key: str) -> ModelPrice:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: {key}: must be a table")
-    _check_keys(raw, MODEL_KEYS, where, key)
     mid = _text(raw, "id", where, key, required=True)
     key = f"{key} ({mid})"
+    _check_keys(raw, MODEL_KEYS, where, key)
     provider = _text(raw, "provider", where, key, required=True)
     names = {}
     for list_key in ("aliases", "prefixes"):

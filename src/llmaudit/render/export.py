@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.ledger.record import decimal_str
 from llmaudit.pricing.kernel import Cost
 from llmaudit.sources.llmaudit_jsonl import EXPORT_FIELDS, FIELDS
 
@@ -20,7 +19,7 @@ def cost_fields(cost: Cost) -> dict[str, Any]:
     """The export's cost columns: exact decimal strings, None where the record is unpriced."""
 
     def money(value: Decimal | None) -> str | None:
-        return None if value is None else decimal_str(value)
+        return None if value is None else format(value.normalize(), "f")
 
     return {
         "cost_usd": money(cost.total),
