@@ -22,7 +22,11 @@ def test_reingesting_the_same_file_adds_nothing(run, tmp_path):
     before = info(run)
     second = run("--db", "t.db", "ingest", "sample.jsonl", "--format", "llmaudit")
     assert second.exit_code == 0
-    assert second.stderr == "sample.jsonl: 0 added, 0 updated, 3 duplicate, 0 rejected\n"
+    assert second.stderr == "sample.jsonl: unchanged since the last ingest\n"
+    # The same content under another name is read, and every record is a duplicate.
+    shutil.copy(tmp_path / "sample.jsonl", tmp_path / "copy.jsonl")
+    third = run("--db", "t.db", "ingest", "copy.jsonl", "--format", "llmaudit")
+    assert third.stderr == "copy.jsonl: 0 added, 0 updated, 3 duplicate, 0 rejected\n"
     after = info(run)
     for key in ("records", "requests", "first_ts", "last_ts", "rejects"):
         assert after[key] == before[key]
@@ -30,7 +34,7 @@ def test_reingesting_the_same_file_adds_nothing(run, tmp_path):
     assert after["requests"] == 6  # 1 + 1 + 4
     assert after["first_ts"] == "2026-11-01T09:05:00.000000Z"
     assert after["last_ts"] == "2026-11-01T11:00:00.000000Z"
-    assert after["ingests"] == 2
+    assert after["ingests"] == 2  # the unchanged run read nothing
     assert after["sources"][0]["kind"] == "llmaudit"
     assert after["sources"][0]["name"] == "test-machine"
 
@@ -59,9 +63,12 @@ def test_bad_lines_are_reported_stored_and_exit_3(run, tmp_path):
     table = run("--db", "t.db", "ledger", "rejects", "--format", "table")
     assert "mixed.jsonl:2" in table.stdout
     assert "must not be negative, got -5" in table.stdout
-    # Ingesting again stores no second copy of the rejects.
-    assert run("--db", "t.db", "ingest", "mixed.jsonl").exit_code == 3
-    assert info(run)["rejects"] == 2
+    # Ingesting the same lines again stores no second copy of the rejects.
+    shutil.copy(tmp_path / "mixed.jsonl", tmp_path / "mixed-again.jsonl")
+    assert run("--db", "t.db", "ingest", "mixed-again.jsonl").exit_code == 3
+    assert info(run)["rejects"] == 4  # same lines, another file: their own file:line
+    (tmp_path / "mixed.jsonl").touch()
+    assert run("--db", "t.db", "ingest", "mixed.jsonl").exit_code == 0  # nothing new appended
 
 
 def test_auto_detection_gzip_directories_and_stdin(run, tmp_path):
@@ -102,7 +109,11 @@ def test_usage_errors_exit_2(run, tmp_path):
 def test_list_formats(run):
     result = run("ingest", "--list-formats")
     assert result.exit_code == 0
-    assert result.stdout.startswith("llmaudit  llmaudit JSONL, the interchange format")
+    from llmaudit.sources import FORMATS
+
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(FORMATS)
+    assert "llmaudit JSONL, the interchange format" in lines[0]
 
 
 def test_default_ledger_lives_in_the_data_dir(run, tmp_path):

@@ -74,6 +74,18 @@ EXPECTED_COLUMNS = {
         "created_at",
     ],
     "_llmaudit_migrations": ["name", "applied_at"],
+    "files": [
+        "path",
+        "format",
+        "size",
+        "mtime_ns",
+        "offset",
+        "lines",
+        "head_hash",
+        "head_len",
+        "ingest_id",
+        "updated_at",
+    ],
 }
 
 
@@ -129,7 +141,7 @@ def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
     with pytest.raises(StoreError, match="migration m002_broken failed"):
         Ledger.open(tmp_path / "l.db")
     conn = sqlite3.connect(tmp_path / "l.db")
-    assert migrations.applied(conn) == ["m001_init"]
+    assert migrations.applied(conn) == ["m001_init", "m002_file_state"]
     assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'half_done'").fetchone()
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import click
 
 from llmaudit.cli.app import App
@@ -10,10 +13,14 @@ from llmaudit.errors import RejectedInput, UsageError
 MAX_REJECTS_SHOWN = 20
 
 
-def _format_names() -> list[str]:
-    from llmaudit.sources import FORMATS
-
-    return ["auto", *FORMATS]
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{option}: {value!r} is not KEY=VALUE")
+        out[key.strip()] = val.strip()
+    return out
 
 
 @click.command()
@@ -26,31 +33,77 @@ def _format_names() -> list[str]:
     help="Input format; 'auto' detects it from the content. See --list-formats.",
 )
 @click.option("--source-name", metavar="NAME", help="Label this batch (default: the machine name).")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Add a tag to every record (an attribution name such as environment fills "
+    "that field where the record has none). Repeatable.",
+)
+@click.option(
+    "--response-key",
+    metavar="KEY",
+    help="middleware: the dotted key under which each line holds the provider response.",
+)
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FIELD=PATH",
+    help="mapped: take FIELD (ts, model, input_tokens, user, ...) from PATH (dotted).",
+)
+@click.option(
+    "--mapping", metavar="NAME", help="mapped: use the mapping saved in config under mappings.NAME."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--list-formats", is_flag=True, help="List the formats llmaudit reads, and exit.")
 @click.pass_obj
 def ingest(
-    app: App, paths: tuple[str, ...], fmt: str, source_name: str | None, list_formats: bool
+    app: App,
+    paths: tuple[str, ...],
+    fmt: str,
+    source_name: str | None,
+    tags: tuple[str, ...],
+    response_key: str | None,
+    maps: tuple[str, ...],
+    mapping: str | None,
+    as_json: bool,
+    list_formats: bool,
 ) -> None:
     """Ingest usage logs (files, directories, .gz, or - for stdin) into the ledger.
 
-    Re-ingesting the same input changes nothing. Lines that cannot be read are reported with
-    file:line and reason, kept in the ledger ('llmaudit ledger rejects'), and make the command
-    exit with 3; the good lines are ingested all the same.
+    Re-running reads only what was appended since the last run, and re-ingesting the same
+    input changes nothing. Lines that cannot be read are reported with file:line and reason,
+    kept in the ledger ('llmaudit ledger rejects'), and make the command exit with 3; the good
+    lines are ingested all the same.
     """
-    if list_formats:
-        from llmaudit.sources import FORMATS
+    from llmaudit.sources import FORMATS
 
+    if list_formats:
         width = max(len(n) for n in FORMATS)
         for name, source in FORMATS.items():
             click.echo(f"{name:<{width}}  {source.summary}")
         return
     if not paths:
         raise UsageError("no input given: name files or directories, or - for stdin")
-    if fmt not in _format_names():
-        raise UsageError(f"unknown format {fmt!r}; choose from {', '.join(_format_names())}")
+    if fmt != "auto" and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose from auto, {', '.join(FORMATS)}")
 
+    from llmaudit.sources.base import Options
+    from llmaudit.sources.ingest import IngestRequest
     from llmaudit.sources.ingest import ingest as run_ingest
 
+    field_map = _mapping(app, mapping, maps)
+    if field_map and fmt == "auto":
+        fmt = "mapped"
+    request = IngestRequest(
+        paths=list(paths),
+        fmt=fmt,
+        source_name=source_name,
+        tags=_pairs(tags, "--tag"),
+        options=Options(response_key=response_key, mapping=field_map),
+    )
     shown = 0
 
     def report(result) -> None:  # called as each input finishes
@@ -61,13 +114,86 @@ def ingest(
                 app.info(f"{rj.where()}: {field}{rj.reason}")
             shown += 1
         c = result.counts
+        if result.error:
+            return
+        if result.mode == "unchanged":
+            app.info(f"{result.location}: unchanged since the last ingest")
+            return
+        note = " (appended lines only)" if result.mode == "appended" else ""
         app.info(
             f"{result.location}: {c.added} added, {c.updated} updated, "
-            f"{c.duplicate} duplicate, {c.rejected} rejected"
+            f"{c.duplicate} duplicate, {c.rejected} rejected{note}"
         )
+        if result.pending_tail:
+            app.info(f"{result.location}: the last line is incomplete; it will be read next run")
 
-    with app.open_ledger() as ledger:
-        summary = run_ingest(ledger, paths, fmt=fmt, source_name=source_name, on_input=report)
+    request.on_input = report
+    with app.open_ledger() as ledger, _progress(app) as progress:
+        request.on_progress = progress
+        summary = run_ingest(ledger, request)
+    _finish(app, summary, shown, as_json)
+
+
+def _mapping(app: App, name: str | None, maps: tuple[str, ...]) -> dict[str, str] | None:
+    from llmaudit.config import get_key
+
+    field_map: dict[str, str] = {}
+    if name:
+        saved = get_key(app.config, f"mappings.{name}")
+        if not isinstance(saved, dict):
+            raise UsageError(
+                f"--mapping: no mapping named {name!r} in {app.config_path} "
+                f"(set one with: llmaudit config set mappings.{name}.model resp.model)"
+            )
+        field_map.update({str(k): str(v) for k, v in saved.items()})
+    field_map.update(_pairs(maps, "--map"))
+    return field_map or None
+
+
+class _progress:
+    """A Rich progress bar (bytes) on stderr when it is a terminal; a no-op otherwise."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        import os
+
+        if sys.stderr.isatty() and not os.environ.get("CI"):
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=self.app.err,
+                transient=True,
+            )
+            self.bar.start()
+        return self.update
+
+    def update(self, location: str, done: int, total: int | None) -> None:
+        if self.bar is None:
+            return
+        if location not in self.tasks:
+            self.tasks[location] = self.bar.add_task(location[-40:], total=total)
+        self.bar.update(self.tasks[location], completed=done)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _finish(app: App, summary, shown: int, as_json: bool) -> None:
     for failed in summary.failed:
         app.info(f"{failed.location}: {failed.error}")
     if summary.skipped:
@@ -80,6 +206,20 @@ def ingest(
         )
     if shown > MAX_REJECTS_SHOWN:
         app.info(f"... and {shown - MAX_REJECTS_SHOWN} more rejects; see 'llmaudit ledger rejects'")
+    if as_json:
+        body = {
+            "version": 1,
+            "inputs": [r.as_dict() for r in summary.inputs],
+            "skipped": summary.skipped,
+            "totals": {
+                "added": total.added,
+                "updated": total.updated,
+                "duplicate": total.duplicate,
+                "rejected": total.rejected,
+                "failed_inputs": len(summary.failed),
+            },
+        }
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
     if total.rejected or summary.failed:
         problems = []
         if total.rejected:

@@ -113,6 +113,28 @@ def m001_init(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m002_file_state(conn: sqlite3.Connection) -> None:
+    """What was read of each file, so a re-run reads only what was appended."""
+    _run(
+        conn,
+        """
+        CREATE TABLE files (
+            path TEXT PRIMARY KEY,
+            format TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            lines INTEGER NOT NULL,
+            head_hash TEXT NOT NULL,
+            head_len INTEGER NOT NULL,
+            ingest_id INTEGER REFERENCES ingests(id),
+            updated_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
 def applied(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)

@@ -121,7 +121,14 @@ class UsageRecord:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def dedupe_key(self) -> str:
-        """``kind:id`` when the source has its own id, else ``kind:sha256:<content hash>``."""
+        """``kind:id`` when the source has its own id, else ``kind:sha256:<content hash>``.
+
+        A source id of the form ``rid:<provider response id>`` (``chatcmpl-…``, ``msg_…``) is
+        global: the same provider call reaching the ledger by two routes (middleware log and an
+        OTel span, say) is one record.
+        """
+        if self.source_id and self.source_id.startswith("rid:"):
+            return self.source_id
         if self.source_id:
             return f"{self.source_kind}:{self.source_id}"
         return f"{self.source_kind}:sha256:{self.content_hash()}"

@@ -198,12 +198,19 @@ class Ledger:
         *,
         ingest_id: int | None = None,
         source_kind: str = "unknown",
+        keep: str = "latest",
     ) -> WriteCounts:
         """Upsert records and store rejects in one transaction.
 
         A record whose dedupe key is new is added; one whose key exists with the same content
-        is a duplicate and changes nothing; one whose key exists with other content replaces it
-        (counted as updated). Within one call the last record of a key wins.
+        is a duplicate and changes nothing. One whose key exists with other content:
+
+        - from another source kind (the same provider call by another route): a duplicate,
+          the first route's record is kept;
+        - ``keep="latest"``: replaces it (counted as updated);
+        - ``keep="max_output"``: replaces it only when it has more output tokens.
+
+        Within one call the same rules pick between records of one key.
         """
         counts = WriteCounts()
         batch: dict[str, tuple[str, UsageRecord]] = {}
@@ -211,14 +218,20 @@ class Ledger:
             key = rec.dedupe_key()
             if key in batch:
                 counts.duplicate += 1
+                if keep == "max_output" and rec.output <= batch[key][1].output:
+                    continue
             batch[key] = (rec.content_hash(), rec)
         rejects = list(rejects)
         with self._tx():
-            existing = self._existing_hashes(list(batch))
+            existing = self._existing(list(batch))
             rows = []
             for key, (digest, rec) in batch.items():
                 old = existing.get(key)
-                if old == digest:
+                if old is not None and (
+                    old[0] == digest
+                    or old[1] != rec.source_kind
+                    or (keep == "max_output" and rec.output <= old[2])
+                ):
                     counts.duplicate += 1
                     continue
                 if old is None:
@@ -250,16 +263,55 @@ class Ledger:
                 counts.rejected += 1
         return counts
 
-    def _existing_hashes(self, keys: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def _existing(self, keys: list[str]) -> dict[str, tuple[str, str, int]]:
+        """dedupe key -> (content hash, source kind, output tokens) of records already stored."""
+        found: dict[str, tuple[str, str, int]] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for key, digest in self.conn.execute(
-                f"SELECT dedupe_key, content_hash FROM records WHERE dedupe_key IN ({marks})", chunk
+            for key, digest, kind, output in self.conn.execute(
+                "SELECT dedupe_key, content_hash, source_kind, output FROM records "
+                f"WHERE dedupe_key IN ({marks})",
+                chunk,
             ):
-                found[key] = digest
+                found[key] = (digest, kind, output)
         return found
+
+    # -- file state (incremental ingest) ----------------------------------------------------
+    def file_state(self, path: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT format, size, mtime_ns, offset, lines, head_hash, head_len FROM files "
+            "WHERE path = ?",
+            (path,),
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("format", "size", "mtime_ns", "offset", "lines", "head_hash", "head_len")
+        return dict(zip(keys, row, strict=True))
+
+    def save_file_state(self, path: str, state: dict[str, Any], ingest_id: int | None) -> None:
+        with self._tx():
+            self.conn.execute(
+                "INSERT INTO files (path, format, size, mtime_ns, offset, lines, head_hash, "
+                "head_len, ingest_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (path) DO UPDATE SET format = excluded.format, "
+                "size = excluded.size, mtime_ns = excluded.mtime_ns, offset = excluded.offset, "
+                "lines = excluded.lines, head_hash = excluded.head_hash, "
+                "head_len = excluded.head_len, ingest_id = excluded.ingest_id, "
+                "updated_at = excluded.updated_at",
+                (
+                    path,
+                    state["format"],
+                    state["size"],
+                    state["mtime_ns"],
+                    state["offset"],
+                    state["lines"],
+                    state["head_hash"],
+                    state["head_len"],
+                    ingest_id,
+                    _now(),
+                ),
+            )
 
     # -- reads --------------------------------------------------------------------------------
     def iter_records(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[UsageRecord]:
@@ -404,6 +456,9 @@ def row_to_record(row: tuple[Any, ...]) -> UsageRecord:
     if data["reported_cost_usd"] is not None:
         data["reported_cost_usd"] = Decimal(data["reported_cost_usd"])
     kind_prefix = f"{data['source_kind']}:"
-    rest = dedupe_key[len(kind_prefix) :] if dedupe_key.startswith(kind_prefix) else dedupe_key
-    data["source_id"] = None if rest.startswith("sha256:") else rest
+    if dedupe_key.startswith("rid:"):
+        data["source_id"] = dedupe_key
+    else:
+        rest = dedupe_key[len(kind_prefix) :]
+        data["source_id"] = None if rest.startswith("sha256:") else rest
     return UsageRecord(**data)

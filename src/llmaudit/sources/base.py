@@ -32,11 +32,49 @@ class InputFile:
     size: int | None
     mtime: float | None
     _spool: IO[bytes] | None = None
+    mtime_ns: int = 0
+    # Where to start (a re-run over a grown file), and how far the line reader got.
+    start_offset: int = 0
+    start_line: int = 0
+    resumable: bool = False  # an incomplete last line is left for the next run, not rejected
+    consumed: int = 0
+    lines_read: int = 0
+    pending_tail: bool = False
 
     @classmethod
     def from_path(cls, path: Path) -> InputFile:
         st = path.stat()
-        return cls(str(path), path, st.st_size, st.st_mtime)
+        return cls(str(path), path, st.st_size, st.st_mtime, mtime_ns=st.st_mtime_ns)
+
+    def is_compressed(self) -> bool:
+        with self.open_binary_raw() as fh:
+            return fh.read(2) == GZIP_MAGIC
+
+    def open_binary_raw(self) -> IO[bytes]:
+        if self._spool is not None:
+            self._spool.seek(0)
+            return _Unclosable(self._spool)
+        try:
+            return open(self.path, "rb")
+        except OSError as exc:
+            raise DataError(f"{self.location}: cannot read: {exc.strerror}") from exc
+
+    def lines(self) -> Iterator[tuple[int, bytes, bool]]:
+        """(line number, the line without its newline, whether it ended with a newline).
+
+        Starts at ``start_offset``; keeps ``consumed``/``lines_read`` at the end of the last
+        line handed out, so the caller can remember where to resume.
+        """
+        self.consumed = self.start_offset
+        self.lines_read = self.start_line
+        with self.open_binary() as fh:
+            if self.start_offset:
+                fh.seek(self.start_offset)
+            for line in fh:
+                ended = line.endswith(b"\n")
+                self.lines_read += 1
+                self.consumed += len(line)
+                yield self.lines_read, line.rstrip(b"\r\n"), ended
 
     @classmethod
     def from_stdin(cls) -> InputFile:
@@ -48,14 +86,7 @@ class InputFile:
 
     def open_binary(self) -> IO[bytes]:
         """The decompressed bytes (gzip is recognised by its magic number, not its name)."""
-        if self._spool is not None:
-            self._spool.seek(0)
-            raw: IO[bytes] = _Unclosable(self._spool)
-        else:
-            try:
-                raw = open(self.path, "rb")  # noqa: SIM115 - returned to the caller
-            except OSError as exc:
-                raise DataError(f"{self.location}: cannot read: {exc.strerror}") from exc
+        raw = self.open_binary_raw()
         if raw.read(2) == GZIP_MAGIC:
             raw.seek(0)
             return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
@@ -106,6 +137,14 @@ class _Unclosable(io.BufferedIOBase):
         return self.inner.tell()
 
 
+@dataclass
+class Options:
+    """Per-ingest settings some formats use."""
+
+    response_key: str | None = None  # middleware: where the provider response sits
+    mapping: dict[str, str] | None = None  # mapped JSON/CSV: record field -> source path
+
+
 class Source(ABC):
     """One log format or provider API: turns an input into usage records and rejects."""
 
@@ -118,8 +157,15 @@ class Source(ABC):
     def sniff(self, head: str) -> bool:
         """True when the first bytes of an input look like this format."""
 
+    # How a record whose key is already in the ledger (from this same kind) is treated:
+    # "latest" replaces it when the content differs; "max_output" keeps whichever has more
+    # output tokens (streamed transcripts written several times).
+    keep: ClassVar[str] = "latest"
+    # True when lines are independent, so a grown file can be read from where we stopped.
+    appendable: ClassVar[bool] = False
+
     @abstractmethod
-    def parse(self, inp: InputFile) -> Iterator[Item]:
+    def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         """Yield a record or a :class:`Reject` for every unit of input, in order."""
 
     def accepts_name(self, path: Path) -> bool:

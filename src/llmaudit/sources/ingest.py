@@ -1,7 +1,15 @@
-"""Ingest inputs into the ledger: open, detect the format, parse, write in batches, log it all."""
+"""Ingest inputs into the ledger: open, detect the format, parse, write in batches, log it all.
+
+Files are read incrementally: the ledger remembers, per file, its size, modification time,
+how far it was read and a hash of its first bytes. An unchanged file is skipped without being
+opened; a grown file of a line-oriented format is read from where the last run stopped; a file
+whose first bytes changed (rotated, rewritten, truncated) is read again from the start, and the
+dedupe keys keep that idempotent.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator
@@ -10,12 +18,13 @@ from pathlib import Path
 
 from llmaudit.constants import ENV_MACHINE_ID
 from llmaudit.errors import DataError, UsageError
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.ledger.record import ATTRIBUTION_FIELDS, UsageRecord
 from llmaudit.ledger.store import Ledger, Reject, WriteCounts
 from llmaudit.sources import FORMATS
-from llmaudit.sources.base import InputFile, Source, walk
+from llmaudit.sources.base import InputFile, Options, Source, walk
 
 BATCH_SIZE = 2000
+HEAD_BYTES = 4096
 
 
 @dataclass
@@ -27,6 +36,22 @@ class InputResult:
     counts: WriteCounts = field(default_factory=WriteCounts)
     rejects: list[Reject] = field(default_factory=list)  # every reject of this input, in order
     error: str | None = None  # the input could not be read or recognised at all
+    mode: str = "full"  # full, appended (read from the last offset), unchanged (skipped)
+    pending_tail: bool = False  # an incomplete last line was left for the next run
+
+    def as_dict(self) -> dict:
+        c = self.counts
+        return {
+            "path": self.location,
+            "format": self.format,
+            "mode": self.mode,
+            "added": c.added,
+            "updated": c.updated,
+            "duplicate": c.duplicate,
+            "rejected": c.rejected,
+            "pending_tail": self.pending_tail,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -44,6 +69,18 @@ class IngestSummary:
     @property
     def failed(self) -> list[InputResult]:
         return [r for r in self.inputs if r.error]
+
+
+@dataclass
+class IngestRequest:
+    paths: list[str]
+    fmt: str = "auto"
+    source_name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    options: Options = field(default_factory=Options)
+    # Called as each input finishes; and with (location, bytes read so far) while reading.
+    on_input: Callable[[InputResult], None] | None = None
+    on_progress: Callable[[str, int, int | None], None] | None = None
 
 
 def machine_id() -> str:
@@ -91,51 +128,89 @@ def _inputs(
                 )
 
 
-def ingest(
-    ledger: Ledger,
-    paths: Iterable[str],
-    *,
-    fmt: str = "auto",
-    source_name: str | None = None,
-    on_input: Callable[[InputResult], None] | None = None,
-) -> IngestSummary:
+def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     """Ingest every path (files, directories, ``-``) into ``ledger``.
 
     One bad line never stops an input, and one unreadable input never stops the others: each
     is counted (and every reject stored in the ledger) so nothing is lost silently.
     """
-    forced = resolve_format(fmt)
+    forced = resolve_format(request.fmt)
     summary = IngestSummary()
     machine = machine_id()
-    for inp in _inputs(paths, forced, summary):
-        source = forced
-        if source is None:
-            try:
-                source = detect(inp)
-            except DataError as exc:
-                summary.inputs.append(InputResult(inp.location, None, error=exc.message))
-                continue
-            if source is None:
-                summary.inputs.append(
-                    InputResult(
-                        inp.location,
-                        None,
-                        error="format not recognised; name it with --format "
-                        "(see 'llmaudit ingest --list-formats')",
-                    )
-                )
-                continue
-        result = _ingest_one(ledger, inp, source, source_name or machine, machine)
+    for inp in _inputs(request.paths, forced, summary):
+        try:
+            result = _one(ledger, inp, forced, request, machine)
+        except DataError as exc:
+            result = InputResult(inp.location, None, error=exc.message)
         summary.inputs.append(result)
-        if on_input:
-            on_input(result)
+        if request.on_input:
+            request.on_input(result)
     return summary
 
 
+def _head_hash(inp: InputFile, length: int) -> str:
+    with inp.open_binary_raw() as fh:
+        return hashlib.sha256(fh.read(length)).hexdigest()
+
+
+def _one(
+    ledger: Ledger, inp: InputFile, forced: Source | None, request: IngestRequest, machine: str
+) -> InputResult:
+    key = str(inp.path.resolve()) if inp.location != "-" else None
+    state = ledger.file_state(key) if key else None
+    if state and state["size"] == inp.size and state["mtime_ns"] == inp.mtime_ns:
+        if forced is None or forced.name == state["format"]:
+            return InputResult(inp.location, state["format"], mode="unchanged")
+    source = forced
+    if source is None:
+        source = detect(inp)
+        if source is None:
+            return InputResult(
+                inp.location,
+                None,
+                error="format not recognised; name it with --format NAME, or describe your "
+                "fields with --map (see 'llmaudit ingest --list-formats')",
+            )
+    mode = "full"
+    if key is not None and source.appendable and not inp.is_compressed():
+        inp.resumable = True
+        if (
+            state
+            and state["format"] == source.name
+            and inp.size is not None
+            and inp.size >= state["offset"]
+            and _head_hash(inp, state["head_len"]) == state["head_hash"]
+        ):
+            inp.start_offset = state["offset"]
+            inp.start_line = state["lines"]
+            mode = "appended"
+    result = _ingest_one(ledger, inp, source, request, machine)
+    result.mode = mode
+    result.pending_tail = inp.pending_tail
+    if key is not None and result.error is None and inp.size is not None:
+        head_len = min(HEAD_BYTES, inp.size)
+        offset = inp.consumed if inp.resumable else inp.size
+        ledger.save_file_state(
+            key,
+            {
+                "format": source.name,
+                "size": inp.size,
+                "mtime_ns": inp.mtime_ns,
+                "offset": offset,
+                "lines": inp.lines_read if inp.resumable else 0,
+                "head_hash": _head_hash(inp, head_len),
+                "head_len": head_len,
+            },
+            None,
+        )
+    return result
+
+
 def _ingest_one(
-    ledger: Ledger, inp: InputFile, source: Source, source_name: str, machine: str
+    ledger: Ledger, inp: InputFile, source: Source, request: IngestRequest, machine: str
 ) -> InputResult:
     result = InputResult(inp.location, source.name)
+    source_name = request.source_name or machine
     ingest_id = ledger.begin_ingest(
         kind=source.name,
         source_name=source_name,
@@ -149,19 +224,21 @@ def _ingest_one(
 
     def flush() -> None:
         result.counts += ledger.write(
-            records, rejects, ingest_id=ingest_id, source_kind=source.name
+            records, rejects, ingest_id=ingest_id, source_kind=source.name, keep=source.keep
         )
         result.rejects.extend(rejects)
         records.clear()
         rejects.clear()
+        if request.on_progress:
+            request.on_progress(inp.location, inp.consumed, inp.size)
 
     status = "ok"
     try:
-        for item in source.parse(inp):
+        for item in source.parse(inp, request.options):
             if isinstance(item, Reject):
                 rejects.append(item)
             else:
-                records.append(_with_provenance(item, source_name, machine))
+                records.append(_label(item, source_name, machine, request.tags))
             if len(records) + len(rejects) >= BATCH_SIZE:
                 flush()
         flush()
@@ -176,5 +253,16 @@ def _ingest_one(
     return result
 
 
-def _with_provenance(rec: UsageRecord, source_name: str, machine: str) -> UsageRecord:
-    return replace(rec, source_name=source_name, machine_id=machine)
+def _label(rec: UsageRecord, source_name: str, machine: str, tags: dict[str, str]) -> UsageRecord:
+    """Provenance, and the batch's --tag labels (an attribution name fills that field)."""
+    changes: dict = {"source_name": source_name, "machine_id": machine}
+    if tags:
+        merged = dict(rec.tags)
+        for name, value in tags.items():
+            if name in ATTRIBUTION_FIELDS and name != "api_key":
+                if getattr(rec, name) is None:
+                    changes[name] = value
+            else:
+                merged.setdefault(name, value)
+        changes["tags"] = merged
+    return replace(rec, **changes)

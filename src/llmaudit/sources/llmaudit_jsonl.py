@@ -28,7 +28,8 @@ from llmaudit.ledger.record import (
     to_str,
 )
 from llmaudit.ledger.store import Reject
-from llmaudit.sources.base import InputFile, Item, Source
+from llmaudit.sources.base import InputFile, Item, Options, Source
+from llmaudit.sources.common import json_lines
 
 KIND = "llmaudit"
 TOKEN_KEYS = (
@@ -234,12 +235,17 @@ class LlmauditJsonl(Source):
             )
         return False
 
-    def parse(self, inp: InputFile) -> Iterator[Item]:
-        with inp.open_text() as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                yield parse_line(line, inp.location, lineno)
+    appendable = True
+
+    def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
+        for lineno, raw, obj in json_lines(inp):
+            if isinstance(obj, Reject):
+                yield obj
+                continue
+            try:
+                yield record_from_object(obj, f"{inp.location}:{lineno}")
+            except RecordError as exc:
+                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
 
 
 def parse_line(line: str, location: str, lineno: int) -> Item:

@@ -1,0 +1,169 @@
+"""Helpers the log-format parsers share: paths into JSON, lenient numbers, times, attribution."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from llmaudit.errors import RecordError
+from llmaudit.ledger.record import parse_ts, to_int
+from llmaudit.ledger.store import Reject
+from llmaudit.sources.base import InputFile
+
+# Keys apps use for attribution, in order of preference, -> the record's field.
+ATTRIBUTION_KEYS: dict[str, tuple[str, ...]] = {
+    "user": ("user", "user_id", "userId", "end_user", "enduser.id", "user.id", "uid"),
+    "feature": ("feature", "feature_name", "use_case", "operation"),
+    "team": ("team", "team_id", "teamId", "team_alias"),
+    "customer": ("customer", "customer_id", "customerId", "tenant", "tenant_id", "org", "account"),
+    "project": ("project", "project_id", "projectId", "app", "application"),
+    "session": ("session", "session_id", "sessionId", "session.id", "conversation_id", "thread_id"),
+    "environment": (
+        "environment",
+        "env",
+        "deployment.environment",
+        "deployment.environment.name",
+        "stage",
+    ),
+    "api_key": ("api_key", "api_key_id", "key_alias", "key_name"),
+}
+_KNOWN = {k for keys in ATTRIBUTION_KEYS.values() for k in keys}
+
+
+def dig(obj: Any, *path: str) -> Any:
+    """``obj[a][b]...`` or None when any step is missing (dotted paths are one key each)."""
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def count(value: Any, field: str) -> int:
+    """A token count that may be absent (0), a number, or a decimal string (OTLP int64)."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("-").isdigit():
+            raise RecordError(f"must be an integer, got {value!r}", field=field)
+        value = int(text)
+    return to_int(value, field)
+
+
+def unix_time(value: Any, field: str, scale: int = 1) -> datetime:
+    """Seconds (or ``scale`` units a second, e.g. 10**9 for nanoseconds) since the epoch."""
+    if isinstance(value, bool) or value is None:
+        raise RecordError(f"must be a Unix time, got {value!r}", field=field)
+    try:
+        number = Decimal(str(value).strip()) / scale
+        return datetime.fromtimestamp(float(number), timezone.utc)
+    except (ArithmeticError, ValueError, OverflowError, OSError):
+        raise RecordError(f"must be a Unix time, got {value!r}", field=field) from None
+
+
+def any_time(value: Any, field: str) -> datetime:
+    """ISO-8601 text (offset required) or a Unix time in s, ms, us or ns (by magnitude)."""
+    if isinstance(value, str) and not value.strip().replace(".", "", 1).isdigit():
+        return parse_ts(value, field)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RecordError(f"must be a time, got {value!r}", field=field) from None
+    for scale in (1, 1_000, 1_000_000, 1_000_000_000):
+        if number / scale < 10**10:
+            return unix_time(value, field, scale)
+    raise RecordError(f"must be a time, got {value!r}", field=field)
+
+
+def text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    out = str(value).strip()
+    return out or None
+
+
+def attribution(*sources: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """Attribution fields and leftover tags from flat dicts of app metadata (first wins)."""
+    fields: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    for src in sources:
+        if not isinstance(src, dict):
+            continue
+        for name, keys in ATTRIBUTION_KEYS.items():
+            if name in fields:
+                continue
+            for key in keys:
+                value = text(src.get(key))
+                if value:
+                    fields[name] = value
+                    break
+        for key, value in src.items():
+            if key in _KNOWN or key in tags:
+                continue
+            value = text(value)
+            if value is not None and isinstance(key, str) and key:
+                tags[key] = value
+    return fields, tags
+
+
+def json_lines(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
+    """``(line number, raw line, parsed object or a Reject)`` for each non-blank line.
+
+    An unterminated last line that is not valid JSON is a write in progress when the input is
+    resumable: it is left (``inp.pending_tail``) for the next run instead of being rejected.
+    """
+    for lineno, data, ended in inp.lines():
+        if lineno == 1 and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        if not data.strip():
+            continue
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError:
+            printable = data.decode("utf-8", "replace")
+            yield (
+                lineno,
+                printable,
+                Reject(inp.location, lineno, "line is not valid UTF-8", None, printable),
+            )
+            continue
+        try:
+            obj = json.loads(raw, parse_float=Decimal)
+        except (ValueError, RecursionError) as exc:
+            if not ended and inp.resumable:
+                inp.pending_tail = True
+                inp.consumed -= len(data)
+                inp.lines_read -= 1
+                return
+            reason = f"invalid JSON: {exc}"
+            if not ended:
+                reason = f"truncated last line (no newline): {exc}"
+            yield lineno, raw, Reject(inp.location, lineno, reason, None, raw)
+            continue
+        yield lineno, raw, obj
+
+
+def first_json_objects(head: str, limit: int = 5) -> list[Any]:
+    """The first few JSON values of a JSON-lines head (for sniffing), skipping a cut-off tail."""
+    out = []
+    for line in head.splitlines():
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            break
+        if len(out) >= limit:
+            break
+    return out
+
+
+def whole_json(head: str) -> Any:
+    try:
+        return json.loads(head)
+    except ValueError:
+        return None

@@ -1,0 +1,230 @@
+"""Raw provider responses logged by an app's middleware, one JSON object per line.
+
+The response may be the whole line or sit under a key (``response``, ``body``, ``data``,
+``result``, or ``--response-key``), with the app's own metadata beside it. Recognised shapes:
+OpenAI Chat Completions (incl. the final streamed chunk), OpenAI Responses, OpenAI embeddings,
+Anthropic Messages, and Gemini ``generateContent`` (REST camelCase, Vertex, SDK snake_case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from llmaudit.errors import RecordError
+from llmaudit.ledger.record import UsageRecord, infer_provider, redact_api_key
+from llmaudit.ledger.store import Reject
+from llmaudit.sources import providers
+from llmaudit.sources.base import InputFile, Item, Options, Source
+from llmaudit.sources.common import (
+    any_time,
+    attribution,
+    dig,
+    first_json_objects,
+    json_lines,
+    text,
+)
+
+KIND = "middleware"
+RESPONSE_KEYS = ("response", "body", "data", "result", "completion", "output")
+META_KEYS = ("attrs", "attributes", "metadata", "meta", "context", "labels", "tags")
+TIME_KEYS = (
+    "logged_at",
+    "timestamp",
+    "ts",
+    "time",
+    "start_time",
+    "started_at",
+    "request_time",
+    "created_at",
+)
+LATENCY_KEYS = ("latency_ms", "duration_ms", "elapsed_ms")
+TTFT_KEYS = ("ttft_ms", "time_to_first_token_ms")
+
+
+def has_usage(obj: Any) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    usage = obj.get("usage")
+    if isinstance(usage, dict) and (
+        "prompt_tokens" in usage or "input_tokens" in usage or "output_tokens" in usage
+    ):
+        return True
+    return isinstance(obj.get("usageMetadata") or obj.get("usage_metadata"), dict)
+
+
+def find_response(obj: Any, key: str | None = None) -> tuple[dict | None, dict]:
+    """(the provider response, the envelope around it) or (None, obj)."""
+    if not isinstance(obj, dict):
+        return None, {}
+    if key:
+        resp = dig(obj, *key.split("."))
+        return (resp if isinstance(resp, dict) else None), obj
+    if has_usage(obj):
+        return obj, {}
+    for name in RESPONSE_KEYS:
+        child = obj.get(name)
+        if has_usage(child):
+            return child, obj
+    return None, obj
+
+
+def shape(resp: dict, provider_hint: str | None) -> str:
+    if isinstance(resp.get("usageMetadata") or resp.get("usage_metadata"), dict):
+        return "gemini"
+    usage = resp.get("usage") or {}
+    if "prompt_tokens" in usage:
+        return "openai-chat"
+    if (
+        resp.get("type") == "message"
+        or "cache_creation_input_tokens" in usage
+        or "cache_read_input_tokens" in usage
+        or str(resp.get("id", "")).startswith("msg_")
+    ):
+        return "anthropic"
+    if resp.get("object") == "response" or "input_tokens_details" in usage:
+        return "openai-responses"
+    return "anthropic" if provider_hint == "anthropic" else "openai-responses"
+
+
+def _first(env: dict, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if env.get(key) is not None:
+            return env[key]
+    return None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if result >= 0 else None
+
+
+def response_record(
+    resp: dict, envelope: dict, *, kind: str, location: str, service_tier: str | None = None
+) -> UsageRecord:
+    """A provider response (plus the app's envelope) -> a record. Raises RecordError."""
+    hint = providers.provider_name(envelope.get("provider"))
+    form = shape(resp, hint)
+    usage = resp.get("usage") or {}
+    if form == "gemini":
+        tokens = providers.gemini(resp.get("usageMetadata") or resp.get("usage_metadata"))
+        model = resp.get("modelVersion") or resp.get("model_version") or resp.get("model")
+        rid = resp.get("responseId") or resp.get("response_id")
+        created = resp.get("createTime") or resp.get("create_time")
+        tier = "standard"
+        default_provider = "google"
+    elif form == "anthropic":
+        tokens = providers.anthropic(usage)
+        model = resp.get("model")
+        rid = resp.get("id")
+        created = None
+        tier = {"priority": "priority", "batch": "batch"}.get(
+            str(usage.get("service_tier")), "standard"
+        )
+        default_provider = "anthropic"
+    elif form == "openai-chat":
+        tokens = providers.openai_chat(usage)
+        model = resp.get("model")
+        rid = resp.get("id")
+        created = resp.get("created")
+        tier = providers.openai_service_tier(resp.get("service_tier"))
+        default_provider = "openai"
+    else:
+        tokens = providers.openai_responses(usage)
+        model = resp.get("model")
+        rid = resp.get("id")
+        created = resp.get("created_at")
+        tier = providers.openai_service_tier(resp.get("service_tier"))
+        default_provider = "openai"
+    model = text(model) or text(envelope.get("model"))
+    if not model:
+        raise RecordError("no model in the response or beside it", field="model")
+    when = _first(envelope, TIME_KEYS) if created is None else created
+    if when is None:
+        when = _first(envelope, TIME_KEYS)
+    if when is None:
+        raise RecordError("no timestamp in the response or beside it", field="ts")
+    ts = any_time(when, "ts")
+    metas = [envelope.get(k) for k in META_KEYS if isinstance(envelope.get(k), dict)]
+    fields, tags = attribution(*metas, envelope, resp.get("metadata"), {"user": resp.get("user")})
+    tags = {k: v for k, v in tags.items() if not _is_envelope_key(k)}
+    status = "ok"
+    if str(resp.get("status", "")).lower() in ("failed", "cancelled"):
+        status = "error"
+    if "api_key" in fields:
+        fields["api_key"] = redact_api_key(fields["api_key"])
+    return UsageRecord(
+        ts=ts,
+        provider=hint
+        if hint and hint not in ("unknown",)
+        else (default_provider if default_provider else infer_provider(model)),
+        model=model,
+        service_tier=service_tier or tier,
+        latency_ms=_number(_first(envelope, LATENCY_KEYS)),
+        ttft_ms=_number(_first(envelope, TTFT_KEYS)),
+        status=status,
+        request_id=text(rid),
+        tags=tags,
+        source_kind=kind,
+        source_location=location,
+        source_id=f"rid:{rid}" if text(rid) else None,
+        **fields,
+        **tokens.fields(),
+    )
+
+
+_ENVELOPE = {
+    "logged_at",
+    "provider",
+    "endpoint",
+    "http_request_id",
+    "stream",
+    "latency_ms",
+    "ttft_ms",
+    "model",
+    *TIME_KEYS,
+    *LATENCY_KEYS,
+    *TTFT_KEYS,
+    *RESPONSE_KEYS,
+    *META_KEYS,
+}
+
+
+def _is_envelope_key(key: str) -> bool:
+    return key in _ENVELOPE
+
+
+class Middleware(Source):
+    name = KIND
+    summary = (
+        "raw provider responses logged by your middleware, one JSON object per line: OpenAI "
+        "chat/responses, Anthropic messages, Gemini generateContent (--response-key KEY)"
+    )
+    extensions = (".jsonl", ".ndjson", ".json", ".log")
+    appendable = True
+
+    def sniff(self, head: str) -> bool:
+        objs = first_json_objects(head, 3)
+        return bool(objs) and all(find_response(o)[0] is not None for o in objs)
+
+    def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
+        for lineno, raw, obj in json_lines(inp):
+            if isinstance(obj, Reject):
+                yield obj
+                continue
+            resp, envelope = find_response(obj, opts.response_key)
+            if resp is None:
+                where = f"under {opts.response_key!r}" if opts.response_key else "in this line"
+                yield Reject(
+                    inp.location, lineno, f"no provider response with usage {where}", "usage", raw
+                )
+                continue
+            try:
+                yield response_record(
+                    resp, envelope, kind=KIND, location=f"{inp.location}:{lineno}"
+                )
+            except RecordError as exc:
+                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
