@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from llmaudit.ledger.record import UsageRecord
+from llmaudit.ledger.migrations import MIGRATIONS
 from llmaudit.ledger.store import Ledger, Reject
 
 T0 = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
@@ -116,4 +117,4 @@ def test_info_counts_and_range(tmp_path):
             "last_seen": info["sources"][0]["last_seen"],
         }
     ]
-    assert info["schema_version"] == 1
+    assert info["schema_version"] == len(MIGRATIONS)

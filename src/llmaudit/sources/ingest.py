@@ -158,9 +158,13 @@ def _one(
 ) -> InputResult:
     key = str(inp.path.resolve()) if inp.location != "-" else None
     state = ledger.file_state(key) if key else None
-    if state and state["size"] == inp.size and state["mtime_ns"] == inp.mtime_ns:
-        if forced is None or forced.name == state["format"]:
-            return InputResult(inp.location, state["format"], mode="unchanged")
+    if (
+        state
+        and state["size"] == inp.size
+        and state["mtime_ns"] == inp.mtime_ns
+        and (forced is None or forced.name == state["format"])
+    ):
+        return InputResult(inp.location, state["format"], mode="unchanged")
     source = forced
     if source is None:
         source = detect(inp)
