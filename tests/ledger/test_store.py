@@ -4,8 +4,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from llmaudit.ledger.record import UsageRecord
 from llmaudit.ledger.migrations import MIGRATIONS
+from llmaudit.ledger.record import UsageRecord
 from llmaudit.ledger.store import Ledger, Reject
 
 T0 = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)

@@ -6,6 +6,7 @@ reasoning), summed from the ledger after ingesting the fixture by auto-detection
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 
@@ -49,6 +50,135 @@ EXPECTED = {
             "gemini-2.5-flash": (2, 1122 + 3234, 12288, 0, 0, 288 + 884, 344),
         },
     ),
+    "otel_genai_spans.otlp.json": (
+        "otel",
+        {
+            # current semconv names; the HTTP span and the failed span carry no usage
+            "gpt-4o-mini-2024-07-18": (1, 508, 1024, 0, 0, 212, 0),
+            "o4-mini-2025-04-16": (1, 1890, 0, 0, 0, 812, 640),
+            # 18432 = 12 uncached + 16372 read + 2048 written (inclusive, per the Anthropic rule)
+            "claude-sonnet-4-5-20250929": (1, 12, 16372, 2048, 0, 733, 0),
+            # deprecated <= v1.26 names: gen_ai.usage.prompt_tokens / completion_tokens
+            "gpt-4o-2024-08-06": (1, 2210, 0, 0, 0, 380, 0),
+            "text-embedding-3-small": (1, 512, 0, 0, 0, 0, 0),
+        },
+    ),
+    "openllmetry_spans.otlp.json": (
+        "otel",
+        {
+            "gpt-4o-2024-08-06": (1, 3120 - 2048, 2048, 0, 0, 245, 0),
+            "claude-sonnet-4-5-20250929": (1, 12, 9100, 1200, 0, 1504, 0),
+            "gpt-5-2025-08-07": (1, 4210 - 3072, 3072, 0, 0, 1375, 1024),
+        },
+    ),
+    "openinference_spans.otlp.json": (
+        "otel",
+        {
+            "gpt-4o-mini-2024-07-18": (1, 508, 1024, 0, 0, 212, 0),
+            "claude-haiku-4-5-20251001": (1, 32, 5000, 1100, 0, 301, 0),
+        },
+    ),
+    "litellm_spendlogs.csv": (
+        "litellm-spendlogs",
+        {
+            # row 1 and the response-cache hit of the same call (row 3)
+            "gpt-4o-mini": (2, 508 * 2, 1024 * 2, 0, 0, 212 * 2, 0),
+            # row 2 (18432 = 12 + 16372 read + 2048 written) and the failed row 5 (no tokens)
+            "claude-sonnet-4-5-20250929": (2, 12, 16372, 2048, 0, 733, 0),
+            "text-embedding-3-small": (1, 512, 0, 0, 0, 0, 0),
+        },
+    ),
+    "claude_code_session.jsonl": (
+        "claude-code",
+        {
+            # msg A: 3 lines (output 1, 1, 287) -> one call with 287; msg Mf: 1h writes.
+            "claude-sonnet-4-5-20250929": (2, 4 + 6, 11874 + 18107, 6233, 3400, 287 + 412, 0),
+            # the sidechain call; the <synthetic> API-error line is not billable
+            "claude-haiku-4-5-20251001": (1, 1200, 0, 0, 0, 96, 0),
+        },
+    ),
+    "claude_code_session_legacy.jsonl": (
+        "claude-code",
+        {"claude-opus-4-20250514": (2, 3 + 4, 89356 + 89517, 161 + 1204, 0, 97 + 512, 0)},
+    ),
+    "codex_rollout.jsonl": (
+        "codex",
+        {
+            # deltas of total_token_usage: 8412/6144 cached, 311/192 reasoning, then 9120/8320,
+            # 544/320; the re-emission and the info:null event add nothing
+            "gpt-5-codex": (
+                2,
+                (8412 - 6144) + (9120 - 8320),
+                6144 + 8320,
+                0,
+                0,
+                311 + 544,
+                192 + 320,
+            ),
+            "gpt-5": (1, 10200 - 9088, 9088, 0, 0, 1290, 896),
+        },
+    ),
+    "gemini_cli_session.jsonl": (
+        "gemini-cli",
+        {
+            # g-1 twice: the last record wins; output = output + thoughts
+            "gemini-2.5-pro": (1, 12840 - 8192, 8192, 0, 0, 402 + 1156, 1156),
+            "gemini-2.5-flash": (1, 13410 - 12288, 12288, 0, 0, 288, 0),
+        },
+    ),
+    "openai_batch_output.jsonl": (
+        "openai-batch",
+        {
+            # two 200s (1840 incl. 1024 cached / 156; 2210 / 301); the HTTP 400 has no usage
+            "gpt-4o-mini-2024-07-18": (2, (1840 - 1024) + 2210, 1024, 0, 0, 156 + 301, 0),
+        },
+    ),
+    "langfuse_observations.json": (
+        "langfuse",
+        {
+            # usageDetails.input is uncached already (508 = 1532 - 1024); the SPAN has no usage
+            "gpt-4o-mini-2024-07-18": (1, 508, 1024, 0, 0, 212, 0),
+            "claude-sonnet-4-5-20250929": (1, 12, 16372, 2048, 0, 733, 0),
+        },
+    ),
+    "langfuse_observations_v1_legacy.json": (
+        "langfuse",
+        {"gpt-4o-mini-2024-07-18": (1, 508, 1024, 0, 0, 212, 0)},
+    ),
+    "helicone_export.jsonl": (
+        "helicone",
+        {
+            # OpenAI prompt_tokens include the 1024 cached; the cache hit (row 3) has none
+            "gpt-4o-mini-2024-07-18": (2, 508 + 1532, 1024, 0, 0, 212 * 2, 0),
+            # Anthropic prompt_tokens (12) exclude cache
+            "claude-sonnet-4-5-20250929": (1, 12, 16372, 2048, 0, 733, 0),
+        },
+    ),
+    "helicone_export.csv": (
+        "helicone",
+        {
+            # the CSV has no cache columns
+            "gpt-4o-mini-2024-07-18": (2, 1532 * 2, 0, 0, 0, 212 * 2, 0),
+            "claude-sonnet-4-5-20250929": (1, 12, 0, 0, 0, 733, 0),
+        },
+    ),
+    "llm_logs.sqlite": (
+        "llm",
+        {
+            "gpt-4o-mini": (1, 1532 - 1024, 1024, 0, 0, 212, 0),
+            # llm-anthropic: input excludes cache
+            "anthropic/claude-sonnet-4-5": (1, 12, 16372, 2048, 0, 733, 0),
+            "gemini-2.5-flash": (1, 13410 - 12288, 12288, 0, 0, 288, 0),
+            "gpt-5.6-luna": (1, 2210 - 1024, 1024, 0, 0, 640, 448),
+        },
+    ),
+    "litellm_standard_logging_payload.jsonl": (
+        "litellm-payload",
+        {
+            "gpt-4o-mini": (1, 508, 1024, 0, 0, 212, 0),
+            "claude-sonnet-4-5-20250929": (1, 12, 16372, 2048, 0, 733, 0),
+        },
+    ),
 }
 
 
@@ -72,14 +202,37 @@ def totals(db):
     return {model: tuple(v) for model, v in out.items()}
 
 
+# Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
+REJECTED = {
+    "llm_logs.sqlite": [
+        "responses row 01hzcm233g6cq643dzvmxxqkfb: no token counts (logged by llm before 0.19)"
+    ],
+}
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_totals(run, tmp_path, name):
     fmt, expected = EXPECTED[name]
     shutil.copy(LOGS / name, tmp_path / name)
     result = run("--db", "f.db", "ingest", name, "--json")
-    assert result.exit_code == 0, result.stderr
-    import json
-
+    rejected = REJECTED.get(name, [])
+    assert result.exit_code == (3 if rejected else 0), result.stderr
     summary = json.loads(result.stdout)
     assert summary["inputs"][0]["format"] == fmt
+    assert summary["totals"]["rejected"] == len(rejected)
+    for reason in rejected:
+        assert reason in result.stderr
     assert totals(tmp_path / "f.db") == expected
+
+
+def test_every_fixture_is_covered():
+    names = {p.name for p in LOGS.iterdir() if p.name != "README.md"}
+    assert names - set(EXPECTED) == {"otel_genai_metrics.otlp.json"}
+
+
+def test_otel_metrics_are_not_requests(run, tmp_path):
+    shutil.copy(LOGS / "otel_genai_metrics.otlp.json", tmp_path)
+    result = run("--db", "f.db", "ingest", "otel_genai_metrics.otlp.json")
+    assert result.exit_code == 3
+    assert "OTLP metrics are aggregates, not requests" in result.stderr
+    assert totals(tmp_path / "f.db") == {}

@@ -218,7 +218,7 @@ class Ledger:
             key = rec.dedupe_key()
             if key in batch:
                 counts.duplicate += 1
-                if keep == "max_output" and rec.output <= batch[key][1].output:
+                if keep == "max_output" and rec.output < batch[key][1].output:
                     continue
             batch[key] = (rec.content_hash(), rec)
         rejects = list(rejects)

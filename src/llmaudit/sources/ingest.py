@@ -105,8 +105,9 @@ def detect(inp: InputFile) -> Source | None:
 
 
 def _inputs(
-    paths: Iterable[str], forced: Source | None, summary: IngestSummary
+    paths: Iterable[str], forced: Source | None, summary: IngestSummary, ledger_path: Path
 ) -> Iterator[InputFile]:
+    own = {str(ledger_path) + suffix for suffix in ("", "-wal", "-shm", "-journal")}
     for given in paths:
         if given == "-":
             yield InputFile.from_stdin()
@@ -115,6 +116,8 @@ def _inputs(
         if not root.exists():
             raise UsageError(f"{given}: no such file or directory")
         for path in walk(root):
+            if str(path.resolve()) in own:
+                continue  # never ingest the ledger into itself
             if root.is_dir():
                 wanted = (forced,) if forced else tuple(FORMATS.values())
                 if not any(src.accepts_name(path) for src in wanted):
@@ -137,7 +140,7 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     forced = resolve_format(request.fmt)
     summary = IngestSummary()
     machine = machine_id()
-    for inp in _inputs(request.paths, forced, summary):
+    for inp in _inputs(request.paths, forced, summary, ledger.path.resolve()):
         try:
             result = _one(ledger, inp, forced, request, machine)
         except DataError as exc:

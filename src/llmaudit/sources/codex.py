@@ -1,0 +1,127 @@
+"""OpenAI Codex CLI rollouts (``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``).
+
+Token counts are cumulative per session (``total_token_usage``): each call is the delta from
+the previous count, and re-emitted counts that did not advance add nothing. ``input_tokens``
+includes cached input; ``output_tokens`` includes reasoning. The model is the one of the latest
+``turn_context``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePath
+
+from llmaudit.errors import RecordError
+from llmaudit.ledger.record import UsageRecord, parse_ts
+from llmaudit.ledger.store import Reject
+from llmaudit.sources import providers
+from llmaudit.sources.base import InputFile, Item, Options, Source
+from llmaudit.sources.common import count, dig, first_json_objects, json_lines, text
+
+KIND = "codex"
+FIELDS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_output_tokens",
+    "total_tokens",
+)
+
+
+def _usage(obj: dict | None, where: str) -> dict[str, int] | None:
+    if not isinstance(obj, dict):
+        return None
+    return {f: count(obj.get(f), f"{where}.{f}") for f in FIELDS}
+
+
+class CodexRollout(Source):
+    name = KIND
+    summary = "OpenAI Codex CLI rollouts (~/.codex/sessions/**/rollout-*.jsonl), cumulative deltas"
+    extensions = (".jsonl",)
+
+    def sniff(self, head: str) -> bool:
+        objs = first_json_objects(head, 3)
+        return (
+            bool(objs)
+            and all(
+                isinstance(o, dict) and {"timestamp", "type", "payload"} <= set(o) for o in objs
+            )
+            and objs[0].get("type")
+            in ("session_meta", "turn_context", "response_item", "event_msg", "compacted")
+        )
+
+    def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
+        session = provider = cwd = branch = None
+        model = None
+        previous: dict[str, int] | None = None
+        for lineno, raw, obj in json_lines(inp):
+            if isinstance(obj, Reject):
+                yield obj
+                continue
+            if not isinstance(obj, dict):
+                yield Reject(inp.location, lineno, "not a JSON object", None, raw)
+                continue
+            kind, payload = obj.get("type"), obj.get("payload")
+            if not isinstance(payload, dict):
+                continue
+            if kind == "session_meta":
+                session = text(payload.get("id"))
+                provider = providers.provider_name(payload.get("model_provider"))
+                cwd = text(payload.get("cwd"))
+                branch = text(dig(payload, "git", "branch"))
+                continue
+            if kind == "turn_context":
+                model = text(payload.get("model")) or model
+                continue
+            if kind != "event_msg" or payload.get("type") != "token_count":
+                continue
+            info = payload.get("info")
+            if not isinstance(info, dict):
+                continue  # a rate-limit refresh: no usage
+            try:
+                total = _usage(info.get("total_token_usage"), "info.total_token_usage")
+                last = _usage(info.get("last_token_usage"), "info.last_token_usage")
+                if total is not None:
+                    if previous is not None and total["total_tokens"] <= previous["total_tokens"]:
+                        if total["total_tokens"] == previous["total_tokens"]:
+                            continue  # re-emitted: nothing new
+                        delta = last  # the counter went back (a new thread): trust last
+                    elif previous is None:
+                        delta = total
+                    else:
+                        delta = {f: total[f] - previous[f] for f in FIELDS}
+                    previous = total
+                else:
+                    delta = last
+                if delta is None:
+                    continue
+                if not model:
+                    raise RecordError(
+                        "no turn_context with a model before this token count", field="model"
+                    )
+                tokens = providers.inclusive(
+                    delta["input_tokens"],
+                    delta["cached_input_tokens"],
+                    0,
+                    delta["output_tokens"],
+                    delta["reasoning_output_tokens"],
+                    field="input_tokens",
+                )
+                ts = parse_ts(obj.get("timestamp"), "timestamp")
+            except RecordError as exc:
+                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
+                continue
+            marker = previous["total_tokens"] if total is not None else f"line{lineno}"
+            tags = {k: v for k, v in (("cwd", cwd), ("git_branch", branch)) if v}
+            yield UsageRecord(
+                ts=ts,
+                provider=provider or "openai",
+                model=model,
+                session=session,
+                project=PurePath(cwd).name if cwd else None,
+                tags=tags,
+                source_kind=KIND,
+                source_location=f"{inp.location}:{lineno}",
+                source_id=f"{session or inp.location}:{marker}",
+                **tokens.fields(),
+            )

@@ -1,0 +1,63 @@
+"""Reading inputs that are either one JSON document (an array, or an API page with ``data``) or
+JSON lines, as (position, raw text, object) triples like ``json_lines``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from llmaudit.ledger.store import Reject
+from llmaudit.sources.base import InputFile
+from llmaudit.sources.common import json_lines
+
+LIST_KEYS = ("data", "results", "items", "rows", "observations", "logs")
+
+
+def rows(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
+    start = inp.head(4096).lstrip()
+    if start.startswith("["):
+        yield from _document(inp)
+        return
+    if start.startswith("{"):
+        # One pretty-printed document, or JSON lines? A document's first line is not JSON.
+        first = start.splitlines()[0].strip()
+        try:
+            json.loads(first)
+        except ValueError:
+            yield from _document(inp)
+            return
+        objs = list(_peek_two(inp))
+        if len(objs) == 1 and isinstance(objs[0], dict) and _list_in(objs[0]) is not None:
+            yield from _document(inp)
+            return
+    yield from json_lines(inp)
+
+
+def _peek_two(inp: InputFile) -> Iterator[Any]:
+    for n, (_, _, obj) in enumerate(json_lines(inp)):
+        if n >= 2:
+            return
+        yield obj
+
+
+def _list_in(obj: dict) -> list | None:
+    for key in LIST_KEYS:
+        if isinstance(obj.get(key), list):
+            return obj[key]
+    return None
+
+
+def _document(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
+    with inp.open_text() as fh:
+        try:
+            doc = json.load(fh, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            yield 1, "", Reject(inp.location, None, f"invalid JSON document: {exc}", None, None)
+            return
+    items = doc if isinstance(doc, list) else (_list_in(doc) if isinstance(doc, dict) else None)
+    if items is None:
+        items = [doc]
+    for i, item in enumerate(items, 1):
+        yield i, json.dumps(item, default=str)[:4096], item
