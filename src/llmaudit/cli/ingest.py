@@ -95,8 +95,12 @@ def ingest(
     from llmaudit.sources.ingest import ingest as run_ingest
 
     field_map = _mapping(app, mapping, maps)
-    if field_map and fmt == "auto":
-        fmt = "mapped"
+    if field_map:
+        from llmaudit.sources.mapped import check_mapping
+
+        check_mapping(field_map)
+        if fmt == "auto":
+            fmt = "mapped"
     request = IngestRequest(
         paths=list(paths),
         fmt=fmt,

@@ -208,6 +208,7 @@ class Ledger:
         - from another source kind (the same provider call by another route): a duplicate,
           the first route's record is kept;
         - ``keep="latest"``: replaces it (counted as updated);
+        - ``keep="first"``: keeps the stored one (exports that repeat a record with less detail);
         - ``keep="max_output"``: replaces it only when it has more output tokens.
 
         Within one call the same rules pick between records of one key.
@@ -218,7 +219,7 @@ class Ledger:
             key = rec.dedupe_key()
             if key in batch:
                 counts.duplicate += 1
-                if keep == "max_output" and rec.output < batch[key][1].output:
+                if keep == "first" or (keep == "max_output" and rec.output < batch[key][1].output):
                     continue
             batch[key] = (rec.content_hash(), rec)
         rejects = list(rejects)
@@ -230,6 +231,7 @@ class Ledger:
                 if old is not None and (
                     old[0] == digest
                     or old[1] != rec.source_kind
+                    or keep == "first"
                     or (keep == "max_output" and rec.output <= old[2])
                 ):
                     counts.duplicate += 1

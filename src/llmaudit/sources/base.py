@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import os
 import shutil
 import sys
 import tempfile
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,8 +160,8 @@ class Source(ABC):
         """True when the first bytes of an input look like this format."""
 
     # How a record whose key is already in the ledger (from this same kind) is treated:
-    # "latest" replaces it when the content differs; "max_output" keeps whichever has more
-    # output tokens (streamed transcripts written several times).
+    # "latest" replaces it when the content differs; "first" keeps the stored one; "max_output"
+    # keeps whichever has more output tokens (streamed transcripts written several times).
     keep: ClassVar[str] = "latest"
     # True when lines are independent, so a grown file can be read from where we stopped.
     appendable: ClassVar[bool] = False
@@ -167,6 +169,29 @@ class Source(ABC):
     @abstractmethod
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         """Yield a record or a :class:`Reject` for every unit of input, in order."""
+
+    def items(self, inp: InputFile, opts: Options) -> Iterator[Item]:
+        """:meth:`parse`, with read failures of the input itself (a truncated gzip stream,
+        an I/O error, undecodable CSV) turned into one final reject instead of an exception."""
+        try:
+            yield from self.parse(inp, opts)
+        except DataError as exc:
+            yield Reject(inp.location, None, exc.message, getattr(exc, "field", None), None)
+        except (
+            OSError,
+            EOFError,
+            zlib.error,
+            UnicodeDecodeError,
+            csv.Error,
+            RecursionError,
+        ) as exc:
+            yield Reject(
+                inp.location,
+                None,
+                f"the input could not be read to the end: {type(exc).__name__}: {exc}",
+                None,
+                None,
+            )
 
     def accepts_name(self, path: Path) -> bool:
         name = path.name.lower()

@@ -135,6 +135,7 @@ class Helicone(Source):
     name = KIND
     summary = "Helicone exports (@helicone/export): JSON lines, JSON or the 12-column CSV"
     extensions = (".jsonl", ".json", ".csv")
+    keep = "first"  # the CSV repeats JSON rows without cache columns
 
     def sniff(self, head: str) -> bool:
         first = head.splitlines()[0] if head else ""

@@ -127,6 +127,7 @@ class Langfuse(Source):
     name = KIND
     summary = "Langfuse observations: API pages (v2 and v1) and UI exports (JSON, JSON lines)"
     extensions = (".json", ".jsonl")
+    keep = "first"  # the v1 API and exports repeat observations with less detail
 
     def sniff(self, head: str) -> bool:
         doc = whole_json(head)
