@@ -49,11 +49,99 @@ def records(n: int, seed: int = 7):
         }
 
 
+def middleware(rec: dict) -> dict:
+    """The same call as an app's middleware would log it: the raw provider response."""
+    base = {
+        "logged_at": rec["ts"],
+        "latency_ms": rec["latency_ms"],
+        "http_request_id": None,
+        "attrs": {"user": rec["user"], "feature": rec["feature"], "tenant": "acme"},
+    }
+    if rec["provider"] in ("anthropic", "bedrock"):
+        cached = rec["cache_read_tokens"] + rec["cache_write_tokens"]
+        response = {
+            "id": "msg_" + rec["request_id"],
+            "type": "message",
+            "model": rec["model"],
+            "usage": {
+                "input_tokens": rec["input_tokens"] - cached,
+                "cache_read_input_tokens": rec["cache_read_tokens"],
+                "cache_creation_input_tokens": rec["cache_write_tokens"],
+                "output_tokens": rec["output_tokens"],
+            },
+        }
+    else:
+        response = {
+            "id": "chatcmpl-" + rec["request_id"],
+            "object": "chat.completion",
+            "model": rec["model"],
+            "usage": {
+                "prompt_tokens": rec["input_tokens"],
+                "completion_tokens": rec["output_tokens"],
+                "prompt_tokens_details": {"cached_tokens": rec["cache_read_tokens"]},
+                "completion_tokens_details": {"reasoning_tokens": rec["reasoning_tokens"]},
+            },
+        }
+    return {**base, "response": response}
+
+
+def claude_code(rec: dict, i: int) -> list[dict]:
+    """One assistant message as Claude Code writes it: a placeholder line, then the final one."""
+    cached = rec["cache_read_tokens"] + rec["cache_write_tokens"]
+    usage = {
+        "input_tokens": rec["input_tokens"] - cached,
+        "cache_creation_input_tokens": rec["cache_write_tokens"],
+        "cache_read_input_tokens": rec["cache_read_tokens"],
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": rec["cache_write_tokens"],
+            "ephemeral_1h_input_tokens": 0,
+        },
+        "output_tokens": rec["output_tokens"],
+        "service_tier": "standard",
+    }
+    line = {
+        "parentUuid": None,
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": "/home/dev/project",
+        "sessionId": "bench-session",
+        "version": "2.0.14",
+        "message": {
+            "id": f"msg_{i:010d}",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5-20250929",
+            "content": [],
+            "usage": usage,
+        },
+        "requestId": f"req_{i:010d}",
+        "type": "assistant",
+        "uuid": f"u-{i}",
+        "timestamp": rec["ts"],
+    }
+    first = json.loads(json.dumps(line))
+    first["message"]["usage"]["output_tokens"] = 1
+    return [first, line]
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    args = sys.argv[1:]
+    fmt = "llmaudit"
+    if "--format" in args:
+        at = args.index("--format")
+        fmt = args[at + 1]
+        del args[at : at + 2]
+    n = int(args[0]) if args else 10_000
     out = sys.stdout
-    for rec in records(n):
-        out.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    for i, rec in enumerate(records(n)):
+        if fmt == "middleware":
+            out.write(dumps(middleware(rec)) + "\n")
+        elif fmt == "claude-code":
+            for line in claude_code(rec, i):
+                out.write(dumps(line) + "\n")
+        else:
+            out.write(dumps(rec) + "\n")
 
 
 if __name__ == "__main__":

@@ -116,7 +116,8 @@ def test_claude_code_keeps_the_largest_output_across_files(run, tmp_path):
     shutil.copy(LOGS / "claude_code_session.jsonl", tmp_path / "full.jsonl")
     assert run("--db", "d.db", "ingest", "early.jsonl").exit_code == 0
     result = run("--db", "d.db", "ingest", "full.jsonl")
-    assert "full.jsonl: 2 added, 1 updated, 0 duplicate, 0 rejected" in result.stderr
+    # msg A: three lines -> the one with 287 output replaces the stored placeholder
+    assert "full.jsonl: 2 added, 1 updated, 2 duplicate, 0 rejected" in result.stderr
     msg_a = [r for r in records(tmp_path) if r.request_id == "req_011CSxG7m2Qk4TLb8YhW3nPd"]
     assert [r.output for r in msg_a] == [287]
     # and the other way round: the smaller one later changes nothing

@@ -7,7 +7,6 @@ output including reasoning, and ``reasoning`` is a subset of ``output`` (never a
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -103,24 +102,13 @@ class UsageRecord:
         return self.input_total + self.output
 
     def identity(self) -> dict[str, Any]:
-        """The fields that say what happened (everything but provenance), JSON-ready."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            if f.name in PROVENANCE_FIELDS:
-                continue
-            value = getattr(self, f.name)
-            if isinstance(value, datetime):
-                value = format_ts(value)
-            elif isinstance(value, Decimal):
-                value = decimal_str(value)
-            out[f.name] = value
-        return out
+        """The fields that say what happened (everything but provenance), as stored."""
+        return dict(zip(IDENTITY_COLUMNS, identity_row(self), strict=True))
 
     def content_hash(self) -> str:
-        canonical = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return row_hash(identity_row(self))
 
-    def dedupe_key(self) -> str:
+    def dedupe_key(self, content_hash: str | None = None) -> str:
         """``kind:id`` when the source has its own id, else ``kind:sha256:<content hash>``.
 
         A source id of the form ``rid:<provider response id>`` (``chatcmpl-…``, ``msg_…``) is
@@ -131,12 +119,83 @@ class UsageRecord:
             return self.source_id
         if self.source_id:
             return f"{self.source_kind}:{self.source_id}"
-        return f"{self.source_kind}:sha256:{self.content_hash()}"
+        return f"{self.source_kind}:sha256:{content_hash or self.content_hash()}"
 
 
 PROVENANCE_FIELDS = frozenset(
     {"source_kind", "source_name", "source_location", "machine_id", "source_id"}
 )
+# What a record says happened, in the ledger's column order and storage form.
+IDENTITY_COLUMNS = (
+    "ts",
+    "ts_end",
+    "provider",
+    "model",
+    "requests",
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "service_tier",
+    "status",
+    "user",
+    "feature",
+    "team",
+    "customer",
+    "project",
+    "api_key",
+    "session",
+    "environment",
+    "tags",
+    "latency_ms",
+    "ttft_ms",
+    "request_id",
+    "reported_cost_usd",
+)
+
+
+def identity_row(rec: UsageRecord) -> tuple[Any, ...]:
+    """The identity columns as the ledger stores them (times as text, tags as JSON, money as
+    exact decimal text)."""
+    return (
+        format_ts(rec.ts),
+        format_ts(rec.ts_end) if rec.ts_end is not None else None,
+        rec.provider,
+        rec.model,
+        rec.requests,
+        rec.input_uncached,
+        rec.cache_read,
+        rec.cache_write_5m,
+        rec.cache_write_1h,
+        rec.output,
+        rec.reasoning,
+        rec.service_tier,
+        rec.status,
+        rec.user,
+        rec.feature,
+        rec.team,
+        rec.customer,
+        rec.project,
+        rec.api_key,
+        rec.session,
+        rec.environment,
+        json.dumps(rec.tags, sort_keys=True, ensure_ascii=False) if rec.tags else None,
+        rec.latency_ms,
+        rec.ttft_ms,
+        rec.request_id,
+        format(rec.reported_cost_usd, "f") if rec.reported_cost_usd is not None else None,
+    )
+
+
+def row_hash(row: tuple[Any, ...]) -> str:
+    """A stable digest of an identity row: the repr of str, int, float and None is stable."""
+    return hashlib.sha256(repr(row).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_COUNT_FIELDS = ("requests", *TOKEN_FIELDS)
+_TEXT_FIELDS = (*ATTRIBUTION_FIELDS, "request_id")
 
 
 def validate(rec: UsageRecord) -> None:
@@ -152,8 +211,10 @@ def validate(rec: UsageRecord) -> None:
         raise RecordError("is missing", field="model")
     if not isinstance(rec.provider, str) or not rec.provider.strip():
         raise RecordError("is missing", field="provider")
-    for name in ("requests", *TOKEN_FIELDS):
+    for name in _COUNT_FIELDS:
         value = getattr(rec, name)
+        if type(value) is int and value >= 0:
+            continue
         if isinstance(value, bool) or not isinstance(value, int):
             raise RecordError(f"must be an integer, got {value!r}", field=name)
         if value < 0:
@@ -172,9 +233,9 @@ def validate(rec: UsageRecord) -> None:
         raise RecordError(
             f"must be one of {', '.join(STATUSES)}, got {rec.status!r}", field="status"
         )
-    for name in (*ATTRIBUTION_FIELDS, "request_id"):
+    for name in _TEXT_FIELDS:
         value = getattr(rec, name)
-        if value is not None and not isinstance(value, str):
+        if value is not None and type(value) is not str:
             raise RecordError(f"must be a string, got {type(value).__name__}", field=name)
     if not isinstance(rec.tags, dict) or not all(
         isinstance(k, str) and k and isinstance(v, str) for k, v in rec.tags.items()
@@ -242,7 +303,9 @@ def parse_ts(value: Any, field_name: str = "ts") -> datetime:
 
 def format_ts(dt: datetime) -> str:
     """UTC, fixed width (so text order is time order): ``2026-01-02T03:04:05.000000Z``."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if dt.tzinfo is not timezone.utc:
+        dt = dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def decimal_str(value: Decimal) -> str:

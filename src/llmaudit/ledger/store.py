@@ -15,38 +15,19 @@ from typing import Any
 
 from llmaudit.errors import StoreError
 from llmaudit.ledger.migrations import MIGRATIONS, applied, migrate
-from llmaudit.ledger.record import UsageRecord, format_ts, parse_ts
+from llmaudit.ledger.record import (
+    IDENTITY_COLUMNS,
+    UsageRecord,
+    identity_row,
+    parse_ts,
+    row_hash,
+)
 
 BUSY_TIMEOUT_MS = 60_000
 RAW_LIMIT = 4096  # bytes of a rejected line kept in the ledger
 
 RECORD_COLUMNS = (
-    "ts",
-    "ts_end",
-    "provider",
-    "model",
-    "requests",
-    "input_uncached",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-    "service_tier",
-    "status",
-    "user",
-    "feature",
-    "team",
-    "customer",
-    "project",
-    "api_key",
-    "session",
-    "environment",
-    "tags",
-    "latency_ms",
-    "ttft_ms",
-    "request_id",
-    "reported_cost_usd",
+    *IDENTITY_COLUMNS,
     "source_kind",
     "source_name",
     "source_location",
@@ -214,19 +195,21 @@ class Ledger:
         Within one call the same rules pick between records of one key.
         """
         counts = WriteCounts()
-        batch: dict[str, tuple[str, UsageRecord]] = {}
+        batch: dict[str, tuple[str, UsageRecord, tuple[Any, ...]]] = {}
         for rec in records:
-            key = rec.dedupe_key()
+            ident = identity_row(rec)
+            digest = row_hash(ident)
+            key = rec.dedupe_key(digest)
             if key in batch:
                 counts.duplicate += 1
-                if keep == "first" or (keep == "max_output" and rec.output < batch[key][1].output):
+                if keep == "first" or (keep == "max_output" and rec.output <= batch[key][1].output):
                     continue
-            batch[key] = (rec.content_hash(), rec)
+            batch[key] = (digest, rec, ident)
         rejects = list(rejects)
         with self._tx():
             existing = self._existing(list(batch))
             rows = []
-            for key, (digest, rec) in batch.items():
+            for key, (digest, rec, ident) in batch.items():
                 old = existing.get(key)
                 if old is not None and (
                     old[0] == digest
@@ -240,7 +223,18 @@ class Ledger:
                     counts.added += 1
                 else:
                     counts.updated += 1
-                rows.append((key, digest, *record_to_row(rec), ingest_id))
+                rows.append(
+                    (
+                        key,
+                        digest,
+                        *ident,
+                        rec.source_kind,
+                        rec.source_name,
+                        rec.source_location,
+                        rec.machine_id,
+                        ingest_id,
+                    )
+                )
             if rows:
                 self.conn.executemany(_INSERT_SQL, rows)
             for rj in rejects:
@@ -433,20 +427,6 @@ def _cut(text: str) -> str:
     if len(data) <= RAW_LIMIT:
         return text
     return data[:RAW_LIMIT].decode("utf-8", errors="ignore") + "…"
-
-
-def record_to_row(rec: UsageRecord) -> tuple[Any, ...]:
-    values: list[Any] = []
-    for col in RECORD_COLUMNS:
-        value = getattr(rec, col)
-        if isinstance(value, datetime):
-            value = format_ts(value)
-        elif isinstance(value, Decimal):
-            value = format(value, "f")
-        elif col == "tags":
-            value = json.dumps(value, sort_keys=True, ensure_ascii=False) if value else None
-        values.append(value)
-    return tuple(values)
 
 
 def row_to_record(row: tuple[Any, ...]) -> UsageRecord:

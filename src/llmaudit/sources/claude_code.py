@@ -2,8 +2,8 @@
 
 Claude Code writes one line per content block of an assistant message, all with the same
 ``message.id`` and ``requestId`` and with a placeholder ``output_tokens`` on all but the last:
-llmaudit keeps, per (message id, request id), the line with the largest output (ties: the last),
-across files too. A sidechain line that replays a main-chain message (same message id, another
+llmaudit keeps, per (message id, request id), the line with the largest output (ties: the
+first), across files too; the others count as duplicates. A sidechain line that replays a main-chain message (same message id, another
 request id) is dropped. Anthropic usage: ``input_tokens`` excludes cache reads and writes.
 """
 
@@ -99,9 +99,9 @@ class ClaudeCode(Source):
         return False
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
-        best: dict[str, tuple[UsageRecord, bool]] = {}
-        main_chain: dict[str, str | None] = {}  # message id -> request id on the main chain
-        order: list[str] = []
+        # Streams: the ledger keeps the largest output per key (keep = "max_output"), so only
+        # the main chain's message ids are held here, for the sidechain-replay rule.
+        main_chain: dict[str, str | None] = {}
         for lineno, raw, obj in json_lines(inp):
             if isinstance(obj, Reject):
                 yield obj
@@ -113,19 +113,10 @@ class ClaudeCode(Source):
             except RecordError as exc:
                 yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
                 continue
-            sidechain = bool(obj.get("isSidechain"))
             msg_id = text(obj["message"].get("id"))
-            if msg_id and not sidechain:
-                main_chain.setdefault(msg_id, text(obj.get("requestId")))
-            key = rec.source_id or f"line:{lineno}"
-            held = best.get(key)
-            if held is None:
-                order.append(key)
-            if held is None or rec.output >= held[0].output:
-                best[key] = (rec, sidechain)
-        for key in order:
-            rec, sidechain = best[key]
-            msg_id = key.split(":", 1)[0]
-            if sidechain and msg_id in main_chain and f"{msg_id}:{main_chain[msg_id]}" != key:
+            req_id = text(obj.get("requestId"))
+            if msg_id and not obj.get("isSidechain"):
+                main_chain.setdefault(msg_id, req_id)
+            elif msg_id in main_chain and main_chain[msg_id] != req_id:
                 continue  # a sidechain replay of a main-chain message
             yield rec

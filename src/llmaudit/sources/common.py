@@ -30,7 +30,10 @@ ATTRIBUTION_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "api_key": ("api_key", "api_key_id", "key_alias", "key_name"),
 }
-_KNOWN = {k for keys in ATTRIBUTION_KEYS.values() for k in keys}
+# key -> (field, preference: lower wins when one dict has several keys for a field)
+_KEY_FIELD = {
+    key: (field, rank) for field, keys in ATTRIBUTION_KEYS.items() for rank, key in enumerate(keys)
+}
 
 
 def dig(obj: Any, *path: str) -> Any:
@@ -67,6 +70,8 @@ def unix_time(value: Any, field: str, scale: int = 1) -> datetime:
 
 def any_time(value: Any, field: str) -> datetime:
     """ISO-8601 text (offset required) or a Unix time in s, ms, us or ns (by magnitude)."""
+    if type(value) is int and 0 <= value < 10**10:
+        return datetime.fromtimestamp(value, timezone.utc)
     if isinstance(value, str) and not value.strip().replace(".", "", 1).isdigit():
         return parse_ts(value, field)
     try:
@@ -80,6 +85,10 @@ def any_time(value: Any, field: str) -> datetime:
 
 
 def text(value: Any) -> str | None:
+    """A non-empty trimmed string from a scalar, else None."""
+    if type(value) is str:
+        out = value.strip()
+        return out or None
     if value is None or isinstance(value, (dict, list, bool)):
         return None
     out = str(value).strip()
@@ -87,27 +96,49 @@ def text(value: Any) -> str | None:
 
 
 def attribution(*sources: Any) -> tuple[dict[str, str], dict[str, str]]:
-    """Attribution fields and leftover tags from flat dicts of app metadata (first wins)."""
+    """Attribution fields and leftover tags from flat dicts of app metadata (first dict wins)."""
     fields: dict[str, str] = {}
     tags: dict[str, str] = {}
     for src in sources:
         if not isinstance(src, dict):
             continue
-        for name, keys in ATTRIBUTION_KEYS.items():
-            if name in fields:
-                continue
-            for key in keys:
-                value = text(src.get(key))
-                if value:
-                    fields[name] = value
-                    break
+        found: dict[str, tuple[int, str]] = {}
         for key, value in src.items():
-            if key in _KNOWN or key in tags:
+            hit = _KEY_FIELD.get(key)
+            if hit is None:
+                if key not in tags and isinstance(key, str) and key:
+                    value = text(value)
+                    if value is not None:
+                        tags[key] = value
+                continue
+            field, rank = hit
+            if field in fields or (field in found and found[field][0] <= rank):
                 continue
             value = text(value)
-            if value is not None and isinstance(key, str) and key:
-                tags[key] = value
+            if value:
+                found[field] = (rank, value)
+        for field, (_, value) in found.items():
+            fields[field] = value
     return fields, tags
+
+
+def fill_fields(fields: dict[str, str], src: Any) -> None:
+    """Add the attribution fields ``src`` has that ``fields`` lacks (no tags)."""
+    if not isinstance(src, dict):
+        return
+    best: dict[str, tuple[int, str]] = {}
+    for key, value in src.items():
+        hit = _KEY_FIELD.get(key)
+        if hit is None or hit[0] in fields:
+            continue
+        field, rank = hit
+        if field in best and best[field][0] <= rank:
+            continue
+        value = text(value)
+        if value:
+            best[field] = (rank, value)
+    for field, (_, value) in best.items():
+        fields[field] = value
 
 
 def json_lines(inp: InputFile) -> Iterator[tuple[int, str, Any]]:

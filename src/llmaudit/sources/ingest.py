@@ -255,6 +255,12 @@ def _ingest_one(
 
 def _label(rec: UsageRecord, source_name: str, machine: str, tags: dict[str, str]) -> UsageRecord:
     """Provenance, and the batch's --tag labels (an attribution name fills that field)."""
+    if not tags:
+        # Hot path: provenance is not validated, so set it on the (already valid) record
+        # without building and validating a copy.
+        object.__setattr__(rec, "source_name", source_name)
+        object.__setattr__(rec, "machine_id", machine)
+        return rec
     changes: dict = {"source_name": source_name, "machine_id": machine}
     if tags:
         merged = dict(rec.tags)

@@ -20,6 +20,7 @@ from llmaudit.sources.common import (
     any_time,
     attribution,
     dig,
+    fill_fields,
     first_json_objects,
     json_lines,
     text,
@@ -148,9 +149,16 @@ def response_record(
     if when is None:
         raise RecordError("no timestamp in the response or beside it", field="ts")
     ts = any_time(when, "ts")
-    metas = [envelope.get(k) for k in META_KEYS if isinstance(envelope.get(k), dict)]
-    fields, tags = attribution(*metas, envelope, resp.get("metadata"), {"user": resp.get("user")})
-    tags = {k: v for k, v in tags.items() if not _is_envelope_key(k)}
+    metas = [envelope[k] for k in META_KEYS if isinstance(envelope.get(k), dict)]
+    fields, tags = attribution(*metas)
+    fill_fields(fields, envelope)  # the envelope's own keys are not tags
+    more, more_tags = attribution(resp.get("metadata"), {"user": resp.get("user")})
+    for key, value in more.items():
+        fields.setdefault(key, value)
+    for key, value in more_tags.items():
+        tags.setdefault(key, value)
+    if envelope.get("custom_id") is not None and text(envelope["custom_id"]):
+        tags.setdefault("custom_id", text(envelope["custom_id"]))
     status = "ok"
     if str(resp.get("status", "")).lower() in ("failed", "cancelled"):
         status = "error"
@@ -174,27 +182,6 @@ def response_record(
         **fields,
         **tokens.fields(),
     )
-
-
-_ENVELOPE = {
-    "logged_at",
-    "provider",
-    "endpoint",
-    "http_request_id",
-    "stream",
-    "latency_ms",
-    "ttft_ms",
-    "model",
-    *TIME_KEYS,
-    *LATENCY_KEYS,
-    *TTFT_KEYS,
-    *RESPONSE_KEYS,
-    *META_KEYS,
-}
-
-
-def _is_envelope_key(key: str) -> bool:
-    return key in _ENVELOPE
 
 
 class Middleware(Source):
