@@ -3,8 +3,9 @@
 Claude Code writes one line per content block of an assistant message, all with the same
 ``message.id`` and ``requestId`` and with a placeholder ``output_tokens`` on all but the last:
 llmaudit keeps, per (message id, request id), the line with the largest output (ties: the
-first), across files too; the others count as duplicates. A sidechain line that replays a main-chain message (same message id, another
-request id) is dropped. Anthropic usage: ``input_tokens`` excludes cache reads and writes.
+first), across files too; the others count as duplicates. A sidechain line that replays a
+main-chain message (same message id, another request id) is dropped. Anthropic usage:
+``input_tokens`` excludes cache reads and writes.
 """
 
 from __future__ import annotations
