@@ -159,3 +159,15 @@ def test_not_a_database_is_a_store_error(tmp_path):
     bad.write_text("hello, this is not sqlite" * 100)
     with pytest.raises(StoreError, match="cannot open ledger"):
         Ledger.open(bad)
+
+
+def test_a_ledger_at_every_earlier_version_migrates_forward(tmp_path, monkeypatch):
+    for upto in range(1, len(migrations.MIGRATIONS)):
+        path = tmp_path / f"v{upto}.db"
+        monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
+        Ledger.open(path).close()
+        monkeypatch.undo()
+        with Ledger.open(path) as led:
+            assert migrations.applied(led.conn) == [n for n, _ in migrations.MIGRATIONS]
+            for table, cols in EXPECTED_COLUMNS.items():
+                assert _columns(led.conn, table) == cols, (upto, table)
