@@ -76,12 +76,17 @@ def _register() -> None:
     from llmaudit.cli.ingest import ingest
     from llmaudit.cli.ledger import ledger
     from llmaudit.cli.pricing import pricing
+    from llmaudit.cli.report import demo, report
+    from llmaudit.cli.whatif import whatif
 
     cli.add_command(config)
     cli.add_command(export)
     cli.add_command(ingest)
     cli.add_command(ledger)
     cli.add_command(pricing)
+    cli.add_command(report)
+    cli.add_command(demo)
+    cli.add_command(whatif)
 
 
 _register()

@@ -164,3 +164,92 @@ def parse_where(text: str) -> tuple[str, str]:
             f"--where: unknown dimension {dim!r}; use one of {', '.join(DIMENSIONS)} or tag:KEY"
         )
     return dim, value
+
+
+# -- aggregation -------------------------------------------------------------------------------
+SUMS = (
+    "requests",
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+)
+
+
+def _dim_sql(dim: str) -> str:
+    if dim.startswith("tag:"):
+        key = dim[4:].replace("'", "''").replace('"', '\\"')
+        return f"json_extract(tags, '$.\"{key}\"')"
+    if dim not in DIMENSIONS:
+        raise UsageError(
+            f"unknown dimension {dim!r}; use one of {', '.join(DIMENSIONS)} or tag:KEY"
+        )
+    return dim
+
+
+def aggregate(
+    conn: Any,
+    filters: Filters,
+    dims: list[str] | tuple[str, ...] = (),
+    *,
+    bucket: str = "day",
+    long_context: dict[str, int] | None = None,
+    extra: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Token sums grouped by time bucket (UTC ``hour`` or ``day``), model, provider, service
+    tier, status, long-context class and ``dims``: the unit the cost kernel prices.
+
+    ``long_context`` maps a model name (as stored) to its threshold; a record is in the long
+    class when its mean input per request is above it, so pricing the group gives the same
+    total as pricing each record. ``extra`` adds named SQL aggregate expressions.
+    """
+    width = {"hour": 13, "day": 10}[bucket]
+    lc_sql = "0"
+    params: list[Any] = []
+    if long_context:
+        cases = []
+        for model, threshold in long_context.items():
+            cases.append(
+                "WHEN model = ? THEN ((input_uncached + cache_read + cache_write_5m "
+                "+ cache_write_1h) * 1.0 / MAX(requests, 1)) > ?"
+            )
+            params.extend([model, threshold])
+        lc_sql = f"(CASE {' '.join(cases)} ELSE 0 END)"
+    dim_cols = [_dim_sql(d) for d in dims]
+    select = [
+        f"substr(ts, 1, {width}) AS bucket",
+        "model",
+        "provider",
+        "service_tier",
+        "status",
+        f"{lc_sql} AS lc",
+        *(f"{col} AS d{i}" for i, col in enumerate(dim_cols)),
+        *(f"SUM({s}) AS {s}" for s in SUMS),
+        "COUNT(*) AS records",
+        *extra,
+    ]
+    group = [
+        "bucket",
+        "model",
+        "provider",
+        "service_tier",
+        "status",
+        "lc",
+        *(f"d{i}" for i in range(len(dim_cols))),
+    ]
+    where, where_params = filters.sql()
+    sql = f"SELECT {', '.join(select)} FROM records {where} GROUP BY {', '.join(group)}"
+    cur = conn.execute(sql, (*params, *where_params))
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur:
+        item = dict(zip(names, row, strict=True))
+        item["dims"] = tuple(item.pop(f"d{i}") for i in range(len(dim_cols)))
+        out.append(item)
+    return out
+
+
+def time_range(conn: Any) -> tuple[str | None, str | None]:
+    return conn.execute("SELECT MIN(ts), MAX(ts) FROM records").fetchone()

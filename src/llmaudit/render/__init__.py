@@ -25,11 +25,12 @@ class Column:
     fmt: Callable[[Any], str] | None = None  # display formatting (table and markdown only)
     # Lower numbers are dropped last when a terminal table is too narrow.
     priority: int = 0
+    fmt_none: bool = False  # call fmt for a missing value too (e.g. to print "unpriced")
 
     def show(self, value: Any) -> str:
-        if value is None:
-            return ""
-        return self.fmt(value) if self.fmt else str(value)
+        if self.fmt is not None:
+            return self.fmt(value) if value is not None or self.fmt_none else ""
+        return "" if value is None else str(value)
 
 
 @dataclass
@@ -41,9 +42,9 @@ class Table:
 
 
 def usd(value: Any, places: int = 2) -> str:
-    """Money for people: at least ``places`` decimals, more when needed so that a small amount
-    never shows as $0.00 (``$0.004``, ``$0.0000375``), at most 8 significant decimals."""
-    from decimal import Decimal
+    """Money for people: cents from $1 up; below $1 two significant digits, so a small amount
+    never shows as $0.00 ($0.077, $0.0045, $0.000038)."""
+    from decimal import ROUND_HALF_UP, Decimal
 
     if value is None:
         return "-"
@@ -52,16 +53,15 @@ def usd(value: Any, places: int = 2) -> str:
         return f"${0:.{places}f}"
     sign = "-" if amount < 0 else ""
     amount = abs(amount)
-    digits = places
-    while digits < 10 and amount.quantize(Decimal(1).scaleb(-digits)) == 0:
-        digits += 1
-    digits = min(digits + (1 if digits > places else 0), 10)
-    text = f"{amount:,.{digits}f}"
-    if digits > places:
-        head, _, tail = text.partition(".")
-        tail = tail.rstrip("0").ljust(places, "0")
-        text = f"{head}.{tail}"
-    return f"{sign}${text}"
+    if amount >= 1:
+        return f"{sign}${amount:,.{places}f}"
+    exponent = amount.adjusted()  # 0.0765 -> -2
+    digits = max(places, -exponent + 1)
+    rounded = amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    text = f"{rounded:.{digits}f}"
+    head, _, tail = text.partition(".")
+    tail = tail.rstrip("0").ljust(places, "0")
+    return f"{sign}${head}.{tail}"
 
 
 def price(value: Any) -> str:

@@ -10,7 +10,8 @@ from llmaudit.render import JSON_SCHEMA_VERSION
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return format(value, "f")  # money stays exact: a decimal string
+        # Money and prices stay exact: a decimal string, without trailing zeros.
+        return format(value.normalize(), "f") if value else "0"
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")

@@ -1,0 +1,1 @@
+"""Analysis: pure functions from aggregated ledger rows (and the price table) to answers."""

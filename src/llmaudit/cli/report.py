@@ -1,0 +1,149 @@
+"""``llmaudit report`` and ``llmaudit demo``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from llmaudit.cli.app import App
+from llmaudit.cli.options import build_filters, filter_options, format_option
+from llmaudit.errors import UsageError
+from llmaudit.render import Format
+
+SECTION_NAMES = ("summary", "spend", "models", "ratios", "cache", "latency", "trend")
+
+
+def emit_report(app: App, report: dict, fmt: Format | None, single: bool) -> None:
+    from llmaudit.render import render_text
+    from llmaudit.render.report import long_rows, tables
+
+    fmt = fmt or app.default_format()
+    if report["window"] is None:
+        if fmt is Format.JSON:
+            sys.stdout.write(render_text(fmt, [], {"report": report}) + "\n")
+        else:
+            app.info("the ledger is empty: ingest something first (or try 'llmaudit demo')")
+        return
+    parts = tables(report)
+    if fmt is Format.CSV and not single:
+        parts = [long_rows(report)]
+    app.emit(fmt, parts, {"report": report})
+
+
+def run_report(app: App, ledger, sections, by, top, bucket, tz, filters, fmt) -> None:
+    from llmaudit.analysis.report import ReportOptions, build_report
+    from llmaudit.ledger.query import zone
+
+    opts = ReportOptions(
+        filters=filters,
+        sections=sections,
+        by=tuple(by) or ("feature",),
+        top=top,
+        bucket=bucket,
+        tz=zone(tz),
+        tz_name=tz or "UTC",
+    )
+    report = build_report(ledger.conn, app.price_table, opts)
+    emit_report(app, report, fmt, single=len(sections) == 1)
+
+
+def _validate_by(by: tuple[str, ...]) -> None:
+    from llmaudit.ledger.query import DIMENSIONS
+
+    for d in by:
+        if d not in DIMENSIONS and not (d.startswith("tag:") and len(d) > 4):
+            raise UsageError(
+                f"--by: unknown dimension {d!r}; use one of {', '.join(DIMENSIONS)} or tag:KEY"
+            )
+
+
+@click.command()
+@click.argument("section", required=False, type=click.Choice(SECTION_NAMES))
+@click.option(
+    "--by",
+    "by",
+    multiple=True,
+    metavar="DIM",
+    help="spend: group by user, feature, team, customer, project, api_key, model, "
+    "provider, environment or tag:KEY (repeat for a cross table). Default: feature.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Rows per table before the rest is summed up.",
+)
+@click.option(
+    "--bucket",
+    type=click.Choice(["hour", "day", "week", "month"]),
+    default="day",
+    show_default=True,
+    help="trend: the size of a bar.",
+)
+@filter_options
+@format_option
+@click.pass_obj
+def report(
+    app: App,
+    section: str | None,
+    by: tuple[str, ...],
+    top: int,
+    bucket: str,
+    fmt: Format | None,
+    **kwargs,
+) -> None:
+    """Where the money goes: summary, spend, models, ratios, cache, latency and trend.
+
+    All sections by default, or one SECTION. Without --since, the report covers the 30 days up
+    to the newest record (whole days in --tz).
+    """
+    _validate_by(by)
+    tz = kwargs.get("tz")
+    filters = build_filters(kwargs)
+    sections = (section,) if section else SECTION_NAMES
+    with app.open_ledger() as ledger:
+        run_report(app, ledger, sections, by, top, bucket, tz, filters, fmt)
+
+
+@click.command()
+@click.option("--seed", type=int, default=2026, show_default=True, help="Random seed.")
+@format_option
+@click.pass_obj
+def demo(app: App, seed: int, fmt: Format | None) -> None:
+    """Build a month of realistic traffic for a fictional product and report on it.
+
+    No keys and no data needed. The ledger is a throwaway file unless --db (or LLMAUDIT_DB)
+    names one.
+    """
+    import tempfile
+
+    from llmaudit.ledger.query import Filters
+    from llmaudit.ledger.store import Ledger
+    from llmaudit.sources import demo as demo_source
+
+    if app._db is None:
+        tmp = tempfile.mkdtemp(prefix="llmaudit-demo-")
+        path = Path(tmp) / "demo.db"
+    else:
+        path = app.db_path
+    with Ledger.open(path) as ledger:
+        iid = ledger.begin_ingest(
+            kind=demo_source.KIND,
+            source_name="demo",
+            location="llmaudit demo",
+            size=None,
+            mtime=None,
+            machine_id="demo",
+        )
+        records = list(demo_source.records(seed))
+        counts = ledger.write(records, ingest_id=iid, source_kind=demo_source.KIND)
+        ledger.finish_ingest(iid, counts)
+        app.info(f"demo ledger: {path} ({len(records):,} requests of Acme Helpdesk, October 2026)")
+        app.info(f"explore it: llmaudit --db {path} report spend --by team --by model")
+        window = Filters(
+            demo_source.START, demo_source.START.replace(month=demo_source.START.month + 1)
+        )
+        run_report(app, ledger, SECTION_NAMES, (), 8, "day", None, window, fmt)

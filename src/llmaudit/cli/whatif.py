@@ -1,0 +1,81 @@
+"""``llmaudit whatif``: reprice real traffic as if it had gone to another model."""
+
+from __future__ import annotations
+
+import click
+
+from llmaudit.cli.app import App
+from llmaudit.cli.options import build_filters, filter_options, format_option
+from llmaudit.errors import UsageError
+from llmaudit.render import Column, Format, Table, usd
+
+
+@click.command()
+@click.option(
+    "--swap",
+    "swaps",
+    multiple=True,
+    required=True,
+    metavar="FROM=TO",
+    help="Reprice FROM's traffic at TO's prices (repeatable).",
+)
+@click.option(
+    "--by",
+    default="feature",
+    show_default=True,
+    metavar="DIM",
+    help="Group the result by this dimension.",
+)
+@filter_options
+@format_option
+@click.pass_obj
+def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwargs) -> None:
+    """What the same traffic would have cost on another model (same tokens, same times).
+
+    For example: llmaudit whatif --swap gpt-4o=gpt-4o-mini --where feature=tagging
+    """
+    from llmaudit.analysis.report import resolve_window
+    from llmaudit.analysis.whatif import whatif as run
+    from llmaudit.ledger.query import Filters, zone
+
+    pairs = []
+    for swap in swaps:
+        src, sep, dst = swap.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise UsageError(f"--swap: {swap!r} is not FROM=TO")
+        pairs.append((src.strip(), dst.strip()))
+    tz = kwargs.get("tz")
+    filters = build_filters(kwargs)
+    with app.open_ledger() as ledger:
+        window = resolve_window(ledger.conn, filters, zone(tz))
+        if window is not None:
+            filters = Filters(window.since, window.until, filters.where)
+        result = run(ledger.conn, app.price_table, filters, pairs, by)
+    pct = lambda v: "-" if v is None else f"{v * 100:.1f}%"  # noqa: E731
+    rows = [*result["rows"]]
+    if result["total"]:
+        rows.append(
+            {
+                by: "total",
+                "model": "",
+                "to": "",
+                **result["total"],
+                "requests": sum(r["requests"] for r in result["rows"]),
+            }
+        )
+    table = Table(
+        "What if",
+        [
+            Column(by, by),
+            Column("model", "model", priority=2),
+            Column("to", "to", priority=3),
+            Column("now", "current_usd", "right", usd),
+            Column("what if", "whatif_usd", "right", usd),
+            Column("saving", "saving_usd", "right", usd),
+            Column("", "saving_share", "right", pct),
+        ],
+        rows,
+    )
+    app.emit(fmt, [table], {"whatif": result})
+    for note in result["notes"]:
+        app.info(f"note: {note}")
