@@ -134,8 +134,11 @@ def build_report(conn: Any, table: PriceTable, opts: ReportOptions) -> dict[str,
     if "latency" in wanted:
         sections["latency"] = latency(conn, current, base)
     if "trend" in wanted:
-        hourly = _groups(conn, table, current, (), bucket="hour")
-        sections["trend"] = trend(hourly, opts.bucket, opts.tz, window)
+        if opts.bucket != "hour" and opts.tz is timezone.utc:
+            timeline = base  # UTC days (and weeks, months) come straight from the daily groups
+        else:
+            timeline = _groups(conn, table, current, (), bucket="hour")
+        sections["trend"] = trend(timeline, opts.bucket, opts.tz, window)
     return report
 
 
