@@ -38,8 +38,14 @@ def build(path: Path, n: int) -> None:
                 if made >= n:
                     break
                 made += 1
-                batch.append(replace(rec, ts=rec.ts - timedelta(days=31 * (rounds % 2)),
-                                     request_id=f"r{made}", source_id=f"r{made}"))
+                batch.append(
+                    replace(
+                        rec,
+                        ts=rec.ts - timedelta(days=31 * (rounds % 2)),
+                        request_id=f"r{made}",
+                        source_id=f"r{made}",
+                    )
+                )
                 if len(batch) == 5000:
                     led.write(batch, source_kind="demo")
                     batch = []
@@ -52,8 +58,12 @@ def timed(args: list[str]) -> float:
     runs = []
     for _ in range(3):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "llmaudit", *args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "llmaudit", *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         runs.append(time.perf_counter() - start)
     return statistics.median(runs)
 
@@ -71,8 +81,10 @@ def main() -> None:
             conn.execute("SELECT SUM(output) FROM records").fetchone()
             scan = time.perf_counter() - t
             conn.close()
-            print(f"\n{n:,} requests ({db.stat().st_size / 2**20:.0f} MiB, built in {built:.0f} s);"
-                  f" baseline full scan {scan:.2f} s")
+            print(
+                f"\n{n:,} requests ({db.stat().st_size / 2**20:.0f} MiB, built in {built:.0f} s);"
+                f" baseline full scan {scan:.2f} s"
+            )
             window = ["--since", "2026-10-01", "--until", "2026-10-31", "--format", "json"]
             full = timed(["--db", str(db), "report", *window])
             print(f"  {'all sections':<14} {full:6.2f} s  {full / scan:5.1f}x baseline")

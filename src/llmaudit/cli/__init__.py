@@ -72,6 +72,7 @@ def cli(
 
 def _register() -> None:
     from llmaudit.cli.config_cmd import config
+    from llmaudit.cli.estimate import check, estimate
     from llmaudit.cli.export import export
     from llmaudit.cli.ingest import ingest
     from llmaudit.cli.ledger import ledger
@@ -87,6 +88,8 @@ def _register() -> None:
     cli.add_command(report)
     cli.add_command(demo)
     cli.add_command(whatif)
+    cli.add_command(estimate)
+    cli.add_command(check)
 
 
 _register()

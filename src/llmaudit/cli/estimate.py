@@ -1,0 +1,377 @@
+"""``llmaudit estimate`` and ``llmaudit check``: what a prompt costs before it ships."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from llmaudit.cli.app import App
+from llmaudit.cli.options import format_option
+from llmaudit.errors import ConfigError, DataError, Findings, UsageError
+from llmaudit.render import Column, Format, Table, usd
+
+PROJECT_FILE = "llmaudit.toml"
+
+
+def _project(path: str | None) -> dict[str, Any]:
+    """The project config (``llmaudit.toml`` in the current directory, or --project)."""
+    from llmaudit.config import load_config
+
+    file = Path(path) if path else Path(PROJECT_FILE)
+    if path and not file.exists():
+        raise UsageError(f"--project: {path}: no such file")
+    return load_config(file) if file.exists() else {}
+
+
+def _section(project: dict[str, Any], name: str) -> dict[str, Any]:
+    value = project.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{PROJECT_FILE}: [{name}] must be a table")
+    return value
+
+
+def _settings(app: App, project: dict, models, output_tokens, cache_hit, requests, per, feature):
+    from llmaudit.estimate.estimate import DEFAULT_MODELS, Settings
+
+    conf = _section(project, "estimate")
+    chosen = tuple(models) or tuple(conf.get("models", ())) or DEFAULT_MODELS
+    out = output_tokens if output_tokens is not None else conf.get("output_tokens")
+    if out is None and feature:
+        out = _median_output(app, feature, chosen)
+    hit = cache_hit if cache_hit is not None else conf.get("cache_hit", 0.0)
+    if not 0 <= float(hit) <= 1:
+        raise UsageError("--cache-hit: a share between 0 and 1, such as 0.6")
+    return Settings(
+        models=chosen,
+        output_tokens=int(out or 0),
+        cache_hit=float(hit),
+        requests=requests if requests is not None else conf.get("requests"),
+        per=per or conf.get("per", "month"),
+    )
+
+
+def _median_output(app: App, feature: str, models: tuple[str, ...]) -> int:
+    """The median output tokens a request of FEATURE over the last 30 days of the ledger."""
+    with app.open_ledger() as ledger:
+        rows = [
+            r[0]
+            for r in ledger.conn.execute(
+                "SELECT output / MAX(requests, 1) FROM records WHERE feature = ? AND status = 'ok' "
+                "AND ts >= (SELECT strftime('%Y-%m-%dT%H:%M:%S', MAX(ts), '-30 days') FROM records "
+                "WHERE feature = ?) ORDER BY 1",
+                (feature, feature),
+            )
+        ]
+    if not rows:
+        raise UsageError(
+            f"--feature: no requests of feature {feature!r} in the ledger",
+            hint="pass --output-tokens N instead",
+        )
+    return int(rows[len(rows) // 2])
+
+
+def run_estimates(app: App, files: list[str], variables: dict[str, str], settings) -> dict:
+    from llmaudit.estimate import prompts
+    from llmaudit.estimate.estimate import estimate
+
+    table = app.price_table
+    results = [estimate(prompts.load(p, variables), table, settings) for p in prompts.find(files)]
+    return {"settings": settings.as_dict(), "estimates": results}
+
+
+def _tokens_cell(row: dict) -> str:
+    if row["exact"]:
+        return f"{row['input_tokens']:,}"
+    return f"~{row['input_tokens']:,} ±{row['error_band'] * 100:.0f}%"
+
+
+def estimate_tables(data: dict) -> list[Table]:
+    per = data["settings"]["per"]
+    volume = data["settings"]["requests"]
+    out = []
+    for e in data["estimates"]:
+        cols = [
+            Column("model", "model"),
+            Column("input tokens", "tokens"),
+            Column(
+                "$/call",
+                "cost_per_call_usd",
+                "right",
+                lambda v: "unpriced" if v is None else usd(v),
+                fmt_none=True,
+            ),
+            Column("$/1k calls", "cost_per_1k_calls_usd", "right", usd, 2),
+        ]
+        if volume:
+            cols.append(
+                Column(f"$/{per} ({volume:,}/{per})", "cost_per_period_usd", "right", usd, 1)
+            )
+        title = e["file"]
+        if e["unfilled_variables"]:
+            title += f" (unfilled: {', '.join(e['unfilled_variables'])})"
+        rows = [{**r, "tokens": _tokens_cell(r)} for r in e["rows"]]
+        out.append(Table(title, cols, rows))
+    return out
+
+
+@click.command()
+@click.argument("files", nargs=-1)
+@click.option("--model", "models", multiple=True, help="Price on this model (repeatable).")
+@click.option(
+    "--output-tokens",
+    type=click.IntRange(min=0),
+    help="Output tokens a call (default 0, or the median of --feature in the ledger).",
+)
+@click.option("--feature", help="Take output tokens from this feature's recent history.")
+@click.option("--cache-hit", type=float, help="Share of the prompt served from cache (0-1).")
+@click.option("--requests", type=click.IntRange(min=1), help="Volume: calls a --per period.")
+@click.option("--per", type=click.Choice(["day", "month"]), help="The period of --requests.")
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Fill a template variable ({{name}} or {name}); NAME=@FILE reads a file.",
+)
+@click.option("--project", metavar="FILE", help=f"Project config (default ./{PROJECT_FILE}).")
+@format_option
+@click.pass_obj
+def estimate(
+    app: App,
+    files,
+    models,
+    output_tokens,
+    feature,
+    cache_hit,
+    requests,
+    per,
+    variables,
+    project,
+    fmt: Format | None,
+) -> None:
+    """Tokens and cost of prompt FILES (text, Markdown, chat JSON, directories), per call, per
+    1,000 calls and per period, on each model. Offline: OpenAI counts are exact (tiktoken with
+    bundled encodings), other providers' are estimates shown with their error band.
+
+    Save a baseline for 'llmaudit check' with: llmaudit estimate ... --format json > FILE
+    """
+    from llmaudit.estimate.prompts import parse_vars
+
+    proj = _project(project)
+    conf = _section(proj, "estimate")
+    files = list(files) or list(conf.get("prompts", []))
+    if not files:
+        raise UsageError(
+            f"no prompt files given (or list them under [estimate] prompts in {PROJECT_FILE})"
+        )
+    settings = _settings(app, proj, models, output_tokens, cache_hit, requests, per, feature)
+    data = run_estimates(app, files, {**conf.get("vars", {}), **parse_vars(variables)}, settings)
+    app.emit(fmt, estimate_tables(data), data)
+    for e in data["estimates"]:
+        if e["unfilled_variables"]:
+            app.warn(
+                f"{e['file']}: template variables left unfilled: "
+                f"{', '.join(e['unfilled_variables'])} (fill with --var NAME=VALUE)"
+            )
+        for r in e["rows"]:
+            if not r["priced"]:
+                app.warn(f"{e['file']}: {r['model']}: unestimated ({r['note']})")
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v * 100:+.1f}%"
+
+
+def check_markdown(result: dict, limits_text: str) -> str:
+    """A PR comment; the hidden marker lets a bot find and update its own comment."""
+    from llmaudit.estimate.check import MARKER
+
+    lines = [MARKER, "### llmaudit cost check", ""]
+    verdict = "failed" if not result["passed"] else "passed"
+    lines.append(
+        f"**{verdict}**: {result['failed']} over the limit, {result['warned']} "
+        f"warning(s), {result['unestimated']} unestimated ({limits_text})"
+    )
+    lines.append("")
+    lines.append("| prompt | model | basis | old | new | delta | delta % | status |")
+    lines.append("|---|---|---|---:|---:|---:|---:|---|")
+    for r in result["rows"]:
+        cells = [
+            r["file"],
+            r["model"],
+            r.get("basis") or "",
+            usd(r["old_usd"]),
+            usd(r["new_usd"]),
+            usd(r["delta_usd"]),
+            _pct(r["delta"]),
+            r["status"],
+        ]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("files", nargs=-1)
+@click.option("--baseline", metavar="FILE", help="Baseline from 'estimate --format json'.")
+@click.option("--max-increase", metavar="PCT", help="Fail above this increase, e.g. 10%.")
+@click.option(
+    "--max-increase-usd",
+    metavar="USD",
+    help="Fail above this increase in $ a month (at the stated volume).",
+)
+@click.option("--warn-increase", metavar="PCT", help="Warn above this increase.")
+@click.option("--warn-increase-usd", metavar="USD", help="Warn above this $ increase a month.")
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Fill a template variable, as for estimate.",
+)
+@click.option("--project", metavar="FILE", help=f"Project config (default ./{PROJECT_FILE}).")
+@click.option(
+    "--ledger",
+    "from_ledger",
+    is_flag=True,
+    help="Compare real usage instead: cost per 1k requests per feature and model in "
+    "the last --window against the window before.",
+)
+@click.option(
+    "--window", default="7d", show_default=True, metavar="Nd", help="--ledger: the window, in days."
+)
+@format_option
+@click.pass_obj
+def check(
+    app: App,
+    files,
+    baseline,
+    max_increase,
+    max_increase_usd,
+    warn_increase,
+    warn_increase_usd,
+    variables,
+    project,
+    from_ledger,
+    window,
+    fmt: Format | None,
+) -> None:
+    """The CI cost gate: re-estimate the prompts and compare with a baseline.
+
+    Exit 0 when every prompt is within the thresholds, 1 when one is over (findings), 2 or 3
+    for usage and data errors. Settings and thresholds may live in ./llmaudit.toml, so the CI
+    step is just 'llmaudit check'. An unknown model is reported as unestimated, never as $0.
+    """
+    from llmaudit.estimate.check import Thresholds, compare, parse_share, parse_usd
+    from llmaudit.estimate.estimate import Settings
+    from llmaudit.estimate.prompts import parse_vars
+
+    proj = _project(project)
+    conf = _section(proj, "check")
+    est = _section(proj, "estimate")
+    limits = Thresholds(
+        max_increase=parse_share(max_increase or conf.get("max_increase"), "--max-increase"),
+        max_increase_usd=parse_usd(
+            max_increase_usd or conf.get("max_increase_usd"), "--max-increase-usd"
+        ),
+        warn_increase=parse_share(warn_increase or conf.get("warn_increase"), "--warn-increase"),
+        warn_increase_usd=parse_usd(
+            warn_increase_usd or conf.get("warn_increase_usd"), "--warn-increase-usd"
+        ),
+    )
+    if limits.max_increase is None and limits.max_increase_usd is None:
+        limits.max_increase = parse_share("10%", "--max-increase")
+    if from_ledger:
+        from llmaudit.estimate.check import usage_regression
+
+        days = window.strip().lower().removesuffix("d")
+        if not days.isdigit() or int(days) < 1:
+            raise UsageError(f"--window: {window!r} is not a number of days such as 7d")
+        with app.open_ledger() as ledger:
+            result = usage_regression(ledger.conn, app.price_table, int(days), limits)
+        _report_check(app, result, limits, fmt)
+        return
+    base_path = Path(baseline or conf.get("baseline") or "llmaudit-baseline.json")
+    try:
+        base = json.loads(base_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(
+            f"--baseline: cannot read {base_path}: {exc.strerror}",
+            hint=f"make one with: llmaudit estimate PROMPTS --format json > {base_path}",
+        ) from exc
+    except ValueError as exc:
+        raise DataError(f"{base_path}: invalid JSON: {exc}") from exc
+    saved = base.get("settings", {}) if isinstance(base, dict) else {}
+    settings = Settings(
+        models=tuple(saved.get("models") or est.get("models") or ()),
+        output_tokens=int(saved.get("output_tokens") or 0),
+        cache_hit=float(saved.get("cache_hit") or 0),
+        requests=saved.get("requests"),
+        per=saved.get("per") or "month",
+    )
+    files = (
+        list(files)
+        or list(est.get("prompts", []))
+        or sorted({e["file"] for e in base.get("estimates", [])})
+    )
+    current = run_estimates(app, files, {**est.get("vars", {}), **parse_vars(variables)}, settings)
+    _report_check(app, compare(base, current, limits), limits, fmt)
+
+
+def _report_check(app: App, result: dict, limits, fmt: Format | None) -> None:
+    """Print the result (table, JSON or Markdown), write the CI extras, exit 1 on a breach."""
+    limits_text = ", ".join(
+        f"{name} {value}"
+        for name, value in (
+            ("max", f"{limits.max_increase * 100:g}%" if limits.max_increase is not None else None),
+            ("max $", limits.max_increase_usd),
+            (
+                "warn",
+                f"{limits.warn_increase * 100:g}%" if limits.warn_increase is not None else None,
+            ),
+        )
+        if value is not None
+    )
+    markdown = check_markdown(result, limits_text)
+    chosen = fmt or app.default_format()
+    if chosen is Format.MARKDOWN:
+        sys.stdout.write(markdown + "\n")
+    else:
+        table = Table(
+            "Cost check",
+            [
+                Column("prompt", "file"),
+                Column("model", "model"),
+                Column("old", "old_usd", "right", usd),
+                Column("new", "new_usd", "right", usd),
+                Column("delta", "delta_usd", "right", usd, 2),
+                Column("%", "delta", "right", _pct),
+                Column("status", "status"),
+            ],
+            result["rows"],
+        )
+        app.emit(chosen, [table], {"check": result})
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for r in result["rows"]:
+            if r["status"] in ("fail", "warn"):
+                level = "error" if r["status"] == "fail" else "warning"
+                sys.stdout.write(
+                    f"::{level} file={r['file']}::{r['model']}: cost "
+                    f"{_pct(r['delta'])} ({usd(r['delta_usd'])} a {r['basis']})\n"
+                )
+    for r in result["rows"]:
+        if r["status"] == "unestimated":
+            app.warn(f"{r['file']}: {r['model']}: unestimated ({r.get('note')})")
+    if not result["passed"]:
+        raise Findings(
+            f"cost check failed: {result['failed']} prompt/model pair(s) over "
+            f"the limit ({limits_text})"
+        )

@@ -1,0 +1,1 @@
+"""Before deploy: offline token counts, cost estimates of prompts, and the CI cost gate."""

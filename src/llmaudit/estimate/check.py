@@ -1,0 +1,201 @@
+"""The CI cost gate: today's estimates against a baseline, with thresholds in % and $."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from llmaudit.errors import DataError, UsageError
+
+MARKER = "<!-- llmaudit-check -->"
+
+
+@dataclass
+class Thresholds:
+    max_increase: Decimal | None = None  # share, e.g. 0.10
+    max_increase_usd: Decimal | None = None  # per month at the stated volume
+    warn_increase: Decimal | None = None
+    warn_increase_usd: Decimal | None = None
+
+
+def parse_share(text: str | float | int | None, option: str) -> Decimal | None:
+    if text is None or text == "":
+        return None
+    value = str(text).strip()
+    try:
+        if value.endswith("%"):
+            return Decimal(value[:-1]) / 100
+        return Decimal(value)
+    except ArithmeticError:
+        raise UsageError(f"{option}: {text!r} is not a percentage such as 10%") from None
+
+
+def parse_usd(text: str | float | int | None, option: str) -> Decimal | None:
+    if text is None or text == "":
+        return None
+    try:
+        return Decimal(str(text).strip().lstrip("$"))
+    except ArithmeticError:
+        raise UsageError(f"{option}: {text!r} is not an amount such as 50") from None
+
+
+def _basis(row: dict[str, Any]) -> tuple[str, Any]:
+    """Compare per month when a volume was stated, else per 1,000 calls."""
+    if row.get("cost_per_month_usd") is not None:
+        return "month", row["cost_per_month_usd"]
+    return "1k calls", row.get("cost_per_1k_calls_usd")
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def compare(
+    baseline: dict[str, Any], current: dict[str, Any], limits: Thresholds
+) -> dict[str, Any]:
+    if not isinstance(baseline, dict) or not isinstance(baseline.get("estimates"), list):
+        raise DataError("the baseline is not an 'llmaudit estimate --format json' file")
+    old = {(e["file"], r["model"]): r for e in baseline["estimates"] for r in e["rows"]}
+    new = {(e["file"], r["model"]): r for e in current["estimates"] for r in e["rows"]}
+    rows = []
+    for key in sorted(set(old) | set(new)):
+        o, n = old.get(key), new.get(key)
+        row: dict[str, Any] = {"file": key[0], "model": key[1]}
+        if n is None:
+            row.update(
+                status="removed",
+                basis=_basis(o)[0],
+                old_usd=_money(_basis(o)[1]),
+                new_usd=None,
+                delta_usd=None,
+                delta=None,
+            )
+        elif not n["priced"]:
+            row.update(
+                status="unestimated",
+                basis=_basis(n)[0],
+                old_usd=None,
+                new_usd=None,
+                delta_usd=None,
+                delta=None,
+                note=n.get("note"),
+            )
+        elif o is None or not o.get("priced"):
+            row.update(
+                status="new",
+                basis=_basis(n)[0],
+                old_usd=None,
+                new_usd=_money(_basis(n)[1]),
+                delta_usd=None,
+                delta=None,
+            )
+        else:
+            basis, old_value = _basis(o)
+            new_value = _money(
+                n.get("cost_per_month_usd") if basis == "month" else n.get("cost_per_1k_calls_usd")
+            )
+            old_value = _money(old_value)
+            delta = new_value - old_value
+            share = round(float(delta / old_value), 6) if old_value else None
+            row.update(
+                basis=basis,
+                old_usd=old_value,
+                new_usd=new_value,
+                delta_usd=delta,
+                delta=share,
+                old_tokens=o["input_tokens"],
+                new_tokens=n["input_tokens"],
+                status=_status(share, delta, basis, limits),
+            )
+        rows.append(row)
+    failed = [r for r in rows if r["status"] == "fail"]
+    warned = [r for r in rows if r["status"] == "warn"]
+    return {
+        "rows": rows,
+        "failed": len(failed),
+        "warned": len(warned),
+        "unestimated": sum(1 for r in rows if r["status"] == "unestimated"),
+        "passed": not failed,
+    }
+
+
+def _status(share: float | None, delta: Decimal, basis: str, limits: Thresholds) -> str:
+    usd_applies = basis == "month"
+
+    def over(share_limit, usd_limit) -> bool:
+        if share_limit is not None and share is not None and share > float(share_limit):
+            return True
+        return bool(usd_limit is not None and usd_applies and delta > usd_limit)
+
+    if over(limits.max_increase, limits.max_increase_usd):
+        return "fail"
+    if over(limits.warn_increase, limits.warn_increase_usd):
+        return "warn"
+    if delta < 0:
+        return "cheaper"
+    return "pass"
+
+
+def usage_regression(
+    conn: Any, table: Any, window_days: int, limits: Thresholds, now: Any = None
+) -> dict[str, Any]:
+    """Cost per 1,000 requests per feature and model in the last window against the window
+    before it (for prompts that ship outside the repository)."""
+    from datetime import timedelta
+
+    from llmaudit.analysis.report import _groups
+    from llmaudit.ledger.query import Filters
+
+    newest = conn.execute("SELECT MAX(ts) FROM records").fetchone()[0]
+    if newest is None:
+        return {"rows": [], "failed": 0, "warned": 0, "unestimated": 0, "passed": True}
+    from datetime import datetime
+
+    end = now or datetime.fromisoformat(newest.replace("Z", "+00:00")) + timedelta(microseconds=1)
+    span = timedelta(days=window_days)
+    windows = {"old": Filters(end - 2 * span, end - span), "new": Filters(end - span, end)}
+    per: dict[tuple[str, str], dict[str, Any]] = {}
+    for name, flt in windows.items():
+        for g in _groups(conn, table, flt, ("feature",)):
+            key = (g.dims[0] or "(unset)", g.model)
+            row = per.setdefault(key, {"old": [Decimal(0), 0, 0], "new": [Decimal(0), 0, 0]})
+            side = row[name]
+            side[1] += g.requests
+            if g.priced:
+                side[0] += g.total
+                side[2] += g.requests
+    rows = []
+    for (feature, model), sides in sorted(per.items()):
+        old_cost, _, old_priced = sides["old"]
+        new_cost, _, new_priced = sides["new"]
+        old = old_cost * 1000 / old_priced if old_priced else None
+        new = new_cost * 1000 / new_priced if new_priced else None
+        row: dict[str, Any] = {
+            "file": feature,
+            "model": model,
+            "basis": "1k requests",
+            "old_usd": old,
+            "new_usd": new,
+            "delta_usd": None,
+            "delta": None,
+        }
+        if old is None and new is None:
+            row["status"] = "unestimated"
+        elif old is None:
+            row["status"] = "new"
+        elif new is None:
+            row["status"] = "removed"
+        else:
+            row["delta_usd"] = new - old
+            row["delta"] = round(float((new - old) / old), 6) if old else None
+            row["status"] = _status(row["delta"], row["delta_usd"], "1k requests", limits)
+        rows.append(row)
+    failed = sum(1 for r in rows if r["status"] == "fail")
+    return {
+        "rows": rows,
+        "failed": failed,
+        "warned": sum(1 for r in rows if r["status"] == "warn"),
+        "unestimated": sum(1 for r in rows if r["status"] == "unestimated"),
+        "passed": not failed,
+    }

@@ -1,0 +1,119 @@
+"""Offline token counts: OpenAI's BPE encodings from files shipped in the package (verified
+against tiktoken's expected hashes; never downloaded), and documented estimates for providers
+whose tokenizers are not public.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from llmaudit.errors import ConfigError
+
+DATA = Path(__file__).parent / "data"
+
+# Model name prefix -> encoding (OpenAI's published mapping; the longest prefix wins).
+ENCODINGS = (
+    ("gpt-4o", "o200k_base"),
+    ("gpt-4.1", "o200k_base"),
+    ("gpt-4.5", "o200k_base"),
+    ("gpt-5", "o200k_base"),
+    ("o1", "o200k_base"),
+    ("o3", "o200k_base"),
+    ("o4", "o200k_base"),
+    ("chatgpt-4o", "o200k_base"),
+    ("codex-", "o200k_base"),
+    ("gpt-4", "cl100k_base"),
+    ("gpt-3.5", "cl100k_base"),
+    ("text-embedding-3", "cl100k_base"),
+    ("text-embedding-ada-002", "cl100k_base"),
+)
+
+# Providers without an offline tokenizer: o200k tokens x factor, +- band (share). These are
+# llmaudit's own rough calibrations on English prose and code, not published figures: treat
+# the result as an estimate (shown with "~" and its band); --exact asks the provider.
+APPROXIMATIONS = {
+    "anthropic": (1.15, 0.10),
+    "google": (1.05, 0.10),
+    "mistral": (1.15, 0.15),
+    "xai": (1.0, 0.15),
+    "deepseek": (1.05, 0.15),
+    "cohere": (1.1, 0.15),
+    "bedrock": (1.15, 0.15),
+}
+DEFAULT_APPROXIMATION = (1.1, 0.2)
+
+
+def encoding_for(model: str) -> str | None:
+    name = model.lower().rsplit("/", 1)[-1]
+    best = None
+    for prefix, enc in ENCODINGS:
+        if name.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, enc)
+    return best[1] if best else None
+
+
+def _packaged_ranks(url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+    """What tiktoken would download from ``url``, read from the package instead."""
+    name = url.rsplit("/", 1)[-1]
+    path = DATA / f"{name}.gz"
+    try:
+        data = gzip.decompress(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(
+            f"the bundled tokenizer file {path.name} is missing or damaged",
+            hint="reinstall llmaudit",
+        ) from exc
+    if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
+        raise ConfigError(
+            f"the bundled tokenizer file {path.name} does not match its hash",
+            hint="reinstall llmaudit",
+        )
+    ranks = {}
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+@cache
+def encoding(name: str) -> Any:
+    """A tiktoken Encoding built from the packaged BPE file (never downloads).
+
+    tiktoken's own constructor for the encoding supplies its regex and special tokens; only its
+    file loader is pointed at the package while it runs.
+    """
+    import tiktoken
+    from tiktoken_ext import openai_public
+
+    constructor = openai_public.ENCODING_CONSTRUCTORS[name]
+    original = openai_public.load_tiktoken_bpe
+    openai_public.load_tiktoken_bpe = _packaged_ranks
+    try:
+        spec = constructor()
+    finally:
+        openai_public.load_tiktoken_bpe = original
+    return tiktoken.Encoding(**spec)
+
+
+def count(text: str, encoding_name: str = "o200k_base") -> int:
+    return len(encoding(encoding_name).encode(text, disallowed_special=()))
+
+
+@dataclass(frozen=True)
+class Count:
+    tokens: int
+    exact: bool
+    band: float  # +- share for estimates (0 when exact)
+    method: str  # "o200k_base", "cl100k_base", or "o200k_base x 1.15 (anthropic)"
+
+
+def approximate(o200k: int, provider: str) -> Count:
+    factor, band = APPROXIMATIONS.get(provider, DEFAULT_APPROXIMATION)
+    return Count(round(o200k * factor), False, band, f"o200k_base x {factor} ({provider})")

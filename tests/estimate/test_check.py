@@ -1,0 +1,187 @@
+"""The CI gate: baseline, growth, thresholds, exit codes, Markdown, GitHub step summary."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+BASE_TEXT = "You are a helpful assistant. Answer briefly and cite the policy. " * 20
+
+
+@pytest.fixture
+def prompts(tmp_path):
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "answer.txt").write_text(BASE_TEXT)
+    return tmp_path / "prompts" / "answer.txt"
+
+
+def baseline(run, models=("gpt-4o-mini",), output=0):
+    args = [
+        "estimate",
+        "prompts",
+        "--requests",
+        "1000",
+        "--per",
+        "day",
+        "--output-tokens",
+        str(output),
+        "--format",
+        "json",
+    ]
+    for m in models:
+        args += ["--model", m]
+    result = run(*args)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def test_estimate_costs_by_hand(run, prompts):
+    data = json.loads(baseline(run, output=100))
+    (row,) = data["estimates"][0]["rows"]
+    # gpt-4o-mini: $0.15 in / $0.60 out per 1M; the prompt plus 3 + 1 ("user") + 3 framing
+    n = row["input_tokens"]
+    per_call = Decimal(n) * Decimal("0.15") / 10**6 + 100 * Decimal("0.6") / 10**6
+    assert Decimal(row["cost_per_call_usd"]) == per_call
+    assert Decimal(row["cost_per_period_usd"]) == per_call * 1000
+    assert Decimal(row["cost_per_month_usd"]) == per_call * 1000 * 30
+    assert row["exact"] is True
+
+
+def test_growth_of_30_percent_fails(run, prompts, tmp_path):
+    (tmp_path / "base.json").write_text(baseline(run))
+    prompts.write_text(BASE_TEXT + BASE_TEXT[: len(BASE_TEXT) * 3 // 10])  # 30% longer
+    result = run(
+        "check", "--baseline", "base.json", "--max-increase", "10%", "--format", "markdown"
+    )
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "<!-- llmaudit-check -->"
+    assert "| prompt | model | basis | old | new | delta | delta % | status |" in lines
+    row = next(line for line in lines if line.startswith("| prompts/answer.txt | gpt-4o-mini"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "month" and cells[7] == "fail"
+    assert cells[6].startswith("+2") and cells[6].endswith("%")  # about +29%
+    assert "cost check failed" in result.stderr
+
+
+def test_growth_of_5_percent_passes(run, prompts, tmp_path):
+    (tmp_path / "base.json").write_text(baseline(run))
+    prompts.write_text(BASE_TEXT + BASE_TEXT[: len(BASE_TEXT) // 20])
+    result = run("check", "--baseline", "base.json", "--max-increase", "10%", "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    (row,) = json.loads(result.stdout)["check"]["rows"]
+    assert row["status"] == "pass"
+    assert 0 < row["delta"] < 0.1
+
+
+def test_dollar_threshold_and_warn_level(run, prompts, tmp_path):
+    (tmp_path / "base.json").write_text(baseline(run))
+    prompts.write_text(BASE_TEXT * 2)
+    warn = run(
+        "check",
+        "--baseline",
+        "base.json",
+        "--max-increase",
+        "500%",
+        "--warn-increase",
+        "50%",
+        "--format",
+        "json",
+    )
+    assert warn.exit_code == 0
+    assert json.loads(warn.stdout)["check"]["rows"][0]["status"] == "warn"
+    over = run("check", "--baseline", "base.json", "--max-increase-usd", "0.01", "--format", "json")
+    assert over.exit_code == 1
+    cheaper = tmp_path / "prompts" / "answer.txt"
+    cheaper.write_text(BASE_TEXT[:100])
+    down = run("check", "--baseline", "base.json", "--format", "json")
+    assert down.exit_code == 0
+    assert json.loads(down.stdout)["check"]["rows"][0]["status"] == "cheaper"
+
+
+def test_unknown_model_is_unestimated_not_zero(run, prompts, tmp_path):
+    (tmp_path / "base.json").write_text(baseline(run, ("gpt-4o-mini", "gpt-9")))
+    result = run("check", "--baseline", "base.json", "--format", "json")
+    assert result.exit_code == 0
+    rows = {r["model"]: r for r in json.loads(result.stdout)["check"]["rows"]}
+    assert rows["gpt-9"]["status"] == "unestimated"
+    assert rows["gpt-9"]["new_usd"] is None
+    assert "gpt-9: unestimated" in result.stderr
+
+
+def test_step_summary_annotations_and_project_file(run, prompts, tmp_path, monkeypatch):
+    (tmp_path / "llmaudit-baseline.json").write_text(baseline(run))
+    (tmp_path / "llmaudit.toml").write_text(
+        '[estimate]\nprompts = ["prompts"]\n\n[check]\nmax_increase = "10%"\n'
+    )
+    prompts.write_text(BASE_TEXT * 2)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = run("check", "--format", "markdown")
+    assert result.exit_code == 1
+    assert summary.read_text().startswith("<!-- llmaudit-check -->\n### llmaudit cost check")
+    assert "::error file=prompts/answer.txt::gpt-4o-mini: cost +" in result.stdout
+
+
+def test_missing_baseline_is_a_usage_error(run, prompts):
+    result = run("check", "--baseline", "nope.json")
+    assert result.exit_code == 2
+    assert "make one with: llmaudit estimate" in result.stderr
+
+
+def test_template_variables(run, tmp_path):
+    (tmp_path / "t.md").write_text('Hi {{name}}, about {topic}: {{ body }}. JSON {"a": 1}')
+    (tmp_path / "body.txt").write_text("a long body")
+    result = run(
+        "estimate",
+        "t.md",
+        "--var",
+        "name=Dana",
+        "--var",
+        "body=@body.txt",
+        "--model",
+        "gpt-4o",
+        "--format",
+        "json",
+    )
+    e = json.loads(result.stdout)["estimates"][0]
+    assert e["filled_variables"] == ["name", "body"]
+    assert e["unfilled_variables"] == ["topic"]
+    assert "t.md: template variables left unfilled: topic" in result.stderr
+
+
+def test_usage_level_regression_from_the_ledger(run, tmp_path):
+    # chat on gpt-4o: 1,000 input tokens a request the first week, 2,000 the second
+    lines = []
+    for day in range(1, 15):
+        size = 1000 if day <= 7 else 2000
+        lines.append(
+            json.dumps(
+                {
+                    "ts": f"2026-11-{day:02d}T12:00:00Z",
+                    "model": "gpt-4o",
+                    "input_tokens": size * 10,
+                    "output_tokens": 0,
+                    "feature": "chat",
+                    "requests": 10,
+                }
+            )
+        )
+    (tmp_path / "u.jsonl").write_text("\n".join(lines) + "\n")
+    run("--db", "u.db", "ingest", "u.jsonl")
+    result = run("--db", "u.db", "check", "--ledger", "--window", "7d", "--format", "json")
+    assert result.exit_code == 1
+    (row,) = json.loads(result.stdout)["check"]["rows"]
+    # $2.50 per 1M input: 1000 x 2.5 / 1e6 x 1000 requests = $2.50 per 1k, then $5
+    assert (row["file"], row["old_usd"], row["new_usd"], row["delta"], row["status"]) == (
+        "chat",
+        "2.5",
+        "5",
+        1.0,
+        "fail",
+    )
+    ok = run("--db", "u.db", "check", "--ledger", "--max-increase", "150%", "--format", "json")
+    assert ok.exit_code == 0

@@ -1,0 +1,121 @@
+"""Token counts equal tiktoken's own, loaded through tiktoken's cache from the same official
+files; the chat overhead follows OpenAI's documented formula; no network is ever needed."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import socket
+
+import pytest
+
+from llmaudit.estimate import tokens
+from llmaudit.estimate.estimate import chat_tokens
+from llmaudit.estimate.prompts import Prompt
+
+URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
+EXPECTED_SHA256 = {
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+}
+TEXTS = {
+    "ascii": "The quick brown fox jumps over the lazy dog. " * 3,
+    "unicode": "Grüße aus Köln – naïve café, 東京タワー, Ελληνικά, русский текст, العربية",
+    "code": "def total(items):\n    return sum(i.price * i.qty for i in items)  # ok\n\tpass\n",
+    "emoji": "🚀🔥👩‍💻 deploy done ✅ 🇫🇷 family: 👨‍👩‍👧‍👦",
+    "whitespace": "  leading\n\n\n   trailing   \r\n\ttabs\t\t",
+    "large": ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. 12345 67890\n" * 1500),
+}
+
+
+@pytest.fixture(scope="module")
+def official(tmp_path_factory):
+    """tiktoken's own encodings, read from its cache directory (filled with the same files)."""
+    import os
+
+    import tiktoken
+    import tiktoken.load
+
+    cache = tmp_path_factory.mktemp("tiktoken-cache")
+    for name in EXPECTED_SHA256:
+        data = gzip.decompress((tokens.DATA / f"{name}.tiktoken.gz").read_bytes())
+        key = hashlib.sha1(URL.format(name).encode()).hexdigest()
+        (cache / key).write_bytes(data)
+    old = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+    def no_download(*_a, **_k):
+        raise AssertionError("tiktoken tried to download")
+
+    real = tiktoken.load.read_file
+    tiktoken.load.read_file = no_download
+    try:
+        yield {name: tiktoken.get_encoding(name) for name in EXPECTED_SHA256}
+    finally:
+        tiktoken.load.read_file = real
+        if old is None:
+            del os.environ["TIKTOKEN_CACHE_DIR"]
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = old
+
+
+def test_bundled_files_have_tiktokens_hashes():
+    for name, digest in EXPECTED_SHA256.items():
+        data = gzip.decompress((tokens.DATA / f"{name}.tiktoken.gz").read_bytes())
+        assert hashlib.sha256(data).hexdigest() == digest
+
+
+@pytest.mark.parametrize("encoding", sorted(EXPECTED_SHA256))
+@pytest.mark.parametrize("kind", sorted(TEXTS))
+def test_counts_equal_tiktoken(official, encoding, kind):
+    text = TEXTS[kind]
+    assert tokens.count(text, encoding) == len(official[encoding].encode(text))
+    assert tokens.encoding(encoding).encode(text) == official[encoding].encode(text)
+
+
+def test_large_input_is_100kb():
+    assert len(TEXTS["large"].encode()) > 100_000
+
+
+def test_chat_overhead_follows_openais_formula(official):
+    enc = official["o200k_base"]
+    prompt = Prompt(
+        "x",
+        [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "Hello!", "name": "dana"},
+        ],
+        True,
+    )
+    expected = (
+        3
+        + len(enc.encode("system"))
+        + len(enc.encode("You are terse."))
+        + 3
+        + len(enc.encode("user"))
+        + len(enc.encode("Hello!"))
+        + len(enc.encode("dana"))
+        + 1
+        + 3
+    )
+    assert chat_tokens(prompt, "o200k_base") == expected
+
+
+def test_model_encodings():
+    assert tokens.encoding_for("gpt-4o-mini-2024-07-18") == "o200k_base"
+    assert tokens.encoding_for("gpt-4-0613") == "cl100k_base"
+    assert tokens.encoding_for("openai/gpt-4.1") == "o200k_base"
+    assert tokens.encoding_for("o3-mini") == "o200k_base"
+    assert tokens.encoding_for("claude-sonnet-4-5") is None
+
+
+def test_works_with_the_network_unplugged(run, tmp_path, monkeypatch):
+    def refuse(*_a, **_k):
+        raise OSError("network is unplugged")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    tokens.encoding.cache_clear()
+    (tmp_path / "p.txt").write_text("Hello there")
+    result = run("estimate", "p.txt", "--model", "gpt-4o", "--format", "json")
+    assert result.exit_code == 0, result.stderr
