@@ -71,11 +71,13 @@ def cli(
 
 
 def _register() -> None:
+    from llmaudit.cli.budget import alerts, budget
     from llmaudit.cli.config_cmd import config
     from llmaudit.cli.estimate import check, estimate
     from llmaudit.cli.export import export
     from llmaudit.cli.ingest import ingest
     from llmaudit.cli.ledger import ledger
+    from llmaudit.cli.maturity import maturity
     from llmaudit.cli.pricing import pricing
     from llmaudit.cli.report import demo, report
     from llmaudit.cli.whatif import whatif
@@ -90,6 +92,9 @@ def _register() -> None:
     cli.add_command(whatif)
     cli.add_command(estimate)
     cli.add_command(check)
+    cli.add_command(budget)
+    cli.add_command(alerts)
+    cli.add_command(maturity)
 
 
 _register()

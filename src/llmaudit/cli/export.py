@@ -10,7 +10,7 @@ from llmaudit.cli.app import App
 from llmaudit.cli.options import build_filters, filter_options
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--format",
     "fmt",
@@ -23,13 +23,18 @@ from llmaudit.cli.options import build_filters, filter_options
     "-o", "--output", type=click.File("w"), default="-", help="Write here (default stdout)."
 )
 @filter_options
-@click.pass_obj
-def export(app: App, fmt: str, output, **kwargs) -> None:
+@click.pass_context
+def export(ctx: click.Context, fmt: str, output, **kwargs) -> None:
     """Write the ledger's records with their costs, one row per record.
 
     Rows use the interchange format's fields (docs/format.md) plus cost_usd (empty when the
     model is unpriced), its parts, price_id and priced. Money is an exact decimal string.
+    Subcommands write the Prometheus path instead: 'export openmetrics' and
+    'export prometheus-rules'.
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
     from llmaudit.pricing.kernel import CostTotals, price_record
     from llmaudit.render.export import cost_fields, csv_lines, jsonl_lines
     from llmaudit.sources.llmaudit_jsonl import record_to_object
@@ -58,3 +63,33 @@ def export(app: App, fmt: str, output, **kwargs) -> None:
         f"exported {totals.records} records, ${totals.total.normalize():f} priced{note}",
         file=sys.stderr,
     )
+
+
+@export.command("openmetrics")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write here.")
+@click.pass_obj
+def export_openmetrics(app: App, output) -> None:
+    """Cost, request and token counters with labels, in OpenMetrics text format.
+
+    For node_exporter's textfile collector (write to a .prom file) or a Pushgateway.
+    """
+    from llmaudit.analysis.metrics import openmetrics
+
+    with app.open_ledger() as ledger:
+        output.write(openmetrics(ledger.conn, app.price_table))
+
+
+@export.command("prometheus-rules")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write here.")
+@click.pass_obj
+def export_prometheus_rules(app: App, output) -> None:
+    """Prometheus alerting rules (warning, critical, anomaly) from the configured budgets."""
+    from decimal import Decimal
+
+    from llmaudit.analysis.budgets import budgets_from_config
+    from llmaudit.analysis.metrics import prometheus_rules
+    from llmaudit.config import get_key
+
+    warning = Decimal(str(get_key(app.config, "alerts.warning") or 0.8))
+    critical = Decimal(str(get_key(app.config, "alerts.critical") or 1.0))
+    output.write(prometheus_rules(budgets_from_config(app.config), warning, critical))

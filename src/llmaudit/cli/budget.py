@@ -1,0 +1,311 @@
+"""``llmaudit budget`` and ``llmaudit alerts``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+
+from llmaudit.cli.app import App
+from llmaudit.cli.options import format_option
+from llmaudit.errors import Findings, ProviderConnectionError, UsageError
+from llmaudit.render import Column, Format, Table, usd
+
+LEVELS = {"ok": 0, "warning": 1, "critical": 2}
+
+
+def _now(at: str | None) -> datetime:
+    if not at:
+        return datetime.now(timezone.utc)
+    from llmaudit.ledger.query import parse_bound, zone
+
+    moment, _ = parse_bound(at, option="--at", tz=zone(None), now=datetime.now(timezone.utc))
+    return moment
+
+
+def _thresholds(app: App) -> tuple[Decimal, Decimal]:
+    from llmaudit.config import get_key
+
+    warning = get_key(app.config, "alerts.warning") or 0.8
+    critical = get_key(app.config, "alerts.critical") or 1.0
+    return Decimal(str(warning)), Decimal(str(critical))
+
+
+@click.group()
+def budget() -> None:
+    """Spending budgets (stored in the config file) and where they stand."""
+
+
+@budget.command("set")
+@click.argument("name")
+@click.option("--amount", required=True, metavar="USD", help="The budget in USD.")
+@click.option(
+    "--period", type=click.Choice(["day", "week", "month"]), default="month", show_default=True
+)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="DIM=VALUE",
+    help="Scope (repeatable): feature, team, user, customer, model, provider, ...",
+)
+@click.option(
+    "--prorated",
+    is_flag=True,
+    help="Alert against the share of the budget for the time elapsed, not the total.",
+)
+@click.pass_obj
+def budget_set(
+    app: App, name: str, amount: str, period: str, where: tuple[str, ...], prorated: bool
+) -> None:
+    """Create or replace budget NAME."""
+    from llmaudit import config as cfg
+    from llmaudit.analysis.budgets import Budget, validate_dims
+
+    try:
+        value = Decimal(amount.lstrip("$"))
+    except InvalidOperation:
+        raise UsageError(f"--amount: {amount!r} is not a number of USD") from None
+    if value <= 0:
+        raise UsageError("--amount: must be more than 0")
+    b = Budget(name, value, period, validate_dims(list(where)), "prorated" if prorated else "total")
+    data = dict(app.config)
+    cfg.set_key(data, f"budgets.{name}", b.as_config())
+    cfg.save_config(app.config_path, data)
+    scope = ", ".join(where) or "everything"
+    app.info(f"budget {name}: {usd(value)} a {period} for {scope}")
+
+
+@budget.command("list")
+@format_option
+@click.pass_obj
+def budget_list(app: App, fmt: Format | None) -> None:
+    """The configured budgets."""
+    from llmaudit.analysis.budgets import budgets_from_config
+
+    rows = [
+        {
+            "name": b.name,
+            "amount_usd": b.amount,
+            "period": b.period,
+            "where": ", ".join(f"{d}={v}" for d, v in b.where) or "(all)",
+            "basis": b.basis,
+        }
+        for b in budgets_from_config(app.config)
+    ]
+    table = Table(
+        None,
+        [
+            Column("name", "name"),
+            Column("amount", "amount_usd", "right", usd),
+            Column("period", "period"),
+            Column("scope", "where"),
+            Column("basis", "basis"),
+        ],
+        rows,
+    )
+    app.emit(fmt, [table], {"budgets": rows})
+
+
+@budget.command("rm")
+@click.argument("name")
+@click.pass_obj
+def budget_rm(app: App, name: str) -> None:
+    """Remove budget NAME."""
+    from llmaudit import config as cfg
+
+    data = dict(app.config)
+    if not cfg.unset_key(data, f"budgets.{name}"):
+        raise UsageError(f"no budget named {name!r}")
+    cfg.save_config(app.config_path, data)
+    app.info(f"removed budget {name}")
+
+
+def status_table(rows: list[dict]) -> Table:
+    return Table(
+        "Budgets",
+        [
+            Column("budget", "name"),
+            Column("spent", "spent_usd", "right", usd),
+            Column("of", "amount_usd", "right", usd, 3),
+            Column("used", "consumed", "right", lambda v: f"{v * 100:.0f}%"),
+            Column("burn/day", "burn_per_day_usd", "right", usd, 2),
+            Column("projected", "projected_usd", "right", usd, 1),
+            Column("runs out", "runs_out", priority=2),
+            Column("level", "level"),
+        ],
+        rows,
+    )
+
+
+@budget.command("status")
+@click.option("--at", metavar="WHEN", help="Evaluate at this time instead of now.")
+@format_option
+@click.pass_obj
+def budget_status(app: App, at: str | None, fmt: Format | None) -> None:
+    """Spent so far this period, burn rate, projection, exhaustion date and alert level."""
+    from llmaudit.analysis.budgets import budget_status as status
+    from llmaudit.analysis.budgets import budgets_from_config
+
+    budgets = budgets_from_config(app.config)
+    if not budgets:
+        app.info("no budgets yet: llmaudit budget set NAME --amount USD --period month")
+        return
+    warning, critical = _thresholds(app)
+    with app.open_ledger() as ledger:
+        rows = [
+            status(ledger.conn, app.price_table, b, _now(at), warning, critical) for b in budgets
+        ]
+    app.emit(fmt, [status_table(rows)], {"budgets": rows})
+
+
+@click.command()
+@click.option(
+    "--fail-on",
+    type=click.Choice(["warning", "critical"]),
+    default="critical",
+    show_default=True,
+    help="Exit 1 when an alert at or above this level fires.",
+)
+@click.option(
+    "--window",
+    default="1h",
+    show_default=True,
+    metavar="SPAN",
+    help="Anomalies: the recent window compared with the same window on 7 days.",
+)
+@click.option(
+    "--notify",
+    metavar="URL",
+    help="POST each new alert as JSON to this webhook (Slack incoming-webhook compatible).",
+)
+@click.option(
+    "--state",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Remember what already fired here, so a cron job does not repeat itself.",
+)
+@click.option("--at", metavar="WHEN", help="Evaluate at this time instead of now.")
+@format_option
+@click.pass_obj
+def alerts(
+    app: App,
+    fail_on: str,
+    window: str,
+    notify: str | None,
+    state: Path | None,
+    at: str | None,
+    fmt: Format | None,
+) -> None:
+    """Evaluate every budget and the anomaly detector; print what fires.
+
+    A budget warns at 80% and is critical at 100% (alerts.warning / alerts.critical in the
+    config). An anomaly is spend over the last --window at 3x its median over the same window
+    on the previous 7 days, per feature and per model, labelled "traffic" or "tokens per
+    request" (a prompt regression).
+    """
+    from llmaudit.analysis.budgets import anomalies, budget_status, budgets_from_config
+
+    now = _now(at)
+    span = _span(window)
+    warning, critical = _thresholds(app)
+    fired = []
+    with app.open_ledger() as ledger:
+        for b in budgets_from_config(app.config):
+            s = budget_status(ledger.conn, app.price_table, b, now, warning, critical)
+            if s["level"] != "ok":
+                fired.append(
+                    {
+                        "kind": "budget",
+                        "level": s["level"],
+                        "name": b.name,
+                        "key": f"budget:{b.name}:{s['period_start']}:{s['level']}",
+                        "message": f"budget {b.name}: {usd(s['spent_usd'])} of "
+                        f"{usd(s['amount_usd'])} a {b.period} "
+                        f"({s['consumed'] * 100:.0f}%)",
+                        "details": s,
+                    }
+                )
+        for a in anomalies(ledger.conn, app.price_table, now, span):
+            fired.append(
+                {
+                    "kind": "anomaly",
+                    "level": "critical",
+                    "name": f"{a['dimension']} {a['key']}",
+                    "key": f"anomaly:{a['dimension']}:{a['key']}:{a['window_start']}",
+                    "message": f"{a['dimension']} {a['key']}: {usd(a['cost_usd'])} in the "
+                    f"last {window}, {a['ratio']:.1f}x its usual {usd(a['baseline_usd'])}"
+                    f" ({a['cause']})",
+                    "details": a,
+                }
+            )
+    new = _new_alerts(fired, state)
+    table = Table("Alerts", [Column("level", "level"), Column("alert", "message")], fired)
+    if fired or (fmt or app.default_format()) is not Format.TABLE:
+        app.emit(fmt, [table], {"alerts": fired, "new": [a["key"] for a in new]})
+    else:
+        app.info("no alerts")
+    if notify and new:
+        from llmaudit.config import get_key
+
+        _post(notify, new, float(get_key(app.config, "alerts.timeout") or 10.0))
+    if any(LEVELS[a["level"]] >= LEVELS[fail_on] for a in fired):
+        raise Findings(f"{len(fired)} alert(s) firing")
+
+
+def _span(text: str) -> timedelta:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"--window: {text!r} is not a span such as 1h, 30m or 1d")
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+    return timedelta(**{unit: int(m.group(1))})
+
+
+def _new_alerts(fired: list[dict], state: Path | None) -> list[dict]:
+    if state is None:
+        return fired
+    try:
+        seen = set(json.loads(state.read_text()).get("fired", []))
+    except (OSError, ValueError):
+        seen = set()
+    new = [a for a in fired if a["key"] not in seen]
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"fired": sorted(seen | {a["key"] for a in fired})}, indent=2))
+    return new
+
+
+def _post(url: str, new: list[dict], timeout: float) -> None:
+    """One POST (Slack-compatible "text", plus the alerts), with a timeout and one retry."""
+    import httpx
+
+    from llmaudit.render.json import render_json
+
+    body = json.loads(
+        render_json(
+            {
+                "text": "\n".join(f"[{a['level']}] {a['message']}" for a in new),
+                "alerts": [{k: v for k, v in a.items() if k != "key"} for a in new],
+            }
+        )
+    )
+    last = None
+    for _ in range(2):
+        try:
+            response = httpx.post(
+                url, json=body, timeout=timeout, headers={"User-Agent": "llmaudit"}
+            )
+            if response.status_code < 500:
+                if response.status_code >= 400:
+                    raise ProviderConnectionError(
+                        f"--notify: the webhook answered {response.status_code}"
+                    )
+                return
+            last = f"the webhook answered {response.status_code}"
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}"
+    raise ProviderConnectionError(f"--notify: could not deliver the alerts ({last})")

@@ -1,0 +1,286 @@
+"""Budgets, burn rate, alerts, anomalies, the webhook, Prometheus output and maturity.
+
+gpt-4o input costs $2.50 per million tokens, so 400,000 input tokens cost exactly $1.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+DOLLAR = 400_000  # gpt-4o input tokens worth $1
+
+
+def ingest(run, tmp_path, lines, db="b.db"):
+    (tmp_path / "u.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert run("--db", db, "ingest", "u.jsonl").exit_code == 0
+
+
+def spend(ts, dollars, feature="chat", requests=1):
+    return {
+        "ts": ts,
+        "model": "gpt-4o",
+        "input_tokens": int(dollars * DOLLAR),
+        "output_tokens": 0,
+        "feature": feature,
+        "requests": requests,
+    }
+
+
+@pytest.mark.parametrize(("dollars", "level"), [(79, "ok"), (80, "warning"), (100, "critical")])
+def test_budget_levels(run, tmp_path, dollars, level):
+    ingest(run, tmp_path, [spend("2026-11-05T10:00:00Z", dollars)])
+    assert run("budget", "set", "org", "--amount", "100", "--period", "month").exit_code == 0
+    out = run(
+        "--db", "b.db", "budget", "status", "--at", "2026-11-10T00:00:00Z", "--format", "json"
+    )
+    (b,) = json.loads(out.stdout)["budgets"]
+    assert (b["spent_usd"], b["level"]) == (str(dollars), level)
+    fired = run(
+        "--db",
+        "b.db",
+        "alerts",
+        "--at",
+        "2026-11-10T00:00:00Z",
+        "--fail-on",
+        "warning",
+        "--format",
+        "json",
+    )
+    assert fired.exit_code == (0 if level == "ok" else 1)
+    assert [a["level"] for a in json.loads(fired.stdout)["alerts"]] == (
+        [] if level == "ok" else [level]
+    )
+
+
+def test_burn_rate_projection_and_exhaustion(run, tmp_path):
+    # $40 on 2 November, $24 in the last 24 hours; now = 10 November 00:00 UTC
+    ingest(
+        run,
+        tmp_path,
+        [
+            spend("2026-11-02T10:00:00Z", 40),
+            spend("2026-11-09T12:00:00Z", 24),
+            spend("2026-11-09T13:00:00Z", 5, feature="other"),
+        ],
+    )
+    run("budget", "set", "chat", "--amount", "100", "--where", "feature=chat")
+    (b,) = json.loads(
+        run(
+            "--db", "b.db", "budget", "status", "--at", "2026-11-10T00:00:00Z", "--format", "json"
+        ).stdout
+    )["budgets"]
+    assert b["spent_usd"] == "64"
+    assert b["consumed"] == 0.64
+    assert (b["burn_per_hour_usd"], b["burn_per_day_usd"]) == ("1", "24")
+    # 504 hours left in November at $1 an hour
+    assert b["projected_usd"] == "568"
+    # $36 left at $1 an hour: 36 hours -> 11 November, 12:00
+    assert b["runs_out"] == "2026-11-11"
+    assert b["period_start"] == "2026-11-01T00:00:00+00:00"
+    listed = json.loads(run("budget", "list", "--format", "json").stdout)["budgets"]
+    assert listed[0]["where"] == "feature=chat"
+    assert run("budget", "rm", "chat").exit_code == 0
+    assert run("budget", "rm", "chat").exit_code == 2
+
+
+def steady_week(extra):
+    """7 quiet days: each day 14:00-15:00 UTC, 10 requests of 1,000 tokens ($0.025)."""
+    lines = [
+        {
+            "ts": f"2026-11-0{d}T14:30:00Z",
+            "model": "gpt-4o",
+            "input_tokens": 10_000,
+            "output_tokens": 0,
+            "feature": "chat",
+            "requests": 10,
+        }
+        for d in range(1, 8)
+    ]
+    return lines + extra
+
+
+@pytest.mark.parametrize(
+    ("today", "cause"),
+    [
+        # same 10 requests, 3,000 tokens each: a prompt regression
+        ({"input_tokens": 30_000, "requests": 10}, "tokens per request"),
+        # three times the requests at the usual size: traffic
+        ({"input_tokens": 30_000, "requests": 30}, "traffic"),
+        # a quiet day: nothing fires
+        ({"input_tokens": 10_000, "requests": 10}, None),
+    ],
+)
+def test_anomalies(run, tmp_path, today, cause):
+    line = {
+        "ts": "2026-11-08T14:30:00Z",
+        "model": "gpt-4o",
+        "output_tokens": 0,
+        "feature": "chat",
+        **today,
+    }
+    ingest(run, tmp_path, steady_week([line]))
+    out = run(
+        "--db",
+        "b.db",
+        "alerts",
+        "--at",
+        "2026-11-08T15:00:00Z",
+        "--window",
+        "1h",
+        "--format",
+        "json",
+    )
+    alerts = json.loads(out.stdout)["alerts"]
+    if cause is None:
+        assert alerts == [] and out.exit_code == 0
+        return
+    assert out.exit_code == 1
+    assert {(a["details"]["dimension"], a["details"]["key"]) for a in alerts} == {
+        ("feature", "chat"),
+        ("model", "gpt-4o"),
+    }
+    for a in alerts:
+        assert a["details"]["cause"] == cause
+        assert a["details"]["ratio"] == 3.0
+        assert a["details"]["cost_usd"] == "0.075" and a["details"]["baseline_usd"] == "0.025"
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: list = []
+    fail_first = 0
+    delay = 0.0
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(json.loads(body))
+        time.sleep(type(self).delay)
+        status = 500 if type(self).fail_first > 0 else 200
+        type(self).fail_first -= 1
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hook():
+    Hook.received, Hook.fail_first, Hook.delay = [], 0, 0.0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+def test_webhook_payload_retry_and_state(run, tmp_path, hook):
+    ingest(run, tmp_path, [spend("2026-11-05T10:00:00Z", 90)])
+    run("budget", "set", "org", "--amount", "100")
+    run("config", "set", "providers.openai.admin_key", "sk-admin-SECRET-never-sent-0000")
+    Hook.fail_first = 1  # a 500 first: the one retry delivers
+    args = [
+        "--db",
+        "b.db",
+        "alerts",
+        "--at",
+        "2026-11-10T00:00:00Z",
+        "--notify",
+        hook,
+        "--state",
+        "state.json",
+        "--fail-on",
+        "critical",
+        "--format",
+        "json",
+    ]
+    first = run(*args)
+    assert first.exit_code == 0, first.stderr  # a warning does not fail --fail-on critical
+    assert len(Hook.received) == 2
+    payload = Hook.received[-1]
+    assert payload["text"] == "[warning] budget org: $90.00 of $100.00 a month (90%)"
+    assert payload["alerts"][0]["details"]["spent_usd"] == "90"
+    assert "key" not in payload["alerts"][0]
+    assert "SECRET" not in json.dumps(payload)
+    again = run(*args)
+    assert again.exit_code == 0
+    assert len(Hook.received) == 2  # already fired: not sent again
+
+
+def test_webhook_timeout(run, tmp_path, hook):
+    ingest(run, tmp_path, [spend("2026-11-05T10:00:00Z", 90)])
+    run("budget", "set", "org", "--amount", "100")
+    run("config", "set", "alerts.timeout", "0.3")
+    Hook.delay = 1.0
+    result = run("--db", "b.db", "alerts", "--at", "2026-11-10T00:00:00Z", "--notify", hook)
+    assert result.exit_code == 4
+    assert "could not deliver the alerts (ReadTimeout)" in result.stderr
+    assert len(Hook.received) == 2  # the first try and one retry
+
+
+def test_prometheus_rules_and_openmetrics(run, tmp_path):
+    import yaml
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    ingest(
+        run,
+        tmp_path,
+        [
+            spend("2026-11-05T10:00:00Z", 2, feature="search"),
+            {
+                "ts": "2026-11-05T11:00:00Z",
+                "model": "mystery",
+                "input_tokens": 5,
+                "feature": "search",
+            },
+        ],
+    )
+    run(
+        "budget", "set", "search", "--amount", "50", "--period", "week", "--where", "feature=search"
+    )
+    rules = yaml.safe_load(run("export", "prometheus-rules").stdout)
+    by_name = {r["alert"]: r for r in rules["groups"][0]["rules"]}
+    assert set(by_name) == {
+        "LlmauditBudgetWarning_search",
+        "LlmauditBudgetCritical_search",
+        "LlmauditSpendAnomaly",
+    }
+    assert by_name["LlmauditBudgetWarning_search"]["expr"] == (
+        'sum(increase(llmaudit_cost_usd_total{feature="search"}[7d])) >= 40'
+    )
+    assert by_name["LlmauditBudgetCritical_search"]["labels"]["severity"] == "critical"
+    text = run("--db", "b.db", "export", "openmetrics").stdout
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    (cost,) = families["llmaudit_cost_usd"].samples
+    assert (cost.value, cost.labels["feature"], cost.labels["model"]) == (2.0, "search", "gpt-4o")
+    (unpriced,) = families["llmaudit_unpriced_requests"].samples
+    assert unpriced.labels["model"] == "mystery"
+    tokens = {
+        s.labels["type"]: s.value
+        for s in families["llmaudit_tokens"].samples
+        if s.labels["model"] == "gpt-4o"
+    }
+    assert tokens["input_uncached"] == 800_000
+
+
+def test_maturity_on_the_demo_ledger(run):
+    run("--db", "demo.db", "demo", "--format", "json")
+    out = json.loads(
+        run(
+            "--db", "demo.db", "maturity", "--at", "2026-11-01T06:00:00Z", "--format", "json"
+        ).stdout
+    )["maturity"]
+    assert (out["level"], out["name"]) == (2, "feature attribution")
+    measured = {c["criterion"]: c["measured"] for c in out["criteria"]}
+    assert measured["usage data in the ledger (last 30 days)"] == 16134
+    assert measured["share of spend with a feature tag"] == 1.0
+    assert measured["budgets configured"] == 0
+    assert measured["data fresher than a day"] == 8.0
+    assert 0 < measured["cache hit rate (tokens)"] < 0.5
+    assert out["next_step"].startswith("set a budget")
