@@ -48,7 +48,7 @@ def assess(
     now: datetime,
     answers: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
-    first, newest = conn.execute("SELECT MIN(ts), MAX(ts) FROM records").fetchone()
+    newest = conn.execute("SELECT MAX(ts) FROM records").fetchone()[0]
     since = now - timedelta(days=30)
     groups = _groups(conn, table, Filters(since, now), ("feature",)) if newest else []
     spend = sum((g.total for g in groups if g.priced), Decimal(0))
