@@ -106,7 +106,7 @@ def price_rows(rows: list[dict[str, Any]], table: PriceTable) -> list[Group]:
         bucket = row["bucket"]
         text = bucket if len(bucket) > 10 else bucket + "T00"
         ts = datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
-        cost = price_record(as_record(row, ts), table)
+        cost = price_record(as_record(row, ts), table, long_context=bool(row["lc"]))
         groups.append(
             Group(
                 bucket=bucket,
@@ -143,4 +143,4 @@ def without_cache(group: Group, table: PriceTable) -> Decimal | None:
         service_tier=group.service_tier,
         status=group.status,
     )
-    return price_record(rec, table).total
+    return price_record(rec, table, long_context=group.cost.long_context).total

@@ -378,7 +378,7 @@ def _writes_as_input(g: Group, table: PriceTable) -> Decimal | None:
         service_tier=g.service_tier,
         status=g.status,
     )
-    return price_record(rec, table).total
+    return price_record(rec, table, long_context=g.cost.long_context).total
 
 
 def cache(groups: list[Group], table: PriceTable, top: int) -> dict[str, Any]:

@@ -216,7 +216,11 @@ def aggregate(
                 "+ cache_write_1h) * 1.0 / MAX(requests, 1)) > ?"
             )
             params.extend([model, threshold])
-        lc_sql = f"(CASE {' '.join(cases)} ELSE 0 END)"
+        lc_sql = (
+            "(CASE WHEN json_extract(tags, '$.context_window') IS NOT NULL "
+            "THEN substr(json_extract(tags, '$.context_window'), 1, 2) != '0-' "
+            f"{' '.join(cases)} ELSE 0 END)"
+        )
     dim_cols = [_dim_sql(d) for d in dims]
     select = [
         f"substr(ts, 1, {width}) AS bucket",

@@ -84,7 +84,11 @@ def effective_rates(
     return Rates(**scaled), notes
 
 
-def price_record(record: UsageRecord, table: PriceTable) -> Cost:
+def price_record(
+    record: UsageRecord, table: PriceTable, long_context: bool | None = None
+) -> Cost:
+    """Price one record. ``long_context`` forces the tier when the caller knows it (a provider
+    report that states the context window, or a group of records already classified)."""
     found = match(table, record.model)
     if found is None:
         return _unpriced(f"no price entry matches model {record.model!r}")
@@ -110,10 +114,15 @@ def price_record(record: UsageRecord, table: PriceTable) -> Cost:
             notes=("served from a response cache: no provider charge",),
         )
     requests = max(record.requests, 1)
-    # For an aggregated bucket, the mean request decides the tier (the only size we know).
-    long_context = bool(
-        period.long_context and record.input_total / requests > period.long_context.above
-    )
+    if long_context is None:
+        window = record.tags.get("context_window")
+        if window:  # stated by the provider's own report (Anthropic: "0-200k", "200k-1M")
+            long_context = not window.startswith("0-")
+        else:
+            # For an aggregated bucket, the mean request decides (the only size we know).
+            long_context = record.input_total / requests > (
+                period.long_context.above if period.long_context else float("inf"))
+    long_context = bool(period.long_context) and long_context
     rates, notes = effective_rates(table, model.provider, period, record.service_tier, long_context)
     cache_read_price = rates.cache_read
     if cache_read_price is None:
