@@ -67,7 +67,9 @@ def whatif(
     for group, row in zip(price_rows(rows, table), rows, strict=True):
         target, provider = plan[group.model]
         swapped = price_record(
-            replace(as_record(row, group.start()), model=target, provider=provider), table
+            replace(as_record(row, group.start()), model=target, provider=provider),
+            table,
+            long_context=bool(row["lc"]),
         )
         key = (group.dims[0] or "(unset)", group.model, target)
         entry = per[key]
