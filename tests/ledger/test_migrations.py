@@ -74,6 +74,27 @@ EXPECTED_COLUMNS = {
         "created_at",
     ],
     "_llmaudit_migrations": ["name", "applied_at"],
+    "raw_pages": ["id", "provider", "endpoint", "url", "page", "fetched_at", "body"],
+    "billed_costs": [
+        "id",
+        "provider",
+        "endpoint",
+        "ts",
+        "ts_end",
+        "project",
+        "line_item",
+        "model",
+        "token_type",
+        "service_tier",
+        "context_window",
+        "cost_type",
+        "amount_usd",
+        "currency",
+        "quantity",
+        "quantity_unit",
+        "raw_page_id",
+    ],
+    "pulls": ["provider", "endpoint", "bucket", "pulled_until", "last_bucket_start", "updated_at"],
     "files": [
         "path",
         "format",
@@ -115,6 +136,8 @@ def test_blank_ledger_migrates_to_the_exact_schema(tmp_path):
             "idx_records_model_ts",
             "idx_records_ingest_id",
             "idx_rejects_ingest_id",
+            "idx_raw_pages_provider_endpoint",
+            "idx_billed_costs_provider_ts",
         }
         assert migrations.applied(led.conn) == [name for name, _ in migrations.MIGRATIONS]
         assert led.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -141,7 +164,7 @@ def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
     with pytest.raises(StoreError, match="migration m002_broken failed"):
         Ledger.open(tmp_path / "l.db")
     conn = sqlite3.connect(tmp_path / "l.db")
-    assert migrations.applied(conn) == ["m001_init", "m002_file_state"]
+    assert migrations.applied(conn) == ["m001_init", "m002_file_state", "m003_provider_pulls"]
     assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'half_done'").fetchone()
 
 

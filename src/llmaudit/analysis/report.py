@@ -86,7 +86,7 @@ def resolve_window(conn: Any, filters: Filters, tz: tzinfo) -> Window | None:
 
 
 def _within(filters: Filters, window: Window) -> Filters:
-    return Filters(window.since, window.until, list(filters.where))
+    return Filters(window.since, window.until, list(filters.where), filters.attribution)
 
 
 def _groups(conn, table, filters, dims=(), bucket="day", extra=()) -> list[Group]:
@@ -209,10 +209,12 @@ def _rollup(groups: list[Group], key) -> dict[Any, dict[str, Any]]:
                 "input": 0,
                 "output": 0,
                 "priced_requests": 0,
+                "priced": False,
             }
         if g.priced:
             row["cost"] += g.total
             row["priced_requests"] += g.requests
+            row["priced"] = True
         else:
             row["unpriced_requests"] += g.requests
         row["requests"] += g.requests
@@ -229,9 +231,12 @@ def spend(groups: list[Group], getters: list[Any], by: list[str], top: int) -> d
     rolled: dict[Any, dict[str, Any]] = {}
     for g in groups:
         k = tuple(UNSET if (v := get(g)) is None else v for get in getters)
-        row = rolled.setdefault(k, {"cost": ZERO, "requests": 0, "unpriced_requests": 0})
+        row = rolled.setdefault(
+            k, {"cost": ZERO, "requests": 0, "unpriced_requests": 0, "priced": False}
+        )
         if g.priced:
             row["cost"] += g.total
+            row["priced"] = True
         else:
             row["unpriced_requests"] += g.requests
         row["requests"] += g.requests
@@ -240,7 +245,7 @@ def spend(groups: list[Group], getters: list[Any], by: list[str], top: int) -> d
     rows = [
         {
             "key": list(k),
-            "cost_usd": r["cost"] if r["requests"] > r["unpriced_requests"] else None,
+            "cost_usd": r["cost"] if r["priced"] else None,
             "share": _ratio(r["cost"], total),
             "requests": r["requests"],
             "cost_per_1k_requests_usd": _per_1k(r["cost"], r["requests"] - r["unpriced_requests"]),
@@ -271,13 +276,12 @@ def models(groups: list[Group]) -> dict[str, Any]:
     total = sum((r["cost"] for r in rolled.values()), ZERO)
     rows = []
     for (model, provider), r in sorted(rolled.items(), key=lambda kv: (-kv[1]["cost"], kv[0])):
-        priced = r["unpriced_requests"] == 0
         rows.append(
             {
                 "model": model,
                 "provider": provider,
-                "priced": priced,
-                "cost_usd": r["cost"] if r["priced_requests"] else None,
+                "priced": r["priced"],
+                "cost_usd": r["cost"] if r["priced"] else None,
                 "share": _ratio(r["cost"], total),
                 "requests": r["requests"],
                 "cost_per_1k_requests_usd": _per_1k(r["cost"], r["priced_requests"]),

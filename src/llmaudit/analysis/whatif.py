@@ -55,7 +55,10 @@ def whatif(
     if not plan:
         return {"rows": [], "total": None, "notes": notes, "by": by}
     scoped = Filters(
-        filters.since, filters.until, [*filters.where, *(("model", name) for name in plan)]
+        filters.since,
+        filters.until,
+        [*filters.where, *(("model", name) for name in plan)],
+        filters.attribution,
     )
     thresholds = long_context_thresholds(table, list(plan))
     rows = aggregate(conn, scoped, (by,), long_context=thresholds)

@@ -79,6 +79,7 @@ def _register() -> None:
     from llmaudit.cli.ledger import ledger
     from llmaudit.cli.maturity import maturity
     from llmaudit.cli.pricing import pricing
+    from llmaudit.cli.pull import attribute, pull, reconcile
     from llmaudit.cli.report import demo, report
     from llmaudit.cli.whatif import whatif
 
@@ -95,6 +96,9 @@ def _register() -> None:
     cli.add_command(budget)
     cli.add_command(alerts)
     cli.add_command(maturity)
+    cli.add_command(pull)
+    cli.add_command(reconcile)
+    cli.add_command(attribute)
 
 
 _register()

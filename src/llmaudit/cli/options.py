@@ -55,11 +55,13 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def build_filters(kwargs: dict[str, Any]):  # -> Filters
-    """Pop the filter options out of a command's kwargs and build the core Filters."""
+def build_filters(kwargs: dict[str, Any], attribution: dict[str, Any] | None = None):
+    """Pop the filter options out of a command's kwargs and build the core Filters (with the
+    config's [attribution] map, which names the ids provider data carries)."""
     from llmaudit.ledger.query import Filters
 
     return Filters.from_options(
+        attribution=attribution,
         since=kwargs.pop("since"),
         until=kwargs.pop("until"),
         tz=kwargs.pop("tz"),

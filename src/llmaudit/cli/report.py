@@ -102,7 +102,7 @@ def report(
     """
     _validate_by(by)
     tz = kwargs.get("tz")
-    filters = build_filters(kwargs)
+    filters = build_filters(kwargs, app.config.get("attribution"))
     sections = (section,) if section else SECTION_NAMES
     with app.open_ledger() as ledger:
         run_report(app, ledger, sections, by, top, bucket, tz, filters, fmt)

@@ -45,11 +45,11 @@ def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwar
             raise UsageError(f"--swap: {swap!r} is not FROM=TO")
         pairs.append((src.strip(), dst.strip()))
     tz = kwargs.get("tz")
-    filters = build_filters(kwargs)
+    filters = build_filters(kwargs, app.config.get("attribution"))
     with app.open_ledger() as ledger:
         window = resolve_window(ledger.conn, filters, zone(tz))
         if window is not None:
-            filters = Filters(window.since, window.until, filters.where)
+            filters = Filters(window.since, window.until, filters.where, filters.attribution)
         result = run(ledger.conn, app.price_table, filters, pairs, by)
     pct = lambda v: "-" if v is None else f"{v * 100:.1f}%"  # noqa: E731
     rows = [*result["rows"]]

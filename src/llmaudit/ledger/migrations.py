@@ -135,6 +135,55 @@ def m002_file_state(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_provider_pulls(conn: sqlite3.Connection) -> None:
+    """Provider API pulls: raw pages (for --rebuild), billed costs, and what was pulled."""
+    _run(
+        conn,
+        """
+        CREATE TABLE raw_pages (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            url TEXT NOT NULL,
+            page INTEGER NOT NULL,
+            fetched_at TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX idx_raw_pages_provider_endpoint ON raw_pages (provider, endpoint);
+        CREATE TABLE billed_costs (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            ts_end TEXT NOT NULL,
+            project TEXT,
+            line_item TEXT,
+            model TEXT,
+            token_type TEXT,
+            service_tier TEXT,
+            context_window TEXT,
+            cost_type TEXT,
+            amount_usd TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            quantity TEXT,
+            quantity_unit TEXT,
+            raw_page_id INTEGER REFERENCES raw_pages(id)
+        );
+        CREATE INDEX idx_billed_costs_provider_ts ON billed_costs (provider, ts);
+        CREATE TABLE pulls (
+            provider TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            bucket TEXT NOT NULL,
+            pulled_until TEXT NOT NULL,
+            last_bucket_start TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (provider, endpoint, bucket)
+        )
+        """,
+    )
+
+
 def applied(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)

@@ -92,11 +92,36 @@ def parse_bound(
     return moment.astimezone(timezone.utc), None
 
 
+# Dimensions an [attribution] map can fill from the ids providers report.
+MAPPED = ("team", "feature", "customer", "environment", "user", "project")
+MAP_SOURCES = ("project", "api_key", "user")
+
+
+def attribution_sql(dim: str, attribution: dict[str, Any] | None) -> tuple[str, list[Any]]:
+    """SQL for a dimension, filled from the [attribution] map where the record has none:
+    ``[attribution.project.proj_abc] team = "search"`` names a provider project's team."""
+    if not attribution or dim not in MAPPED:
+        return dim, []
+    cases: list[str] = []
+    params: list[Any] = []
+    for source in MAP_SOURCES:
+        if source == dim:
+            continue
+        for ident, names in (attribution.get(source) or {}).items():
+            if isinstance(names, dict) and names.get(dim) is not None:
+                cases.append(f"WHEN {source} = ? THEN ?")
+                params.extend([ident, str(names[dim])])
+    if not cases:
+        return dim, []
+    return f"COALESCE({dim}, CASE {' '.join(cases)} END)", params
+
+
 @dataclass
 class Filters:
     since: datetime | None = None
     until: datetime | None = None  # exclusive
     where: list[tuple[str, str]] = field(default_factory=list)
+    attribution: dict[str, Any] | None = None
 
     @classmethod
     def from_options(
@@ -109,6 +134,7 @@ class Filters:
         providers: tuple[str, ...] | list[str] = (),
         models: tuple[str, ...] | list[str] = (),
         now: datetime | None = None,
+        attribution: dict[str, Any] | None = None,
     ) -> Filters:
         zone_info = zone(tz)
         now = now or datetime.now(timezone.utc)
@@ -123,7 +149,7 @@ class Filters:
         pairs = [parse_where(w) for w in where]
         pairs += [("provider", p) for p in providers]
         pairs += [("model", m) for m in models]
-        return cls(start, end, pairs)
+        return cls(start, end, pairs, attribution)
 
     def sql(self) -> tuple[str, tuple[Any, ...]]:
         """A ``WHERE`` clause (or "") and its parameters. Same dimension twice means OR."""
@@ -146,8 +172,10 @@ class Filters:
                 for v in values:
                     params.extend([path, v])
             else:
-                ors = " OR ".join(f"{dim} = ?" for _ in values)
-                params.extend(values)
+                expr, expr_params = attribution_sql(dim, self.attribution)
+                ors = " OR ".join(f"{expr} = ?" for _ in values)
+                for v in values:
+                    params.extend([*expr_params, v])
             clauses.append(f"({ors})")
         if not clauses:
             return "", ()
@@ -221,7 +249,12 @@ def aggregate(
             "THEN substr(json_extract(tags, '$.context_window'), 1, 2) != '0-' "
             f"{' '.join(cases)} ELSE 0 END)"
         )
-    dim_cols = [_dim_sql(d) for d in dims]
+    dim_cols = []
+    dim_params: list[Any] = []
+    for d in dims:
+        expr, expr_params = attribution_sql(d, filters.attribution)
+        dim_cols.append(_dim_sql(d) if expr == d else expr)
+        dim_params.extend(expr_params)
     select = [
         f"substr(ts, 1, {width}) AS bucket",
         "model",
@@ -245,7 +278,7 @@ def aggregate(
     ]
     where, where_params = filters.sql()
     sql = f"SELECT {', '.join(select)} FROM records {where} GROUP BY {', '.join(group)}"
-    cur = conn.execute(sql, (*params, *where_params))
+    cur = conn.execute(sql, (*params, *dim_params, *where_params))
     names = [d[0] for d in cur.description]
     out = []
     for row in cur:

@@ -84,9 +84,7 @@ def effective_rates(
     return Rates(**scaled), notes
 
 
-def price_record(
-    record: UsageRecord, table: PriceTable, long_context: bool | None = None
-) -> Cost:
+def price_record(record: UsageRecord, table: PriceTable, long_context: bool | None = None) -> Cost:
     """Price one record. ``long_context`` forces the tier when the caller knows it (a provider
     report that states the context window, or a group of records already classified)."""
     found = match(table, record.model)
@@ -121,7 +119,8 @@ def price_record(
         else:
             # For an aggregated bucket, the mean request decides (the only size we know).
             long_context = record.input_total / requests > (
-                period.long_context.above if period.long_context else float("inf"))
+                period.long_context.above if period.long_context else float("inf")
+            )
     long_context = bool(period.long_context) and long_context
     rates, notes = effective_rates(table, model.provider, period, record.service_tier, long_context)
     cache_read_price = rates.cache_read

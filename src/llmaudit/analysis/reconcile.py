@@ -1,0 +1,164 @@
+"""`llmaudit reconcile`: llmaudit's offline price of the pulled usage against what the provider
+billed (its cost API), per day and model (or model, or project), with the likely cause of each
+difference where one is known."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from llmaudit.analysis.report import _groups
+from llmaudit.ledger.query import Filters
+from llmaudit.ledger.record import format_ts
+from llmaudit.pricing.match import match
+from llmaudit.pricing.table import PriceTable
+
+ZERO = Decimal(0)
+KINDS = {"openai": "openai-api", "anthropic": "anthropic-api"}
+
+
+def _model_key(table: PriceTable, model: str | None) -> str:
+    if not model:
+        return "(not a model)"
+    found = match(table, model)
+    return found.model.id if found else model
+
+
+def reconcile(
+    conn: Any, table: PriceTable, since, until, providers: list[str], by: str, tolerance: Decimal
+) -> dict[str, Any]:
+    rows: dict[tuple, dict[str, Any]] = {}
+
+    def row(key: tuple) -> dict[str, Any]:
+        return rows.setdefault(
+            key,
+            {
+                "computed": ZERO,
+                "billed": ZERO,
+                "usage": False,
+                "billed_rows": 0,
+                "unpriced": 0,
+                "tiers": set(),
+                "notes": set(),
+                "lines": set(),
+            },
+        )
+
+    for provider in providers:
+        kind = KINDS.get(provider)
+        if kind is None:
+            continue
+        groups = _groups(conn, table, Filters(since, until, [("source_kind", kind)]), ("project",))
+        for g in groups:
+            model = _model_key(table, g.model)
+            if provider == "anthropic" and g.service_tier == "priority":
+                model += " (priority)"  # never in the cost report: keep it apart
+            key = _key(by, provider, g.bucket[:10], model, g.dims[0])
+            r = row(key)
+            r["usage"] = True
+            r["tiers"].add(g.service_tier)
+            if g.priced:
+                r["computed"] += g.total
+                r["notes"].update(g.cost.notes)
+            else:
+                r["unpriced"] += 1
+        where = "WHERE provider = ? AND ts >= ? AND ts < ?"
+        for c in conn.execute(
+            f"SELECT ts, model, project, amount_usd, line_item, cost_type FROM billed_costs "
+            f"{where}",
+            (provider, format_ts(since), format_ts(until)),
+        ):
+            ts, model, project, amount, line_item, cost_type = c
+            key = _key(by, provider, ts[:10], _model_key(table, model), project)
+            r = row(key)
+            r["billed"] += Decimal(amount)
+            r["billed_rows"] += 1
+            if not model:
+                r["lines"].add(line_item or cost_type or "other")
+    audio = {
+        _model_key(table, m)
+        for (m,) in conn.execute(
+            "SELECT DISTINCT model FROM records WHERE json_extract(tags, '$.audio_tokens') "
+            "IS NOT NULL"
+        )
+    }
+    for key, r in rows.items():
+        if any(part in audio for part in key):
+            r["audio"] = True
+    out = []
+    for key, r in sorted(rows.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
+        diff = r["computed"] - r["billed"]
+        share = float(diff / r["billed"]) if r["billed"] else None
+        out.append(
+            {
+                **dict(zip(_fields(by), key, strict=True)),
+                "computed_usd": r["computed"] if r["usage"] else None,
+                "billed_usd": r["billed"] if r["billed_rows"] else None,
+                "difference_usd": diff,
+                "difference": round(share, 6) if share is not None else None,
+                "cause": _cause(r, share, tolerance, key),
+            }
+        )
+    computed = sum((r["computed_usd"] or ZERO for r in out), ZERO)
+    billed = sum((r["billed_usd"] or ZERO for r in out), ZERO)
+    total_diff = computed - billed
+    total_share = float(total_diff / billed) if billed else None
+    return {
+        "by": by,
+        "since": format_ts(since),
+        "until": format_ts(until),
+        "tolerance": float(tolerance),
+        "rows": out,
+        "total": {
+            "computed_usd": computed,
+            "billed_usd": billed,
+            "difference_usd": total_diff,
+            "difference": round(total_share, 6) if total_share is not None else None,
+        },
+        "within_tolerance": total_share is None or abs(total_share) <= float(tolerance),
+    }
+
+
+def _fields(by: str) -> tuple[str, ...]:
+    return {
+        "day": ("provider", "day", "model"),
+        "model": ("provider", "model"),
+        "project": ("provider", "project"),
+    }[by]
+
+
+def _key(by: str, provider: str, day: str, model: str, project: str | None) -> tuple:
+    if by == "day":
+        return (provider, day, model)
+    if by == "model":
+        return (provider, model)
+    return (provider, project or "(none)")
+
+
+def _cause(r: dict[str, Any], share: float | None, tolerance: Decimal, key: tuple) -> str | None:
+    if r["billed_rows"] and not r["usage"]:
+        if r["lines"]:
+            return (
+                f"billed per use with no token usage ({', '.join(sorted(r['lines']))}): "
+                "no usage counterpart"
+            )
+        return "billed, but no usage was pulled for it"
+    if r["usage"] and not r["billed_rows"]:
+        if "priority" in r["tiers"] and key[0] == "anthropic":
+            return "priority tier: billed separately, never in the cost report"
+        if r["unpriced"]:
+            return "model missing from pricing.toml, and no cost row"
+        return "usage without a cost row (not billed yet, or billed under another line)"
+    if r["unpriced"]:
+        return "model missing from pricing.toml: its usage is not in the computed cost"
+    if share is not None and abs(share) > float(tolerance):
+        if r.get("audio"):
+            return "audio tokens are priced as text (llmaudit has no audio prices)"
+        tier_notes = [n for n in r["notes"] if "price known" in n]
+        if tier_notes:
+            return f"a service tier without a price ({tier_notes[0]})"
+        return (
+            "prices differ: check the price period and tiers "
+            "(llmaudit pricing explain MODEL --at DAY)"
+        )
+    return None

@@ -1,0 +1,237 @@
+"""``llmaudit pull``, ``llmaudit reconcile`` and ``llmaudit attribute``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import click
+
+from llmaudit.cli.app import App
+from llmaudit.cli.options import format_option
+from llmaudit.errors import Findings, UsageError
+from llmaudit.render import Column, Format, Table, usd
+
+PROVIDER_CHOICES = ("openai", "anthropic", "openrouter", "all")
+
+
+def _when(value: str | None, option: str, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    from llmaudit.ledger.query import parse_bound, zone
+
+    moment, _ = parse_bound(
+        value, option=option, tz=zone(None), now=datetime.now(timezone.utc), end=end
+    )
+    return moment
+
+
+@click.command()
+@click.argument("provider", type=click.Choice(PROVIDER_CHOICES))
+@click.option("--since", metavar="WHEN", help="Start (a date or a span such as 30d). Default 30d.")
+@click.option("--until", metavar="WHEN", help="End (default now).")
+@click.option("--bucket", type=click.Choice(["1d", "1h"]), default="1d", show_default=True)
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="API base URL (proxies, tests); also "
+    "LLMAUDIT_OPENAI_BASE_URL, LLMAUDIT_ANTHROPIC_BASE_URL and "
+    "LLMAUDIT_OPENROUTER_BASE_URL.",
+)
+@click.option("--full", is_flag=True, help="Fetch the whole window again, not just what is new.")
+@click.option("--rebuild", is_flag=True, help="Re-parse the stored raw pages; fetch nothing.")
+@click.pass_obj
+def pull(
+    app: App,
+    provider: str,
+    since: str | None,
+    until: str | None,
+    bucket: str,
+    base_url: str | None,
+    full: bool,
+    rebuild: bool,
+) -> None:
+    """Pull usage and billed costs from provider APIs into the ledger (incremental).
+
+    Keys come from OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY and OPENROUTER_API_KEY (or the config's
+    providers.NAME.admin_key / api_key); they are never stored or printed.
+    """
+    from llmaudit.config import get_key
+    from llmaudit.sources import pull as core
+
+    providers = ["openai", "anthropic", "openrouter"] if provider == "all" else [provider]
+    if base_url and provider == "all":
+        raise UsageError("--base-url needs one provider, not all")
+    with app.open_ledger() as ledger:
+        if rebuild:
+            results = core.rebuild(ledger, providers)
+        else:
+            now = datetime.now(timezone.utc)
+            start, end = core.window(_when(since, "--since"), _when(until, "--until", True), now)
+            request = core.PullRequest(
+                providers=providers,
+                since=start,
+                until=end,
+                bucket=bucket,
+                full=full,
+                debug=app.debug,
+            )
+            for p in providers:
+                spec = core.PROVIDERS[p]
+                request.keys[p] = core.key_for(p, get_key(app.config, spec.key_config))
+                request.base_urls[p] = core.base_url_for(
+                    p, base_url, get_key(app.config, f"providers.{p}.base_url")
+                )
+            if not any(request.keys.values()):
+                names = " or ".join(core.PROVIDERS[p].key_env for p in providers)
+                raise UsageError(f"no key: set {names} (an admin key for OpenAI and Anthropic)")
+            results = core.pull(ledger, request)
+    failed = []
+    for r in results:
+        if r.skipped:
+            app.info(f"{r.provider} {r.endpoint}: skipped ({r.skipped})")
+            continue
+        app.info(
+            f"{r.provider} {r.endpoint}: {r.pages} page(s), {r.buckets} bucket(s), "
+            f"{r.written} row(s) written, {r.replaced} replaced"
+            + (f", {r.rejected} rejected" if r.rejected else "")
+        )
+        if r.error:
+            failed.append(r)
+            app.info(f"{r.provider} {r.endpoint}: {r.error}")
+    if failed:
+        from llmaudit.errors import ProviderError
+
+        raise ProviderError(f"{len(failed)} endpoint(s) failed; what was pulled before is kept")
+
+
+@click.command()
+@click.option("--since", metavar="WHEN", help="Start (default 30d).")
+@click.option("--until", metavar="WHEN", help="End (default now).")
+@click.option("--provider", "providers", multiple=True, type=click.Choice(["openai", "anthropic"]))
+@click.option(
+    "--by", type=click.Choice(["day", "model", "project"]), default="day", show_default=True
+)
+@click.option(
+    "--tolerance",
+    default="1%",
+    show_default=True,
+    metavar="PCT",
+    help="Exit 1 when the total difference is larger.",
+)
+@format_option
+@click.pass_obj
+def reconcile(app: App, since, until, providers, by, tolerance, fmt: Format | None) -> None:
+    """llmaudit's offline cost of the pulled usage against the provider's billed cost, with
+    the likely cause of each difference."""
+    from llmaudit.analysis.reconcile import reconcile as run
+    from llmaudit.estimate.check import parse_share
+    from llmaudit.sources.pull import window
+
+    limit = parse_share(tolerance, "--tolerance") or Decimal(0)
+    start, end = window(
+        _when(since, "--since"), _when(until, "--until", True), datetime.now(timezone.utc)
+    )
+    with app.open_ledger() as ledger:
+        result = run(
+            ledger.conn,
+            app.price_table,
+            start,
+            end,
+            list(providers) or ["openai", "anthropic"],
+            by,
+            limit,
+        )
+    fields = {
+        "day": ["provider", "day", "model"],
+        "model": ["provider", "model"],
+        "project": ["provider", "project"],
+    }[by]
+    pct = lambda v: "-" if v is None else f"{v * 100:+.2f}%"  # noqa: E731
+    rows = [*result["rows"], {fields[-1]: "total", **result["total"], "cause": None}]
+    table = Table(
+        "Reconciliation: computed offline vs. billed",
+        [
+            *(Column(f, f, priority=2 if f == "provider" else 0) for f in fields),
+            Column("computed", "computed_usd", "right", usd),
+            Column("billed", "billed_usd", "right", usd),
+            Column("diff", "difference", "right", pct),
+            Column("likely cause", "cause"),
+        ],
+        rows,
+    )
+    app.emit(fmt, [table], {"reconcile": result})
+    if not result["within_tolerance"]:
+        raise Findings(
+            f"computed and billed differ by {pct(result['total']['difference'])} "
+            f"overall (tolerance {tolerance})"
+        )
+
+
+@click.group()
+def attribute() -> None:
+    """Name provider ids (projects, API keys, users) with teams, features, customers."""
+
+
+@attribute.command("set")
+@click.argument("kind", type=click.Choice(["project", "api_key", "user"]))
+@click.argument("ident")
+@click.argument("names", nargs=-1, required=True, metavar="DIM=VALUE...")
+@click.pass_obj
+def attribute_set(app: App, kind: str, ident: str, names: tuple[str, ...]) -> None:
+    """Attribute KIND IDENT (e.g. project proj_abc) to team=..., feature=..., customer=...
+
+    Applied when reports are computed: a changed map re-attributes history.
+    """
+    from llmaudit import config as cfg
+    from llmaudit.ledger.query import MAPPED
+
+    data = dict(app.config)
+    for pair in names:
+        dim, sep, value = pair.partition("=")
+        if not sep or dim not in MAPPED or dim == kind:
+            raise UsageError(
+                f"{pair!r}: use DIM=VALUE with DIM one of "
+                f"{', '.join(d for d in MAPPED if d != kind)}"
+            )
+        cfg.set_key(data, f"attribution.{kind}.{ident}.{dim}", value)
+    cfg.save_config(app.config_path, data)
+    app.info(f"{kind} {ident}: {', '.join(names)}")
+
+
+@attribute.command("list")
+@format_option
+@click.pass_obj
+def attribute_list(app: App, fmt: Format | None) -> None:
+    """The attribution map."""
+    rows = [
+        {"kind": kind, "id": ident, "names": ", ".join(f"{k}={v}" for k, v in names.items())}
+        for kind, idents in (app.config.get("attribution") or {}).items()
+        for ident, names in idents.items()
+    ]
+    app.emit(
+        fmt,
+        [
+            Table(
+                None,
+                [Column("kind", "kind"), Column("id", "id"), Column("attributed to", "names")],
+                rows,
+            )
+        ],
+        {"attribution": rows},
+    )
+
+
+@attribute.command("rm")
+@click.argument("kind", type=click.Choice(["project", "api_key", "user"]))
+@click.argument("ident")
+@click.pass_obj
+def attribute_rm(app: App, kind: str, ident: str) -> None:
+    """Remove KIND IDENT from the attribution map."""
+    from llmaudit import config as cfg
+
+    data = dict(app.config)
+    if not cfg.unset_key(data, f"attribution.{kind}.{ident}"):
+        raise UsageError(f"{kind} {ident} is not in the attribution map")
+    cfg.save_config(app.config_path, data)
+    app.info(f"removed {kind} {ident}")
