@@ -91,7 +91,7 @@ def test_pull_everything_with_faults(run, server, tmp_path):
     assert totals(tmp_path / "p.db", "anthropic-api") == anthropic_expected()
     assert "openai usage/completions: 2 page(s), 3 bucket(s)" in result.stderr
     # brackets, as the official SDKs send arrays; auth and version headers
-    path, query, headers = next(
+    _path, query, headers = next(
         r for r in server.requests if r[0] == "/v1/organizations/usage_report/messages"
     )
     assert query["group_by[]"] == [
