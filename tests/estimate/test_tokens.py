@@ -119,3 +119,58 @@ def test_works_with_the_network_unplugged(run, tmp_path, monkeypatch):
     (tmp_path / "p.txt").write_text("Hello there")
     result = run("estimate", "p.txt", "--model", "gpt-4o", "--format", "json")
     assert result.exit_code == 0, result.stderr
+
+
+def test_exact_counts_from_anthropics_endpoint(run, tmp_path, monkeypatch):
+    import json as _json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class CountTokens(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = _json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.path, dict(self.headers), body))
+            ok = (
+                self.headers.get("x-api-key") == "sk-ant-api03-TEST"
+                and self.headers.get("anthropic-version") == "2023-06-01"
+            )
+            data = _json.dumps({"input_tokens": 1234} if ok else {"error": {}}).encode()
+            self.send_response(200 if ok else 401)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CountTokens)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-TEST")
+        monkeypatch.setenv("LLMAUDIT_ANTHROPIC_BASE_URL", f"http://127.0.0.1:{server.server_port}")
+        (tmp_path / "chat.json").write_text(
+            _json.dumps(
+                [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+            )
+        )
+        result = run(
+            "estimate", "chat.json", "--model", "claude-haiku-4-5", "--exact", "--format", "json"
+        )
+        assert result.exit_code == 0, result.stderr
+        (row,) = _json.loads(result.stdout)["estimates"][0]["rows"]
+        assert (row["input_tokens"], row["exact"], row["method"]) == (
+            1234,
+            True,
+            "anthropic count_tokens",
+        )
+        path, _headers, body = seen[0]
+        assert path == "/v1/messages/count_tokens"
+        assert body == {
+            "model": "claude-haiku-4-5",
+            "system": "Be brief.",
+            "messages": [{"role": "user", "content": "Hi"}],
+        }
+    finally:
+        server.shutdown()

@@ -44,6 +44,7 @@ ROUTES = {
     ),
     "/v1/organizations/cost_report": ("anthropic", buckets("anthropic_cost_report.json")),
     "/api/v1/activity": ("openrouter", load("openrouter_activity.json")["data"]),
+    "/api/v1/credits": ("openrouter", load("openrouter_credits.json")),
 }
 
 
@@ -67,6 +68,8 @@ class Handler(BaseHTTPRequestHandler):
         if srv.faults.get(("500", url.path)):
             srv.faults[("500", url.path)] -= 1
             return self.reply(500, {"error": {"message": "boom"}})
+        if url.path == "/api/v1/credits":
+            return self.reply(200, items)
         if provider == "openrouter":
             return self.reply(200, {"data": items})
         if provider == "openai":

@@ -120,6 +120,7 @@ def test_pull_everything_with_faults(run, server, tmp_path):
     assert (
         sum(Decimal(c["amount_usd"]) for c in costs if c["provider"] == "anthropic") == cents / 100
     )
+    assert "openrouter credits: $61.47 used of $100.0 credits (lifetime)" in result.stderr
     orouter = totals(tmp_path / "p.db", "openrouter-api")
     assert orouter["requests"] == sum(
         r["requests"] for r in load("openrouter_activity.json")["data"]

@@ -75,6 +75,16 @@ def _median_output(app: App, feature: str, models: tuple[str, ...]) -> int:
     return int(rows[len(rows) // 2])
 
 
+def _exact_settings(app: App) -> dict[str, Any]:
+    key = os.environ.get("ANTHROPIC_API_KEY")
+    if not key:
+        raise UsageError(
+            "--exact: set ANTHROPIC_API_KEY (a normal API key) to ask Anthropic for exact counts"
+        )
+    base = os.environ.get("LLMAUDIT_ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
+    return {"anthropic_key": key, "anthropic_base_url": base, "debug": app.debug}
+
+
 def run_estimates(app: App, files: list[str], variables: dict[str, str], settings) -> dict:
     from llmaudit.estimate import prompts
     from llmaudit.estimate.estimate import estimate
@@ -139,6 +149,12 @@ def estimate_tables(data: dict) -> list[Table]:
     help="Fill a template variable ({{name}} or {name}); NAME=@FILE reads a file.",
 )
 @click.option("--project", metavar="FILE", help=f"Project config (default ./{PROJECT_FILE}).")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Count Anthropic models with Anthropic's count-tokens endpoint (needs "
+    "ANTHROPIC_API_KEY; the only option here that uses the network).",
+)
 @format_option
 @click.pass_obj
 def estimate(
@@ -152,6 +168,7 @@ def estimate(
     per,
     variables,
     project,
+    exact,
     fmt: Format | None,
 ) -> None:
     """Tokens and cost of prompt FILES (text, Markdown, chat JSON, directories), per call, per
@@ -170,6 +187,8 @@ def estimate(
             f"no prompt files given (or list them under [estimate] prompts in {PROJECT_FILE})"
         )
     settings = _settings(app, proj, models, output_tokens, cache_hit, requests, per, feature)
+    if exact:
+        settings.exact = _exact_settings(app)
     data = run_estimates(app, files, {**conf.get("vars", {}), **parse_vars(variables)}, settings)
     app.emit(fmt, estimate_tables(data), data)
     for e in data["estimates"]:

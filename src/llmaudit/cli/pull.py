@@ -67,6 +67,7 @@ def pull(
             results = core.rebuild(ledger, providers)
         else:
             now = datetime.now(timezone.utc)
+            progress = _progress(app)
             start, end = core.window(_when(since, "--since"), _when(until, "--until", True), now)
             request = core.PullRequest(
                 providers=providers,
@@ -75,6 +76,7 @@ def pull(
                 bucket=bucket,
                 full=full,
                 debug=app.debug,
+                on_page=progress,
             )
             for p in providers:
                 spec = core.PROVIDERS[p]
@@ -86,10 +88,17 @@ def pull(
                 names = " or ".join(core.PROVIDERS[p].key_env for p in providers)
                 raise UsageError(f"no key: set {names} (an admin key for OpenAI and Anthropic)")
             results = core.pull(ledger, request)
+            if progress:
+                import sys
+
+                sys.stderr.write("\r\033[K")
     failed = []
     for r in results:
         if r.skipped:
             app.info(f"{r.provider} {r.endpoint}: skipped ({r.skipped})")
+            continue
+        if r.note:
+            app.info(f"{r.provider} {r.endpoint}: {r.note}")
             continue
         app.info(
             f"{r.provider} {r.endpoint}: {r.pages} page(s), {r.buckets} bucket(s), "
@@ -103,6 +112,21 @@ def pull(
         from llmaudit.errors import ProviderError
 
         raise ProviderError(f"{len(failed)} endpoint(s) failed; what was pulled before is kept")
+
+
+def _progress(app: App):
+    """A one-line live status per endpoint (pages fetched) on stderr, when it is a terminal."""
+    import os
+    import sys
+
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+
+    def show(provider: str, endpoint: str, pages: int) -> None:
+        sys.stderr.write(f"\r{provider} {endpoint}: page {pages}...\033[K")
+        sys.stderr.flush()
+
+    return show
 
 
 @click.command()

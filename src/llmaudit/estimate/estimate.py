@@ -36,6 +36,8 @@ class Settings:
     requests: int | None = None
     per: str = "month"
     at: datetime | None = None
+    # --exact: ask the provider's count-tokens endpoint where llmaudit has no tokenizer
+    exact: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,10 +61,21 @@ def chat_tokens(prompt: Prompt, encoding: str) -> int:
     return n + REPLY_PRIMING
 
 
-def count_for(prompt: Prompt, model: str, provider: str) -> tk.Count:
+def count_for(
+    prompt: Prompt, model: str, provider: str, exact: dict[str, Any] | None = None
+) -> tk.Count:
     enc = tk.encoding_for(model) if provider in ("openai", "azure", "unknown") else None
     if enc:
         return tk.Count(chat_tokens(prompt, enc), True, 0.0, enc)
+    if exact and provider == "anthropic" and exact.get("anthropic_key"):
+        n = tk.anthropic_exact(
+            prompt.messages,
+            model,
+            key=exact["anthropic_key"],
+            base_url=exact["anthropic_base_url"],
+            debug=exact.get("debug"),
+        )
+        return tk.Count(n, True, 0.0, "anthropic count_tokens")
     return tk.approximate(chat_tokens(prompt, "o200k_base"), provider)
 
 
@@ -72,7 +85,7 @@ def estimate(prompt: Prompt, table: PriceTable, settings: Settings) -> dict[str,
     for model in settings.models:
         found = match(table, model)
         provider = found.model.provider if found else "unknown"
-        counted = count_for(prompt, model, provider)
+        counted = count_for(prompt, model, provider, settings.exact)
         cached = round(counted.tokens * settings.cache_hit)
         rec = UsageRecord(
             ts=at,

@@ -117,3 +117,41 @@ class Count:
 def approximate(o200k: int, provider: str) -> Count:
     factor, band = APPROXIMATIONS.get(provider, DEFAULT_APPROXIMATION)
     return Count(round(o200k * factor), False, band, f"o200k_base x {factor} ({provider})")
+
+
+def anthropic_exact(
+    messages: list[dict], model: str, *, key: str, base_url: str, debug: bool = False
+) -> int:
+    """Anthropic's own count (POST /v1/messages/count_tokens): system messages go to
+    ``system``, the rest to ``messages``; the answer's ``input_tokens`` is what the Messages
+    API would bill for this prompt."""
+    from llmaudit.errors import ProviderError
+    from llmaudit.sources.http import Client
+
+    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
+    chat = [
+        {
+            "role": m["role"] if m["role"] in ("user", "assistant") else "user",
+            "content": m["content"],
+        }
+        for m in messages
+        if m["role"] != "system"
+    ]
+    body: dict[str, Any] = {"model": model, "messages": chat or [{"role": "user", "content": ""}]}
+    if system:
+        body["system"] = system
+    client = Client(
+        base_url,
+        {"x-api-key": key, "anthropic-version": "2023-06-01"},
+        provider="anthropic",
+        key_env="ANTHROPIC_API_KEY",
+        secrets=[key],
+        debug=debug,
+    )
+    try:
+        answer, _ = client.post_json("v1/messages/count_tokens", body)
+    finally:
+        client.close()
+    if not isinstance(answer, dict) or not isinstance(answer.get("input_tokens"), int):
+        raise ProviderError("anthropic: count_tokens did not answer input_tokens")
+    return answer["input_tokens"]

@@ -58,15 +58,29 @@ class Client:
 
     def get_json(self, path: str, params: list[tuple[str, str]]) -> tuple[Any, str]:
         """GET and decode JSON; returns (body, the request URL without credentials)."""
+        return self.request_json("GET", path, params=params)
+
+    def post_json(self, path: str, body: Any) -> tuple[Any, str]:
+        return self.request_json("POST", path, json_body=body)
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]] | None = None,
+        json_body: Any = None,
+    ) -> tuple[Any, str]:
         import httpx
 
         last = ""
         for attempt in range(RETRIES + 1):
             try:
-                response = self.http.get(path.lstrip("/"), params=params)
+                response = self.http.request(
+                    method, path.lstrip("/"), params=params, json=json_body
+                )
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}"
-                self.log(f"GET {path}: {last}")
+                self.log(f"{method} {path}: {last}")
                 if attempt == RETRIES:
                     raise ProviderConnectionError(
                         f"{self.provider}: cannot reach {self.http.base_url.host} ({last})",
@@ -75,7 +89,7 @@ class Client:
                 self.sleep(self._backoff(attempt, None))
                 continue
             url = self.redact(str(response.request.url))
-            self.log(f"GET {url} -> {response.status_code}")
+            self.log(f"{method} {url} -> {response.status_code}")
             if response.status_code in (401, 403):
                 raise ProviderError(
                     f"{self.provider}: {path} refused the key ({response.status_code}): an admin "

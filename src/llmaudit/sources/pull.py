@@ -36,6 +36,7 @@ class EndpointResult:
     rejected: int = 0
     error: str | None = None
     skipped: str | None = None
+    note: str | None = None
 
 
 @dataclass
@@ -90,9 +91,30 @@ def pull(ledger: Ledger, request: PullRequest, client_factory=Client) -> list[En
         try:
             for ep in ENDPOINTS[provider]:
                 results.append(_endpoint(ledger, client, ep, request))
+            if provider == "openrouter":
+                results.append(_credits(client))
         finally:
             client.close()
     return results
+
+
+def _credits(client: Client) -> EndpointResult:
+    """OpenRouter's lifetime credits and usage (a management key), reported, not stored."""
+    result = EndpointResult("openrouter", "credits")
+    try:
+        body, _ = client.get_json("credits", [])
+    except ProviderError as exc:
+        result.error = exc.message
+        return result
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        result.error = "credits: not the expected JSON (no data object)"
+        return result
+    result.pages = 1
+    result.note = (
+        f"${data.get('total_usage')} used of ${data.get('total_credits')} credits (lifetime)"
+    )
+    return result
 
 
 def _endpoint(ledger: Ledger, client: Client, ep: Endpoint, request: PullRequest) -> EndpointResult:
