@@ -108,7 +108,8 @@ def build_report(conn: Any, table: PriceTable, opts: ReportOptions) -> dict[str,
     }
     current = _within(opts.filters, window)
     wanted = set(opts.sections)
-    dims = ["feature", "user"]
+    # "has_user" (not "user") keeps the groups few unless a section asks for users themselves
+    dims = ["feature", "has_user"]
     dims += [d for d in opts.by if d not in dims and d not in ("model", "provider")]
     base = _groups(
         conn,

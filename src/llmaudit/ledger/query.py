@@ -252,6 +252,11 @@ def aggregate(
     dim_cols = []
     dim_params: list[Any] = []
     for d in dims:
+        if d == "has_user":  # 1 when the record has a user (or the map gives it one)
+            expr, expr_params = attribution_sql("user", filters.attribution)
+            dim_cols.append(f"CASE WHEN {expr} IS NOT NULL THEN 1 END")
+            dim_params.extend(expr_params)
+            continue
         expr, expr_params = attribution_sql(d, filters.attribution)
         dim_cols.append(_dim_sql(d) if expr == d else expr)
         dim_params.extend(expr_params)
