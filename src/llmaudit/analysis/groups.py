@@ -49,8 +49,7 @@ class Group:
         return self.cost.priced
 
     def start(self) -> datetime:
-        text = self.bucket if len(self.bucket) > 10 else self.bucket + "T00"
-        return datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+        return bucket_start(self.bucket)
 
 
 def long_context_thresholds(table: PriceTable, models: list[str]) -> dict[str, int]:
@@ -66,81 +65,65 @@ def long_context_thresholds(table: PriceTable, models: list[str]) -> dict[str, i
     return out
 
 
-def as_record(row: dict[str, Any], ts: datetime) -> UsageRecord:
-    return UsageRecord(
-        ts=ts,
-        provider=row["provider"],
-        model=row["model"],
-        requests=row["requests"],
-        input_uncached=row["input_uncached"],
-        cache_read=row["cache_read"],
-        cache_write_5m=row["cache_write_5m"],
-        cache_write_1h=row["cache_write_1h"],
-        output=row["output"],
-        reasoning=row["reasoning"],
-        service_tier=row["service_tier"],
-        status=row["status"],
-    )
+RECORD_FIELDS = (
+    "provider",
+    "model",
+    "requests",
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "service_tier",
+    "status",
+)
+
+
+def bucket_start(bucket: str) -> datetime:
+    """``"2026-08-18"`` or ``"2026-08-18T09"`` (UTC) -> the start of that day or hour."""
+    text = bucket if len(bucket) > 10 else bucket + "T00"
+    return datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+
+
+def as_record(row: dict[str, Any], ts: datetime, **changes: Any) -> UsageRecord:
+    """An aggregated row (or a Group's fields) as one record the kernel can price."""
+    return UsageRecord(ts=ts, **{**{f: row[f] for f in RECORD_FIELDS}, **changes})
 
 
 def price_rows(rows: list[dict[str, Any]], table: PriceTable) -> list[Group]:
     groups = []
-    base = {
-        "bucket",
-        "model",
-        "provider",
-        "service_tier",
-        "status",
-        "lc",
-        "dims",
-        "records",
-        "requests",
-        "input_uncached",
-        "cache_read",
-        "cache_write_5m",
-        "cache_write_1h",
-        "output",
-        "reasoning",
-    }
+    base = {*RECORD_FIELDS, "bucket", "lc", "dims", "records"}
     for row in rows:
-        bucket = row["bucket"]
-        text = bucket if len(bucket) > 10 else bucket + "T00"
-        ts = datetime.strptime(text, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
-        cost = price_record(as_record(row, ts), table, long_context=bool(row["lc"]))
+        cost = price_record(
+            as_record(row, bucket_start(row["bucket"])), table, long_context=bool(row["lc"])
+        )
         groups.append(
             Group(
-                bucket=bucket,
-                model=row["model"],
-                provider=row["provider"],
-                service_tier=row["service_tier"],
-                status=row["status"],
+                bucket=row["bucket"],
                 dims=row["dims"],
-                requests=row["requests"],
                 records=row["records"],
-                input_uncached=row["input_uncached"],
-                cache_read=row["cache_read"],
-                cache_write_5m=row["cache_write_5m"],
-                cache_write_1h=row["cache_write_1h"],
-                output=row["output"],
-                reasoning=row["reasoning"],
                 cost=cost,
                 extra={k: v for k, v in row.items() if k not in base},
+                **{f: row[f] for f in RECORD_FIELDS},
             )
         )
     return groups
 
 
+def reprice(group: Group, table: PriceTable, **changes: Any) -> Decimal | None:
+    """What ``group`` would have cost with some token counts changed (same tier and class)."""
+    rec = as_record(vars(group), group.start(), **changes)
+    return price_record(rec, table, long_context=group.cost.long_context).total
+
+
 def without_cache(group: Group, table: PriceTable) -> Decimal | None:
     """What the group would have cost with every cached token billed as plain input."""
-    rec = UsageRecord(
-        ts=group.start(),
-        provider=group.provider,
-        model=group.model,
-        requests=group.requests,
+    return reprice(
+        group,
+        table,
         input_uncached=group.input_total,
-        output=group.output,
-        reasoning=group.reasoning,
-        service_tier=group.service_tier,
-        status=group.status,
+        cache_read=0,
+        cache_write_5m=0,
+        cache_write_1h=0,
     )
-    return price_record(rec, table, long_context=group.cost.long_context).total

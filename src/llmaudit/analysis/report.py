@@ -13,7 +13,13 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.analysis.groups import Group, long_context_thresholds, price_rows, without_cache
+from llmaudit.analysis.groups import (
+    Group,
+    long_context_thresholds,
+    price_rows,
+    reprice,
+    without_cache,
+)
 from llmaudit.ledger.query import Filters, aggregate
 from llmaudit.ledger.record import format_ts
 from llmaudit.pricing.table import PriceTable
@@ -368,22 +374,14 @@ def _cache_row(groups: list[Group], table: PriceTable) -> dict[str, Any]:
 
 
 def _writes_as_input(g: Group, table: PriceTable) -> Decimal | None:
-    from llmaudit.ledger.record import UsageRecord
-    from llmaudit.pricing.kernel import price_record
-
-    rec = UsageRecord(
-        ts=g.start(),
-        provider=g.provider,
-        model=g.model,
-        requests=g.requests,
+    """What the group would have cost with its cache writes billed as plain input."""
+    return reprice(
+        g,
+        table,
         input_uncached=g.input_uncached + g.cache_write_5m + g.cache_write_1h,
-        cache_read=g.cache_read,
-        output=g.output,
-        reasoning=g.reasoning,
-        service_tier=g.service_tier,
-        status=g.status,
+        cache_write_5m=0,
+        cache_write_1h=0,
     )
-    return price_record(rec, table, long_context=g.cost.long_context).total
 
 
 def cache(groups: list[Group], table: PriceTable, top: int) -> dict[str, Any]:
