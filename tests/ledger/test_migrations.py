@@ -95,6 +95,32 @@ EXPECTED_COLUMNS = {
         "raw_page_id",
     ],
     "pulls": ["provider", "endpoint", "bucket", "pulled_until", "last_bucket_start", "updated_at"],
+    "rollup_daily": [
+        "day",
+        "model",
+        "provider",
+        "service_tier",
+        "status",
+        "lc",
+        "feature",
+        "team",
+        "customer",
+        "project",
+        "api_key",
+        "environment",
+        "has_user",
+        "source_kind",
+        "requests",
+        "input_uncached",
+        "cache_read",
+        "cache_write_5m",
+        "cache_write_1h",
+        "output",
+        "reasoning",
+        "records",
+        "cached_requests",
+    ],
+    "rollup_dirty": ["day"],
     "files": [
         "path",
         "format",
@@ -138,6 +164,7 @@ def test_blank_ledger_migrates_to_the_exact_schema(tmp_path):
             "idx_rejects_ingest_id",
             "idx_raw_pages_provider_endpoint",
             "idx_billed_costs_provider_ts",
+            "idx_rollup_daily_day",
         }
         assert migrations.applied(led.conn) == [name for name, _ in migrations.MIGRATIONS]
         assert led.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -164,7 +191,7 @@ def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
     with pytest.raises(StoreError, match="migration m002_broken failed"):
         Ledger.open(tmp_path / "l.db")
     conn = sqlite3.connect(tmp_path / "l.db")
-    assert migrations.applied(conn) == ["m001_init", "m002_file_state", "m003_provider_pulls"]
+    assert migrations.applied(conn) == [n for n, _ in migrations.MIGRATIONS[:-1]]
     assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'half_done'").fetchone()
 
 

@@ -95,10 +95,12 @@ def _within(filters: Filters, window: Window) -> Filters:
     return Filters(window.since, window.until, list(filters.where), filters.attribution)
 
 
-def _groups(conn, table, filters, dims=(), bucket="day", extra=()) -> list[Group]:
+def _groups(conn, table, filters, dims=(), bucket="day", cached_requests=False) -> list[Group]:
     models = [r[0] for r in conn.execute("SELECT DISTINCT model FROM records")]
     thresholds = long_context_thresholds(table, models)
-    rows = aggregate(conn, filters, dims, bucket=bucket, long_context=thresholds, extra=extra)
+    rows = aggregate(
+        conn, filters, dims, bucket=bucket, long_context=thresholds, cached_requests=cached_requests
+    )
     return price_rows(rows, table)
 
 
@@ -122,7 +124,7 @@ def build_report(conn: Any, table: PriceTable, opts: ReportOptions) -> dict[str,
         table,
         current,
         dims,
-        extra=("SUM(CASE WHEN cache_read > 0 THEN requests ELSE 0 END) AS cached_requests",),
+        cached_requests=True,
     )
     sections = report["sections"]
     if "summary" in wanted:

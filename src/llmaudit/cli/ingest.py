@@ -135,6 +135,7 @@ def ingest(
     with app.open_ledger() as ledger, _progress(app) as progress:
         request.on_progress = progress
         summary = run_ingest(ledger, request)
+        ledger.refresh_rollup()
     _finish(app, summary, shown, as_json)
 
 

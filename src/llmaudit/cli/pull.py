@@ -65,6 +65,7 @@ def pull(
     with app.open_ledger() as ledger:
         if rebuild:
             results = core.rebuild(ledger, providers)
+            ledger.refresh_rollup()
         else:
             now = datetime.now(timezone.utc)
             progress = _progress(app)
@@ -88,6 +89,7 @@ def pull(
                 names = " or ".join(core.PROVIDERS[p].key_env for p in providers)
                 raise UsageError(f"no key: set {names} (an admin key for OpenAI and Anthropic)")
             results = core.pull(ledger, request)
+            ledger.refresh_rollup()
             if progress:
                 import sys
 

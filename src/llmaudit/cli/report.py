@@ -141,6 +141,7 @@ def demo(app: App, seed: int, fmt: Format | None) -> None:
         records = list(demo_source.records(seed))
         counts = ledger.write(records, ingest_id=iid, source_kind=demo_source.KIND)
         ledger.finish_ingest(iid, counts)
+        ledger.refresh_rollup()
         app.info(f"demo ledger: {path} ({len(records):,} requests of Acme Helpdesk, October 2026)")
         app.info(f"explore it: llmaudit --db {path} report spend --by team --by model")
         window = Filters(

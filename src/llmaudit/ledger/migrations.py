@@ -184,6 +184,60 @@ def m003_provider_pulls(conn: sqlite3.Connection) -> None:
     )
 
 
+_MARK = (
+    "INSERT INTO rollup_dirty (day) SELECT substr({row}.ts, 1, 10) WHERE NOT EXISTS "
+    "(SELECT 1 FROM rollup_dirty WHERE day = substr({row}.ts, 1, 10))"
+)
+
+
+@migration
+def m004_daily_rollup(conn: sqlite3.Connection) -> None:
+    """Daily sums for reports; triggers mark the days a write touches, refreshed after ingest."""
+    statements = [
+        """CREATE TABLE rollup_daily (
+            day TEXT NOT NULL,
+            model TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            service_tier TEXT NOT NULL,
+            status TEXT NOT NULL,
+            lc INTEGER NOT NULL,
+            feature TEXT,
+            team TEXT,
+            customer TEXT,
+            project TEXT,
+            api_key TEXT,
+            environment TEXT,
+            has_user INTEGER NOT NULL,
+            source_kind TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            input_uncached INTEGER NOT NULL,
+            cache_read INTEGER NOT NULL,
+            cache_write_5m INTEGER NOT NULL,
+            cache_write_1h INTEGER NOT NULL,
+            output INTEGER NOT NULL,
+            reasoning INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            cached_requests INTEGER NOT NULL
+        )""",
+        "CREATE INDEX idx_rollup_daily_day ON rollup_daily (day)",
+        "CREATE TABLE rollup_dirty (day TEXT PRIMARY KEY)",
+        "INSERT INTO rollup_dirty SELECT DISTINCT substr(ts, 1, 10) FROM records",
+        # (no INSERT OR IGNORE: an upsert's own conflict handling would override it)
+        f"""CREATE TRIGGER trg_records_insert_rollup AFTER INSERT ON records BEGIN
+            {_MARK.format(row="NEW")};
+        END""",
+        f"""CREATE TRIGGER trg_records_delete_rollup AFTER DELETE ON records BEGIN
+            {_MARK.format(row="OLD")};
+        END""",
+        f"""CREATE TRIGGER trg_records_update_rollup AFTER UPDATE ON records BEGIN
+            {_MARK.format(row="OLD")};
+            {_MARK.format(row="NEW")};
+        END""",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
 def applied(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)

@@ -151,16 +151,22 @@ class Filters:
         pairs += [("model", m) for m in models]
         return cls(start, end, pairs, attribution)
 
-    def sql(self) -> tuple[str, tuple[Any, ...]]:
-        """A ``WHERE`` clause (or "") and its parameters. Same dimension twice means OR."""
+    def sql(self, time_column: str = "ts") -> tuple[str, tuple[Any, ...]]:
+        """A ``WHERE`` clause (or "") and its parameters. Same dimension twice means OR.
+        ``time_column="day"`` compares whole UTC days (the daily rollup)."""
         clauses: list[str] = []
         params: list[Any] = []
+
+        def stamp(moment: datetime) -> str:
+            text = format_ts(moment)
+            return text[:10] if time_column == "day" else text
+
         if self.since:
-            clauses.append("ts >= ?")
-            params.append(format_ts(self.since))
+            clauses.append(f"{time_column} >= ?")
+            params.append(stamp(self.since))
         if self.until:
-            clauses.append("ts < ?")
-            params.append(format_ts(self.until))
+            clauses.append(f"{time_column} < ?")
+            params.append(stamp(self.until))
         grouped: dict[str, list[str]] = {}
         for dim, value in self.where:
             grouped.setdefault(dim, []).append(value)
@@ -217,6 +223,79 @@ def _dim_sql(dim: str) -> str:
     return dim
 
 
+# -- the daily rollup ---------------------------------------------------------------------------
+ROLLUP_LONG_CONTEXT = 200_000  # the one long-context threshold the rollup classifies by
+ROLLUP_DIMS = ("feature", "team", "customer", "project", "api_key", "environment", "source_kind")
+ROLLUP_FILTERS = (*ROLLUP_DIMS, "provider", "model", "service_tier", "status")
+
+
+def refresh_rollup(conn: Any) -> int:
+    """Recompute the daily sums of every day a write has touched since the last refresh.
+    Returns the number of days refreshed."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        days = [r[0] for r in conn.execute("SELECT day FROM rollup_dirty ORDER BY day")]
+        if days:
+            conn.execute("DELETE FROM rollup_daily WHERE day IN (SELECT day FROM rollup_dirty)")
+            lc = (
+                "(CASE WHEN json_extract(tags, '$.context_window') IS NOT NULL "
+                "THEN substr(json_extract(tags, '$.context_window'), 1, 2) != '0-' "
+                "ELSE ((input_uncached + cache_read + cache_write_5m + cache_write_1h) * 1.0 "
+                f"/ MAX(requests, 1)) > {ROLLUP_LONG_CONTEXT} END)"
+            )
+            conn.execute(
+                "INSERT INTO rollup_daily SELECT substr(ts, 1, 10), model, provider, "
+                f"service_tier, status, {lc}, feature, team, customer, project, api_key, "
+                "environment, user IS NOT NULL, source_kind, SUM(requests), "
+                "SUM(input_uncached), SUM(cache_read), SUM(cache_write_5m), "
+                "SUM(cache_write_1h), SUM(output), SUM(reasoning), COUNT(*), "
+                "SUM(CASE WHEN cache_read > 0 THEN requests ELSE 0 END) FROM records "
+                "WHERE ts >= ? AND ts < ? AND substr(ts, 1, 10) IN (SELECT day FROM rollup_dirty) "
+                "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14",
+                (days[0], days[-1] + "T99"),
+            )
+            conn.execute("DELETE FROM rollup_dirty")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(days)
+
+
+def _midnight_utc(moment: datetime | None) -> bool:
+    return moment is None or moment.astimezone(timezone.utc).time() == time(0)
+
+
+def rollup_usable(
+    filters: Filters,
+    dims: list[str] | tuple[str, ...],
+    bucket: str,
+    long_context: dict[str, int] | None,
+) -> bool:
+    """Whether the daily rollup answers this aggregation exactly."""
+    import os
+
+    if os.environ.get("LLMAUDIT_NO_ROLLUP") or bucket != "day":
+        return False
+    if not (_midnight_utc(filters.since) and _midnight_utc(filters.until)):
+        return False
+    if any(d not in ROLLUP_DIMS and d != "has_user" for d in dims):
+        return False
+    if any(d not in ROLLUP_FILTERS for d, _ in filters.where):
+        return False
+    if any(t != ROLLUP_LONG_CONTEXT for t in (long_context or {}).values()):
+        return False
+    attribution = filters.attribution or {}
+    # the rollup keeps whether a record has a user, not which
+    return not attribution.get("user") and not any(
+        "user" in names
+        for kind in attribution.values()
+        if isinstance(kind, dict)
+        for names in kind.values()
+        if isinstance(names, dict)
+    )
+
+
 def aggregate(
     conn: Any,
     filters: Filters,
@@ -224,15 +303,19 @@ def aggregate(
     *,
     bucket: str = "day",
     long_context: dict[str, int] | None = None,
-    extra: tuple[str, ...] = (),
+    cached_requests: bool = False,
 ) -> list[dict[str, Any]]:
     """Token sums grouped by time bucket (UTC ``hour`` or ``day``), model, provider, service
     tier, status, long-context class and ``dims``: the unit the cost kernel prices.
 
     ``long_context`` maps a model name (as stored) to its threshold; a record is in the long
     class when its mean input per request is above it, so pricing the group gives the same
-    total as pricing each record. ``extra`` adds named SQL aggregate expressions.
+    total as pricing each record. ``cached_requests`` adds the requests with a cache read.
+    Day groups come from the daily rollup when it can answer exactly (refreshed first).
     """
+    if rollup_usable(filters, dims, bucket, long_context):
+        refresh_rollup(conn)
+        return _from_rollup(conn, filters, dims, cached_requests)
     width = {"hour": 13, "day": 10}[bucket]
     lc_sql = "0"
     params: list[Any] = []
@@ -270,7 +353,11 @@ def aggregate(
         *(f"{col} AS d{i}" for i, col in enumerate(dim_cols)),
         *(f"SUM({s}) AS {s}" for s in SUMS),
         "COUNT(*) AS records",
-        *extra,
+        *(
+            ["SUM(CASE WHEN cache_read > 0 THEN requests ELSE 0 END) AS cached_requests"]
+            if cached_requests
+            else []
+        ),
     ]
     group = [
         "bucket",
@@ -284,6 +371,49 @@ def aggregate(
     where, where_params = filters.sql()
     sql = f"SELECT {', '.join(select)} FROM records {where} GROUP BY {', '.join(group)}"
     cur = conn.execute(sql, (*params, *dim_params, *where_params))
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur:
+        item = dict(zip(names, row, strict=True))
+        item["dims"] = tuple(item.pop(f"d{i}") for i in range(len(dim_cols)))
+        out.append(item)
+    return out
+
+
+def _from_rollup(conn: Any, filters: Filters, dims, cached_requests: bool) -> list[dict[str, Any]]:
+    dim_cols: list[str] = []
+    dim_params: list[Any] = []
+    for d in dims:
+        if d == "has_user":
+            dim_cols.append("CASE WHEN has_user THEN 1 END")
+            continue
+        expr, expr_params = attribution_sql(d, filters.attribution)
+        dim_cols.append(expr)
+        dim_params.extend(expr_params)
+    select = [
+        "day AS bucket",
+        "model",
+        "provider",
+        "service_tier",
+        "status",
+        "lc",
+        *(f"{col} AS d{i}" for i, col in enumerate(dim_cols)),
+        *(f"SUM({s}) AS {s}" for s in SUMS),
+        "SUM(records) AS records",
+        *(["SUM(cached_requests) AS cached_requests"] if cached_requests else []),
+    ]
+    group = [
+        "bucket",
+        "model",
+        "provider",
+        "service_tier",
+        "status",
+        "lc",
+        *(f"d{i}" for i in range(len(dim_cols))),
+    ]
+    where, where_params = filters.sql(time_column="day")
+    sql = f"SELECT {', '.join(select)} FROM rollup_daily {where} GROUP BY {', '.join(group)}"
+    cur = conn.execute(sql, (*dim_params, *where_params))
     names = [d[0] for d in cur.description]
     out = []
     for row in cur:

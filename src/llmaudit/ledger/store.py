@@ -374,6 +374,16 @@ class Ledger:
             )
         return len(records) + len(costs), replaced
 
+    def refresh_rollup(self) -> int:
+        """Bring the daily rollup up to date (reports do it too; ingest does it once, at the
+        end, so the first report after a big ingest stays fast)."""
+        from llmaudit.ledger.query import refresh_rollup
+
+        try:
+            return refresh_rollup(self.conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot refresh the daily rollup: {exc}") from exc
+
     def billed_costs(self, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cur = self.conn.execute(f"SELECT * FROM billed_costs {where} ORDER BY ts, id", params)
         names = [d[0] for d in cur.description]

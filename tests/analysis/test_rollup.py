@@ -1,0 +1,94 @@
+"""The daily rollup gives exactly the answers of the records table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llmaudit.ledger.store import Ledger
+
+
+@pytest.fixture
+def demo_db(run):
+    assert run("--db", "demo.db", "demo", "--format", "json").exit_code == 0
+    return "demo.db"
+
+
+ARGS = [
+    ("report", "--since", "2026-10-01", "--until", "2026-10-31"),
+    (
+        "report",
+        "spend",
+        "--by",
+        "team",
+        "--by",
+        "customer",
+        "--since",
+        "2026-10-05",
+        "--until",
+        "2026-10-20",
+        "--where",
+        "environment=prod",
+    ),
+    ("report", "models", "--model", "claude-sonnet-4-5", "--since", "2026-10-01"),
+    ("whatif", "--swap", "claude-sonnet-4-5=claude-haiku-4-5", "--since", "2026-10-01"),
+    ("budget", "status", "--at", "2026-10-20T00:00:00Z"),
+    ("maturity", "--at", "2026-11-01T06:00:00Z"),
+]
+
+
+@pytest.mark.parametrize("args", ARGS, ids=lambda a: " ".join(a[:2]))
+def test_rollup_and_records_agree(run, demo_db, monkeypatch, args):
+    run("budget", "set", "org", "--amount", "100")
+    fast = run("--db", demo_db, *args, "--format", "json")
+    monkeypatch.setenv("LLMAUDIT_NO_ROLLUP", "1")
+    slow = run("--db", demo_db, *args, "--format", "json")
+    assert fast.exit_code == slow.exit_code == 0, (fast.stderr, slow.stderr)
+    a, b = json.loads(fast.stdout), json.loads(slow.stdout)
+    if "maturity" in a:
+        for m in (a, b):
+            m["maturity"].pop("assessed_at")
+    assert a == b
+
+
+def test_writes_mark_days_and_refresh_recomputes_them(run, tmp_path):
+    line = {
+        "ts": "2026-11-01T10:00:00Z",
+        "model": "gpt-4o",
+        "input_tokens": 400_000,
+        "output_tokens": 0,
+        "feature": "chat",
+        "request_id": "r1",
+    }
+    (tmp_path / "a.jsonl").write_text(json.dumps(line) + "\n")
+    run("--db", "r.db", "ingest", "a.jsonl")
+    with Ledger.open(tmp_path / "r.db") as led:
+        assert led.conn.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0] == 0
+        assert (
+            led.conn.execute("SELECT SUM(input_uncached) FROM rollup_daily").fetchone()[0]
+            == 400_000
+        )
+    # the same request corrected (same id, new content, another day): both days move
+    line.update(ts="2026-11-02T10:00:00Z", input_tokens=800_000)
+    (tmp_path / "b.jsonl").write_text(json.dumps(line) + "\n")
+    run("--db", "r.db", "ingest", "b.jsonl")
+    with Ledger.open(tmp_path / "r.db") as led:
+        rows = led.conn.execute(
+            "SELECT day, SUM(input_uncached) FROM rollup_daily GROUP BY day"
+        ).fetchall()
+    assert rows == [("2026-11-02", 800_000)]
+    out = run(
+        "--db",
+        "r.db",
+        "report",
+        "summary",
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-11-02",
+        "--format",
+        "json",
+    )
+    # 800,000 x $2.50 per million
+    assert json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"] == "2"
