@@ -158,7 +158,7 @@ def test_blank_ledger_migrates_to_the_exact_schema(tmp_path):
             )
         }
         assert indexes == {
-            "idx_records_ts",
+            "idx_records_ts_model_latency",
             "idx_records_model_ts",
             "idx_records_ingest_id",
             "idx_rejects_ingest_id",
