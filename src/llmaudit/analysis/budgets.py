@@ -223,3 +223,48 @@ def validate_dims(where: list[str]) -> list[tuple[str, str]]:
         if dim not in DIMENSIONS and not dim.startswith("tag:"):
             raise ConfigError(f"unknown dimension {dim!r}")
     return pairs
+
+
+def evaluate(
+    conn: Any,
+    table: PriceTable,
+    budgets: list[Budget],
+    now: datetime,
+    window: timedelta,
+    window_text: str,
+    warning: Decimal,
+    critical: Decimal,
+) -> list[dict[str, Any]]:
+    """Every alert that fires now: budgets at warning or critical, and anomalies. Each has a
+    stable ``key`` (so a state file can tell what already fired) and a one-line message."""
+    from llmaudit.render import usd
+
+    fired = []
+    for b in budgets:
+        s = budget_status(conn, table, b, now, warning, critical)
+        if s["level"] != "ok":
+            fired.append(
+                {
+                    "kind": "budget",
+                    "level": s["level"],
+                    "name": b.name,
+                    "key": f"budget:{b.name}:{s['period_start']}:{s['level']}",
+                    "message": f"budget {b.name}: {usd(s['spent_usd'])} of {usd(s['amount_usd'])} "
+                    f"a {b.period} ({s['consumed'] * 100:.0f}%)",
+                    "details": s,
+                }
+            )
+    for a in anomalies(conn, table, now, window):
+        fired.append(
+            {
+                "kind": "anomaly",
+                "level": "critical",
+                "name": f"{a['dimension']} {a['key']}",
+                "key": f"anomaly:{a['dimension']}:{a['key']}:{a['window_start']}",
+                "message": f"{a['dimension']} {a['key']}: {usd(a['cost_usd'])} in the last "
+                f"{window_text}, {a['ratio']:.1f}x its usual {usd(a['baseline_usd'])} "
+                f"({a['cause']})",
+                "details": a,
+            }
+        )
+    return fired

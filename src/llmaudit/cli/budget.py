@@ -207,41 +207,20 @@ def alerts(
     on the previous 7 days, per feature and per model, labelled "traffic" or "tokens per
     request" (a prompt regression).
     """
-    from llmaudit.analysis.budgets import anomalies, budget_status, budgets_from_config
+    from llmaudit.analysis.budgets import budgets_from_config, evaluate
 
-    now = _now(at)
-    span = _span(window)
     warning, critical = _thresholds(app)
-    fired = []
     with app.open_ledger() as ledger:
-        for b in budgets_from_config(app.config):
-            s = budget_status(ledger.conn, app.price_table, b, now, warning, critical)
-            if s["level"] != "ok":
-                fired.append(
-                    {
-                        "kind": "budget",
-                        "level": s["level"],
-                        "name": b.name,
-                        "key": f"budget:{b.name}:{s['period_start']}:{s['level']}",
-                        "message": f"budget {b.name}: {usd(s['spent_usd'])} of "
-                        f"{usd(s['amount_usd'])} a {b.period} "
-                        f"({s['consumed'] * 100:.0f}%)",
-                        "details": s,
-                    }
-                )
-        for a in anomalies(ledger.conn, app.price_table, now, span):
-            fired.append(
-                {
-                    "kind": "anomaly",
-                    "level": "critical",
-                    "name": f"{a['dimension']} {a['key']}",
-                    "key": f"anomaly:{a['dimension']}:{a['key']}:{a['window_start']}",
-                    "message": f"{a['dimension']} {a['key']}: {usd(a['cost_usd'])} in the "
-                    f"last {window}, {a['ratio']:.1f}x its usual {usd(a['baseline_usd'])}"
-                    f" ({a['cause']})",
-                    "details": a,
-                }
-            )
+        fired = evaluate(
+            ledger.conn,
+            app.price_table,
+            budgets_from_config(app.config),
+            _now(at),
+            _span(window),
+            window,
+            warning,
+            critical,
+        )
     new = _new_alerts(fired, state)
     table = Table("Alerts", [Column("level", "level"), Column("alert", "message")], fired)
     if fired or (fmt or app.default_format()) is not Format.TABLE:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import click
 
 from llmaudit.cli.app import App
 from llmaudit.cli.options import format_option
-from llmaudit.errors import ConfigError, DataError, Findings, UsageError
+from llmaudit.errors import ConfigError, Findings, UsageError
 from llmaudit.render import Column, Format, Table, usd
 
 PROJECT_FILE = "llmaudit.toml"
@@ -285,28 +284,19 @@ def check(
     for usage and data errors. Settings and thresholds may live in ./llmaudit.toml, so the CI
     step is just 'llmaudit check'. An unknown model is reported as unestimated, never as $0.
     """
-    from llmaudit.estimate.check import Thresholds, compare, parse_share, parse_usd
-    from llmaudit.estimate.estimate import Settings
+    from llmaudit.estimate.check import compare, limits_from, load_baseline, usage_regression
     from llmaudit.estimate.prompts import parse_vars
 
     proj = _project(project)
-    conf = _section(proj, "check")
-    est = _section(proj, "estimate")
-    limits = Thresholds(
-        max_increase=parse_share(max_increase or conf.get("max_increase"), "--max-increase"),
-        max_increase_usd=parse_usd(
-            max_increase_usd or conf.get("max_increase_usd"), "--max-increase-usd"
-        ),
-        warn_increase=parse_share(warn_increase or conf.get("warn_increase"), "--warn-increase"),
-        warn_increase_usd=parse_usd(
-            warn_increase_usd or conf.get("warn_increase_usd"), "--warn-increase-usd"
-        ),
+    conf, est = _section(proj, "check"), _section(proj, "estimate")
+    limits = limits_from(
+        conf,
+        max_increase=max_increase,
+        max_increase_usd=max_increase_usd,
+        warn_increase=warn_increase,
+        warn_increase_usd=warn_increase_usd,
     )
-    if limits.max_increase is None and limits.max_increase_usd is None:
-        limits.max_increase = parse_share("10%", "--max-increase")
     if from_ledger:
-        from llmaudit.estimate.check import usage_regression
-
         days = window.strip().lower().removesuffix("d")
         if not days.isdigit() or int(days) < 1:
             raise UsageError(f"--window: {window!r} is not a number of days such as 7d")
@@ -314,23 +304,8 @@ def check(
             result = usage_regression(ledger.conn, app.price_table, int(days), limits)
         _report_check(app, result, limits, fmt)
         return
-    base_path = Path(baseline or conf.get("baseline") or "llmaudit-baseline.json")
-    try:
-        base = json.loads(base_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(
-            f"--baseline: cannot read {base_path}: {exc.strerror}",
-            hint=f"make one with: llmaudit estimate PROMPTS --format json > {base_path}",
-        ) from exc
-    except ValueError as exc:
-        raise DataError(f"{base_path}: invalid JSON: {exc}") from exc
-    saved = base.get("settings", {}) if isinstance(base, dict) else {}
-    settings = Settings(
-        models=tuple(saved.get("models") or est.get("models") or ()),
-        output_tokens=int(saved.get("output_tokens") or 0),
-        cache_hit=float(saved.get("cache_hit") or 0),
-        requests=saved.get("requests"),
-        per=saved.get("per") or "month",
+    base, settings = load_baseline(
+        Path(baseline or conf.get("baseline") or "llmaudit-baseline.json"), est.get("models")
     )
     files = (
         list(files)

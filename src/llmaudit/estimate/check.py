@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from llmaudit.errors import DataError, UsageError
@@ -38,6 +40,49 @@ def parse_usd(text: str | float | int | None, option: str) -> Decimal | None:
         return Decimal(str(text).strip().lstrip("$"))
     except ArithmeticError:
         raise UsageError(f"{option}: {text!r} is not an amount such as 50") from None
+
+
+def limits_from(conf: dict[str, Any], **options: Any) -> Thresholds:
+    """Thresholds from the command line, else [check] in llmaudit.toml; 10% when neither
+    names a failing limit."""
+
+    def pick(name: str) -> Any:
+        return options.get(name) or conf.get(name)
+
+    limits = Thresholds(
+        max_increase=parse_share(pick("max_increase"), "--max-increase"),
+        max_increase_usd=parse_usd(pick("max_increase_usd"), "--max-increase-usd"),
+        warn_increase=parse_share(pick("warn_increase"), "--warn-increase"),
+        warn_increase_usd=parse_usd(pick("warn_increase_usd"), "--warn-increase-usd"),
+    )
+    if limits.max_increase is None and limits.max_increase_usd is None:
+        limits.max_increase = Decimal("0.1")
+    return limits
+
+
+def load_baseline(path: Path, default_models: Any = None) -> tuple[dict[str, Any], Any]:
+    """The baseline file and the estimate settings it was made with (so both sides are priced
+    the same way)."""
+    from llmaudit.estimate.estimate import Settings
+
+    try:
+        base = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(
+            f"--baseline: cannot read {path}: {exc.strerror}",
+            hint=f"make one with: llmaudit estimate PROMPTS --format json > {path}",
+        ) from exc
+    except ValueError as exc:
+        raise DataError(f"{path}: invalid JSON: {exc}") from exc
+    saved = base.get("settings", {}) if isinstance(base, dict) else {}
+    settings = Settings(
+        models=tuple(saved.get("models") or default_models or ()),
+        output_tokens=int(saved.get("output_tokens") or 0),
+        cache_hit=float(saved.get("cache_hit") or 0),
+        requests=saved.get("requests"),
+        per=saved.get("per") or "month",
+    )
+    return base, settings
 
 
 def _basis(row: dict[str, Any]) -> tuple[str, Any]:
