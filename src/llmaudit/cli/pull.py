@@ -56,7 +56,6 @@ def pull(
     Keys come from OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY and OPENROUTER_API_KEY (or the config's
     providers.NAME.admin_key / api_key); they are never stored or printed.
     """
-    from llmaudit.config import get_key
     from llmaudit.sources import pull as core
 
     providers = ["openai", "anthropic", "openrouter"] if provider == "all" else [provider]
@@ -70,42 +69,36 @@ def pull(
             now = datetime.now(timezone.utc)
             progress = _progress(app)
             start, end = core.window(_when(since, "--since"), _when(until, "--until", True), now)
-            request = core.PullRequest(
-                providers=providers,
-                since=start,
-                until=end,
+            request = core.request_for(
+                app.config,
+                providers,
+                start,
+                end,
                 bucket=bucket,
+                base_url=base_url,
                 full=full,
                 debug=app.debug,
                 on_page=progress,
             )
-            for p in providers:
-                spec = core.PROVIDERS[p]
-                request.keys[p] = core.key_for(p, get_key(app.config, spec.key_config))
-                request.base_urls[p] = core.base_url_for(
-                    p, base_url, get_key(app.config, f"providers.{p}.base_url")
-                )
-            if not any(request.keys.values()):
-                names = " or ".join(core.PROVIDERS[p].key_env for p in providers)
-                raise UsageError(f"no key: set {names} (an admin key for OpenAI and Anthropic)")
             results = core.pull(ledger, request)
             ledger.refresh_rollup()
             if progress:
                 import sys
 
                 sys.stderr.write("\r\033[K")
+    _summarise(app, results)
+
+
+def _summarise(app: App, results) -> None:
     failed = []
     for r in results:
-        if r.skipped:
-            app.info(f"{r.provider} {r.endpoint}: skipped ({r.skipped})")
+        if r.skipped or r.note:
+            app.info(f"{r.provider} {r.endpoint}: " + (r.note or f"skipped ({r.skipped})"))
             continue
-        if r.note:
-            app.info(f"{r.provider} {r.endpoint}: {r.note}")
-            continue
+        rejected = f", {r.rejected} rejected" if r.rejected else ""
         app.info(
             f"{r.provider} {r.endpoint}: {r.pages} page(s), {r.buckets} bucket(s), "
-            f"{r.written} row(s) written, {r.replaced} replaced"
-            + (f", {r.rejected} rejected" if r.rejected else "")
+            f"{r.written} row(s) written, {r.replaced} replaced{rejected}"
         )
         if r.error:
             failed.append(r)

@@ -53,6 +53,25 @@ class PullRequest:
     base_urls: dict[str, str] = field(default_factory=dict)
 
 
+def request_for(
+    config: dict[str, Any], providers: list[str], since: datetime, until: datetime, **options: Any
+) -> PullRequest:
+    """A pull request with each provider's key and base URL resolved (environment first,
+    then the config); a usage error when no provider has a key."""
+    from llmaudit.config import get_key
+
+    base_url = options.pop("base_url", None)
+    request = PullRequest(providers=providers, since=since, until=until, **options)
+    for p in providers:
+        spec = PROVIDERS[p]
+        request.keys[p] = key_for(p, get_key(config, spec.key_config))
+        request.base_urls[p] = base_url_for(p, base_url, get_key(config, f"providers.{p}.base_url"))
+    if not any(request.keys.values()):
+        names = " or ".join(PROVIDERS[p].key_env for p in providers)
+        raise UsageError(f"no key: set {names} (an admin key for OpenAI and Anthropic)")
+    return request
+
+
 def key_for(provider: str, config_value: str | None) -> str | None:
     return os.environ.get(PROVIDERS[provider].key_env) or config_value or None
 
