@@ -175,10 +175,11 @@ class _progress:
                 TimeRemainingColumn,
             )
 
-            self.bar = Progress(
+            self.bar = Progress(  # bytes read, and records so far
                 TextColumn("{task.description}"),
                 BarColumn(),
                 DownloadColumn(),
+                TextColumn("{task.fields[records]:,} records"),
                 TimeRemainingColumn(),
                 console=self.app.err,
                 transient=True,
@@ -186,12 +187,12 @@ class _progress:
             self.bar.start()
         return self.update
 
-    def update(self, location: str, done: int, total: int | None) -> None:
+    def update(self, location: str, done: int, total: int | None, records: int) -> None:
         if self.bar is None:
             return
         if location not in self.tasks:
-            self.tasks[location] = self.bar.add_task(location[-40:], total=total)
-        self.bar.update(self.tasks[location], completed=done)
+            self.tasks[location] = self.bar.add_task(location[-40:], total=total, records=0)
+        self.bar.update(self.tasks[location], completed=done, records=records)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

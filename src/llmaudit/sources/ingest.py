@@ -80,7 +80,8 @@ class IngestRequest:
     options: Options = field(default_factory=Options)
     # Called as each input finishes; and with (location, bytes read so far) while reading.
     on_input: Callable[[InputResult], None] | None = None
-    on_progress: Callable[[str, int, int | None], None] | None = None
+    # (location, bytes read, size, records so far)
+    on_progress: Callable[[str, int, int | None, int], None] | None = None
 
 
 def machine_id() -> str:
@@ -237,7 +238,10 @@ def _ingest_one(
         records.clear()
         rejects.clear()
         if request.on_progress:
-            request.on_progress(inp.location, inp.consumed, inp.size)
+            c = result.counts
+            request.on_progress(
+                inp.location, inp.consumed, inp.size, c.added + c.updated + c.duplicate + c.rejected
+            )
 
     try:
         for item in source.items(inp, request.options):
