@@ -302,3 +302,13 @@ def test_empty_ledger(run):
     result = run("--db", "empty.db", "report", "--format", "table")
     assert result.exit_code == 0
     assert "the ledger is empty" in result.stderr
+
+
+def test_latency_samples_above_the_limit(run, ledger, monkeypatch):
+    from llmaudit.analysis import report as report_module
+
+    monkeypatch.setattr(report_module, "LATENCY_SAMPLE", 2)
+    lat = report(run, ledger, "latency")["sections"]["latency"]
+    assert lat["sampled_every"] == 2  # 4 timed requests, at most 2 -> every 2nd
+    monkeypatch.setattr(report_module, "LATENCY_SAMPLE", 1_000_000)
+    assert report(run, ledger, "latency")["sections"]["latency"]["sampled_every"] == 1

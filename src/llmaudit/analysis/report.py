@@ -31,6 +31,7 @@ DEFAULT_DAYS = 30
 GROWTH_FLAG = Decimal("0.5")  # input per request up 50% or more
 RATIO_FLAG = Decimal(3)  # output/input three times the model's own
 SPIKE = Decimal("1.5")  # a trend bucket at 1.5x the median bucket
+LATENCY_SAMPLE = 1_000_000  # latency percentiles from at most about this many requests
 
 
 @dataclass
@@ -428,9 +429,16 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def latency(conn: Any, filters: Filters, groups: list[Group]) -> dict[str, Any]:
+    """Percentiles from every request that has timings; above LATENCY_SAMPLE of them, from an
+    even sample of every k-th request (``sampled_every`` says k; 1 means all of them)."""
     where, params = filters.sql()
     cond = "latency_ms IS NOT NULL OR ttft_ms IS NOT NULL"
     clause = f"{where} AND ({cond})" if where else f"WHERE {cond}"
+    total = conn.execute(f"SELECT COUNT(*) FROM records {clause}", params).fetchone()[0]
+    step = max(1, -(-total // LATENCY_SAMPLE))
+    if step > 1:
+        clause += " AND rowid % ? = 0"
+        params = (*params, step)
     data: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for model, lat, ttft, out in conn.execute(
         f"SELECT model, latency_ms, ttft_ms, output FROM records {clause}", params
@@ -455,7 +463,12 @@ def latency(conn: Any, filters: Filters, groups: list[Group]) -> dict[str, Any]:
     for status in ("error", "abandoned"):
         gs = [g for g in groups if g.status == status]
         wasted[status] = {"requests": sum(g.requests for g in gs), "cost_usd": _sum_cost(gs)}
-    return {"by_model": rows, "failed": wasted["error"], "abandoned": wasted["abandoned"]}
+    return {
+        "by_model": rows,
+        "failed": wasted["error"],
+        "abandoned": wasted["abandoned"],
+        "sampled_every": step,
+    }
 
 
 def _bucket_start(moment: datetime, bucket: str, tz: tzinfo) -> date | datetime:
