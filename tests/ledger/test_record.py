@@ -6,7 +6,13 @@ from decimal import Decimal
 import pytest
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.record import UsageRecord, infer_provider, parse_ts, redact_api_key
+from llmaudit.ledger.record import (
+    UsageRecord,
+    infer_provider,
+    parse_ts,
+    redact_api_key,
+    to_int,
+)
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -83,3 +89,30 @@ def test_redact_api_key_keeps_ids_and_hides_secrets():
     assert redact_api_key("key_abc123") == "key_abc123"
     assert redact_api_key("sk-ant-api03-aaaaaaaaaaaaaaaaaaaaaaaaaaaa-wxyz") == "sk-...wxyz"
     assert redact_api_key(None) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(12, 12), (12.0, 12), (Decimal("12.000"), 12), (2**53, 2**53)],
+)
+def test_to_int_accepts_integral_counts(value, expected):
+    assert to_int(value, "input") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (Decimal("1E+28"), "implausibly large"),  # found by the fuzz test: Decimal % 1 raised
+        (1e28, "implausibly large"),
+        (2**53 + 1, "implausibly large"),  # would not fit SQLite's 64-bit INTEGER soon after
+        (float("inf"), "must be an integer"),
+        (Decimal("NaN"), "must be an integer"),
+        (1.5, "must be an integer"),
+        (True, "must be an integer"),
+        (-1, "must not be negative"),
+    ],
+)
+def test_to_int_rejects_with_the_field(value, reason):
+    with pytest.raises(RecordError, match=reason) as err:
+        to_int(value, "input")
+    assert err.value.field == "input"

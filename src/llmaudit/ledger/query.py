@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
@@ -314,8 +315,12 @@ def aggregate(
     Day groups come from the daily rollup when it can answer exactly (refreshed first).
     """
     if rollup_usable(filters, dims, bucket, long_context):
-        refresh_rollup(conn)
-        return _from_rollup(conn, filters, dims, cached_requests)
+        try:
+            refresh_rollup(conn)
+        except sqlite3.OperationalError:
+            pass  # a read-only ledger with stale days: read the records instead
+        else:
+            return _from_rollup(conn, filters, dims, cached_requests)
     width = {"hour": 13, "day": 10}[bucket]
     lc_sql = "0"
     params: list[Any] = []

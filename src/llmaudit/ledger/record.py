@@ -333,18 +333,31 @@ def to_decimal(value: Any, field_name: str) -> Decimal:
     return result
 
 
+def _integral(value: Any) -> bool:
+    if isinstance(value, float):
+        return value.is_integer()
+    # Decimal's `% 1` raises on huge exponents, so compare with the integral value instead
+    return isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
+
+
+# SQLite stores integers in 64 bits; a count beyond 2**53 is a corrupt value, not usage.
+MAX_COUNT = 2**53
+
+
 def to_int(value: Any, field_name: str) -> int:
     """A token or request count: integers (or integral floats such as 12.0), never negative."""
     if isinstance(value, bool):
         raise RecordError(f"must be an integer, got {value!r}", field=field_name)
     if isinstance(value, int):
         result = value
-    elif isinstance(value, (float, Decimal)) and value == value and value % 1 == 0:
+    elif _integral(value):
         result = int(value)
     else:
         raise RecordError(f"must be an integer, got {value!r}", field=field_name)
     if result < 0:
         raise RecordError(f"must not be negative, got {result}", field=field_name)
+    if result > MAX_COUNT:
+        raise RecordError(f"is implausibly large ({result:.3e})", field=field_name)
     return result
 
 
