@@ -92,3 +92,32 @@ def test_writes_mark_days_and_refresh_recomputes_them(run, tmp_path):
     )
     # 800,000 x $2.50 per million
     assert json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"] == "2"
+
+
+def test_read_only_ledger_reports_the_same(run, demo_db, tmp_path):
+    """A ledger opened read-only (another user's file, a read-only mount) still reports: from
+    the rollup when it is fresh, from the records when days are dirty and cannot be refreshed."""
+    import sqlite3
+
+    from llmaudit.ledger.query import Filters, aggregate
+
+    filters = Filters.from_options(since="2026-10-01", until="2026-10-31", tz="UTC")
+    with Ledger.open(tmp_path / demo_db) as led:
+        expected = aggregate(led.conn, filters, ["feature"])
+        # mark one day dirty without refreshing, as a crashed ingest would leave it
+        led.conn.execute("INSERT INTO rollup_dirty(day) VALUES ('2026-10-07')")
+        led.conn.commit()
+    ro = sqlite3.connect(f"file:{tmp_path / demo_db}?mode=ro", uri=True)
+    try:
+        assert aggregate(ro, filters, ["feature"]) == expected
+        assert ro.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0] == 1
+    finally:
+        ro.close()
+    with Ledger.open(tmp_path / demo_db) as led:
+        led.conn.execute("DELETE FROM rollup_dirty")
+        led.conn.commit()
+    ro = sqlite3.connect(f"file:{tmp_path / demo_db}?mode=ro", uri=True)
+    try:
+        assert aggregate(ro, filters, ["feature"]) == expected
+    finally:
+        ro.close()

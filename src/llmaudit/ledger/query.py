@@ -232,7 +232,10 @@ ROLLUP_FILTERS = (*ROLLUP_DIMS, "provider", "model", "service_tier", "status")
 
 def refresh_rollup(conn: Any) -> int:
     """Recompute the daily sums of every day a write has touched since the last refresh.
-    Returns the number of days refreshed."""
+    Returns the number of days refreshed. Takes no write lock when nothing is dirty, so a
+    read-only ledger with a fresh rollup still reads it."""
+    if conn.execute("SELECT 1 FROM rollup_dirty LIMIT 1").fetchone() is None:
+        return 0
     conn.execute("BEGIN IMMEDIATE")
     try:
         days = [r[0] for r in conn.execute("SELECT day FROM rollup_dirty ORDER BY day")]
