@@ -174,3 +174,89 @@ def test_exact_counts_from_anthropics_endpoint(run, tmp_path, monkeypatch):
         }
     finally:
         server.shutdown()
+
+
+def test_exact_counts_from_geminis_endpoint(run, tmp_path, monkeypatch):
+    """--exact with only GEMINI_API_KEY: Gemini models are counted by countTokens (system
+    message as systemInstruction, assistant as the model role), Anthropic stays an estimate."""
+    import json as _json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class CountTokens(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = _json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.path, body))
+            ok = self.headers.get("x-goog-api-key") == "AIza-TEST"
+            data = _json.dumps({"totalTokens": 321} if ok else {"error": {}}).encode()
+            self.send_response(200 if ok else 403)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CountTokens)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+        monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+        monkeypatch.setenv("GEMINI_API_KEY", "AIza-TEST")
+        monkeypatch.setenv("LLMAUDIT_GOOGLE_BASE_URL", f"http://127.0.0.1:{server.server_port}")
+        (tmp_path / "chat.json").write_text(
+            _json.dumps(
+                [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Hello."},
+                    {"role": "user", "content": "Bye"},
+                ]
+            )
+        )
+        result = run(
+            "estimate",
+            "chat.json",
+            "--model",
+            "gemini-2.5-flash",
+            "--model",
+            "claude-haiku-4-5",
+            "--exact",
+            "--format",
+            "json",
+        )
+        assert result.exit_code == 0, result.stderr
+        gemini, claude = _json.loads(result.stdout)["estimates"][0]["rows"]
+        assert (gemini["input_tokens"], gemini["exact"], gemini["method"]) == (
+            321,
+            True,
+            "google countTokens",
+        )
+        assert claude["exact"] is False
+        assert "AIza-TEST" not in result.stdout + result.stderr
+        ((path, body),) = seen
+        assert path == "/v1beta/models/gemini-2.5-flash:countTokens"
+        assert body == {
+            "generateContentRequest": {
+                "model": "models/gemini-2.5-flash",
+                "contents": [
+                    {"role": "user", "parts": [{"text": "Hi"}]},
+                    {"role": "model", "parts": [{"text": "Hello."}]},
+                    {"role": "user", "parts": [{"text": "Bye"}]},
+                ],
+                "systemInstruction": {"parts": [{"text": "Be brief."}]},
+            }
+        }
+    finally:
+        server.shutdown()
+
+
+def test_exact_without_any_key_is_a_usage_error(run, tmp_path, monkeypatch):
+    for name in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "p.txt").write_text("Hi")
+    result = run("estimate", "p.txt", "--model", "gemini-2.5-flash", "--exact")
+    assert result.exit_code == 2
+    assert "GEMINI_API_KEY" in result.stderr

@@ -75,13 +75,24 @@ def _median_output(app: App, feature: str, models: tuple[str, ...]) -> int:
 
 
 def _exact_settings(app: App) -> dict[str, Any]:
-    key = os.environ.get("ANTHROPIC_API_KEY")
-    if not key:
+    """Keys and endpoints for --exact: Anthropic's count_tokens and Gemini's countTokens. A
+    provider without a key stays an estimate; neither key is a usage error."""
+    anthropic = os.environ.get("ANTHROPIC_API_KEY")
+    google = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+    if not anthropic and not google:
         raise UsageError(
-            "--exact: set ANTHROPIC_API_KEY (a normal API key) to ask Anthropic for exact counts"
+            "--exact: set ANTHROPIC_API_KEY and/or GEMINI_API_KEY (normal API keys) to ask "
+            "Anthropic or Google for exact counts"
         )
-    base = os.environ.get("LLMAUDIT_ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
-    return {"anthropic_key": key, "anthropic_base_url": base, "debug": app.debug}
+    return {
+        "anthropic_key": anthropic,
+        "anthropic_base_url": os.environ.get("LLMAUDIT_ANTHROPIC_BASE_URL")
+        or "https://api.anthropic.com",
+        "google_key": google,
+        "google_base_url": os.environ.get("LLMAUDIT_GOOGLE_BASE_URL")
+        or "https://generativelanguage.googleapis.com",
+        "debug": app.debug,
+    }
 
 
 def run_estimates(app: App, files: list[str], variables: dict[str, str], settings) -> dict:
@@ -151,8 +162,9 @@ def estimate_tables(data: dict) -> list[Table]:
 @click.option(
     "--exact",
     is_flag=True,
-    help="Count Anthropic models with Anthropic's count-tokens endpoint (needs "
-    "ANTHROPIC_API_KEY; the only option here that uses the network).",
+    help="Count Anthropic and Gemini models with the provider's count-tokens endpoint "
+    "(needs ANTHROPIC_API_KEY and/or GEMINI_API_KEY; the only option here that uses the "
+    "network).",
 )
 @format_option
 @click.pass_obj

@@ -76,6 +76,15 @@ def count_for(
             debug=exact.get("debug"),
         )
         return tk.Count(n, True, 0.0, "anthropic count_tokens")
+    if exact and provider == "google" and exact.get("google_key"):
+        n = tk.google_exact(
+            prompt.messages,
+            model,
+            key=exact["google_key"],
+            base_url=exact["google_base_url"],
+            debug=exact.get("debug"),
+        )
+        return tk.Count(n, True, 0.0, "google countTokens")
     return tk.approximate(chat_tokens(prompt, "o200k_base"), provider)
 
 

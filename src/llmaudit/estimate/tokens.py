@@ -147,6 +147,7 @@ def anthropic_exact(
         key_env="ANTHROPIC_API_KEY",
         secrets=[key],
         debug=debug,
+        key_kind="a valid API key",
     )
     try:
         answer, _ = client.post_json("v1/messages/count_tokens", body)
@@ -155,3 +156,53 @@ def anthropic_exact(
     if not isinstance(answer, dict) or not isinstance(answer.get("input_tokens"), int):
         raise ProviderError("anthropic: count_tokens did not answer input_tokens")
     return answer["input_tokens"]
+
+
+def google_exact(
+    messages: list[dict], model: str, *, key: str, base_url: str, debug: bool = False
+) -> int:
+    """Gemini's own count (POST /v1beta/models/{model}:countTokens). The prompt goes as a
+    ``generateContentRequest`` so that system messages count as the ``systemInstruction`` they
+    become; assistant turns are the ``model`` role. The answer's ``totalTokens`` is the prompt's
+    input tokens."""
+    from urllib.parse import quote
+
+    from llmaudit.errors import ProviderError
+    from llmaudit.sources.http import Client
+
+    name = model.split("/")[-1]  # "models/gemini-2.5-pro" and "google/gemini-2.5-pro" too
+    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
+    contents = [
+        {
+            "role": "model" if m["role"] == "assistant" else "user",
+            "parts": [{"text": m["content"]}],
+        }
+        for m in messages
+        if m["role"] != "system"
+    ]
+    request: dict[str, Any] = {
+        "model": f"models/{name}",
+        "contents": contents or [{"role": "user", "parts": [{"text": ""}]}],
+    }
+    if system:
+        request["systemInstruction"] = {"parts": [{"text": system}]}
+    client = Client(
+        base_url,
+        {"x-goog-api-key": key},
+        provider="google",
+        key_env="GEMINI_API_KEY",
+        secrets=[key],
+        debug=debug,
+        key_kind="a valid API key",
+    )
+    try:
+        answer, _ = client.post_json(
+            f"v1beta/models/{quote(name, safe='.-_')}:countTokens",
+            {"generateContentRequest": request},
+        )
+    finally:
+        client.close()
+    total = answer.get("totalTokens") if isinstance(answer, dict) else None
+    if not isinstance(total, int) or isinstance(total, bool):
+        raise ProviderError("google: countTokens did not answer totalTokens")
+    return total

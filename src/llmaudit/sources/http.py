@@ -30,11 +30,13 @@ class Client:
         secrets: list[str],
         debug: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        key_kind: str = "an admin key",
     ) -> None:
         import httpx
 
         self.provider = provider
         self.key_env = key_env
+        self.key_kind = key_kind
         self.secrets = [s for s in secrets if s]
         self.debug = debug
         self.sleep = sleep
@@ -92,8 +94,8 @@ class Client:
             self.log(f"{method} {url} -> {response.status_code}")
             if response.status_code in (401, 403):
                 raise ProviderError(
-                    f"{self.provider}: {path} refused the key ({response.status_code}): an admin "
-                    f"key is needed; set {self.key_env}"
+                    f"{self.provider}: {path} refused the key ({response.status_code}): "
+                    f"{self.key_kind} is needed; set {self.key_env}"
                 )
             if response.status_code == 429 or response.status_code >= 500:
                 last = f"HTTP {response.status_code}"
