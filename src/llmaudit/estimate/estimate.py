@@ -61,30 +61,30 @@ def chat_tokens(prompt: Prompt, encoding: str) -> int:
     return n + REPLY_PRIMING
 
 
+# --exact: the providers whose own count-tokens endpoint llmaudit can ask
+EXACT_COUNTERS = {
+    "anthropic": (tk.anthropic_exact, "anthropic count_tokens"),
+    "google": (tk.google_exact, "google countTokens"),
+}
+
+
 def count_for(
     prompt: Prompt, model: str, provider: str, exact: dict[str, Any] | None = None
 ) -> tk.Count:
     enc = tk.encoding_for(model) if provider in ("openai", "azure", "unknown") else None
     if enc:
         return tk.Count(chat_tokens(prompt, enc), True, 0.0, enc)
-    if exact and provider == "anthropic" and exact.get("anthropic_key"):
-        n = tk.anthropic_exact(
+    counter = EXACT_COUNTERS.get(provider)
+    if exact and counter and exact.get(f"{provider}_key"):
+        count_with, method = counter
+        n = count_with(
             prompt.messages,
             model,
-            key=exact["anthropic_key"],
-            base_url=exact["anthropic_base_url"],
+            key=exact[f"{provider}_key"],
+            base_url=exact[f"{provider}_base_url"],
             debug=exact.get("debug"),
         )
-        return tk.Count(n, True, 0.0, "anthropic count_tokens")
-    if exact and provider == "google" and exact.get("google_key"):
-        n = tk.google_exact(
-            prompt.messages,
-            model,
-            key=exact["google_key"],
-            base_url=exact["google_base_url"],
-            debug=exact.get("debug"),
-        )
-        return tk.Count(n, True, 0.0, "google countTokens")
+        return tk.Count(n, True, 0.0, method)
     return tk.approximate(chat_tokens(prompt, "o200k_base"), provider)
 
 

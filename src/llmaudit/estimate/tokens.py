@@ -119,6 +119,36 @@ def approximate(o200k: int, provider: str) -> Count:
     return Count(round(o200k * factor), False, band, f"o200k_base x {factor} ({provider})")
 
 
+def _ask(
+    base_url: str,
+    path: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    *,
+    provider: str,
+    key_env: str,
+    key: str,
+    debug: bool,
+) -> Any:
+    """POST one count-tokens request with a normal API key (kept out of messages and --debug)."""
+    from llmaudit.sources.http import Client
+
+    client = Client(
+        base_url,
+        headers,
+        provider=provider,
+        key_env=key_env,
+        secrets=[key],
+        debug=debug,
+        key_kind="a valid API key",
+    )
+    try:
+        answer, _ = client.post_json(path, body)
+    finally:
+        client.close()
+    return answer
+
+
 def anthropic_exact(
     messages: list[dict], model: str, *, key: str, base_url: str, debug: bool = False
 ) -> int:
@@ -126,7 +156,6 @@ def anthropic_exact(
     ``system``, the rest to ``messages``; the answer's ``input_tokens`` is what the Messages
     API would bill for this prompt."""
     from llmaudit.errors import ProviderError
-    from llmaudit.sources.http import Client
 
     system = "\n".join(m["content"] for m in messages if m["role"] == "system")
     chat = [
@@ -140,19 +169,16 @@ def anthropic_exact(
     body: dict[str, Any] = {"model": model, "messages": chat or [{"role": "user", "content": ""}]}
     if system:
         body["system"] = system
-    client = Client(
+    answer = _ask(
         base_url,
+        "v1/messages/count_tokens",
+        body,
         {"x-api-key": key, "anthropic-version": "2023-06-01"},
         provider="anthropic",
         key_env="ANTHROPIC_API_KEY",
-        secrets=[key],
+        key=key,
         debug=debug,
-        key_kind="a valid API key",
     )
-    try:
-        answer, _ = client.post_json("v1/messages/count_tokens", body)
-    finally:
-        client.close()
     if not isinstance(answer, dict) or not isinstance(answer.get("input_tokens"), int):
         raise ProviderError("anthropic: count_tokens did not answer input_tokens")
     return answer["input_tokens"]
@@ -168,7 +194,6 @@ def google_exact(
     from urllib.parse import quote
 
     from llmaudit.errors import ProviderError
-    from llmaudit.sources.http import Client
 
     name = model.split("/")[-1]  # "models/gemini-2.5-pro" and "google/gemini-2.5-pro" too
     system = "\n".join(m["content"] for m in messages if m["role"] == "system")
@@ -186,22 +211,16 @@ def google_exact(
     }
     if system:
         request["systemInstruction"] = {"parts": [{"text": system}]}
-    client = Client(
+    answer = _ask(
         base_url,
+        f"v1beta/models/{quote(name, safe='.-_')}:countTokens",
+        {"generateContentRequest": request},
         {"x-goog-api-key": key},
         provider="google",
         key_env="GEMINI_API_KEY",
-        secrets=[key],
+        key=key,
         debug=debug,
-        key_kind="a valid API key",
     )
-    try:
-        answer, _ = client.post_json(
-            f"v1beta/models/{quote(name, safe='.-_')}:countTokens",
-            {"generateContentRequest": request},
-        )
-    finally:
-        client.close()
     total = answer.get("totalTokens") if isinstance(answer, dict) else None
     if not isinstance(total, int) or isinstance(total, bool):
         raise ProviderError("google: countTokens did not answer totalTokens")
