@@ -239,14 +239,16 @@ def refresh_rollup(conn: Any) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         days = [r[0] for r in conn.execute("SELECT day FROM rollup_dirty ORDER BY day")]
-        if days:
-            conn.execute("DELETE FROM rollup_daily WHERE day IN (SELECT day FROM rollup_dirty)")
-            lc = (
-                "(CASE WHEN json_extract(tags, '$.context_window') IS NOT NULL "
-                "THEN substr(json_extract(tags, '$.context_window'), 1, 2) != '0-' "
-                "ELSE ((input_uncached + cache_read + cache_write_5m + cache_write_1h) * 1.0 "
-                f"/ MAX(requests, 1)) > {ROLLUP_LONG_CONTEXT} END)"
-            )
+        lc = (
+            "(CASE WHEN json_extract(tags, '$.context_window') IS NOT NULL "
+            "THEN substr(json_extract(tags, '$.context_window'), 1, 2) != '0-' "
+            "ELSE ((input_uncached + cache_read + cache_write_5m + cache_write_1h) * 1.0 "
+            f"/ MAX(requests, 1)) > {ROLLUP_LONG_CONTEXT} END)"
+        )
+        # One day at a time: each GROUP BY sorts one day's records in memory, where one
+        # statement over every dirty day made SQLite spill a sort of the whole ledger to disk.
+        for day in days:
+            conn.execute("DELETE FROM rollup_daily WHERE day = ?", (day,))
             conn.execute(
                 "INSERT INTO rollup_daily SELECT substr(ts, 1, 10), model, provider, "
                 f"service_tier, status, {lc}, feature, team, customer, project, api_key, "
@@ -254,11 +256,11 @@ def refresh_rollup(conn: Any) -> int:
                 "SUM(input_uncached), SUM(cache_read), SUM(cache_write_5m), "
                 "SUM(cache_write_1h), SUM(output), SUM(reasoning), COUNT(*), "
                 "SUM(CASE WHEN cache_read > 0 THEN requests ELSE 0 END) FROM records "
-                "WHERE ts >= ? AND ts < ? AND substr(ts, 1, 10) IN (SELECT day FROM rollup_dirty) "
+                "WHERE ts >= ? AND ts < ? "
                 "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14",
-                (days[0], days[-1] + "T99"),
+                (day, day + "T99"),
             )
-            conn.execute("DELETE FROM rollup_dirty")
+        conn.execute("DELETE FROM rollup_dirty")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
