@@ -89,11 +89,7 @@ class Ledger:
         path = Path(path).absolute()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # check_same_thread=False: ingest writes its batches on one writer thread while
-            # the main thread parses; the two never use the connection at the same time.
-            conn = sqlite3.connect(
-                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-            )
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open ledger {path}: {exc}") from exc
         try:

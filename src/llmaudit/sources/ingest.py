@@ -13,7 +13,6 @@ import hashlib
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -230,28 +229,14 @@ def _ingest_one(
     )
     records: list[UsageRecord] = []
     rejects: list[Reject] = []
-    # Batches are written on a second thread while the next one is parsed: sqlite3 releases
-    # the GIL while SQLite works. Batches are written in order, one at a time, and at most
-    # two are in flight, so memory stays flat and the dedupe rules see them as before.
-    pending: list[Future] = []
 
-    def collect(done: Future) -> None:
-        counts, bad = done.result()
-        result.counts += counts
-        result.rejects.extend(bad)
-
-    def write(batch: list[UsageRecord], bad: list[Reject]) -> tuple[WriteCounts, list[Reject]]:
-        counts = ledger.write(
-            batch, bad, ingest_id=ingest_id, source_kind=source.name, keep=source.keep
+    def flush() -> None:
+        result.counts += ledger.write(
+            records, rejects, ingest_id=ingest_id, source_kind=source.name, keep=source.keep
         )
-        return counts, bad
-
-    def flush(writer: ThreadPoolExecutor) -> None:
-        nonlocal records, rejects
-        pending.append(writer.submit(write, records, rejects))
-        records, rejects = [], []
-        while len(pending) > 1:
-            collect(pending.pop(0))
+        result.rejects.extend(rejects)
+        records.clear()
+        rejects.clear()
         if request.on_progress:
             c = result.counts
             request.on_progress(
@@ -259,20 +244,14 @@ def _ingest_one(
             )
 
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmaudit-writer") as writer:
-            try:
-                for item in source.items(inp, request.options):
-                    if isinstance(item, Reject):
-                        rejects.append(item)
-                    else:
-                        records.append(_label(item, source_name, machine, request.tags))
-                    if len(records) + len(rejects) >= BATCH_SIZE:
-                        flush(writer)
-                flush(writer)
-            finally:
-                # what was parsed before an error or an interrupt is still written
-                while pending:
-                    collect(pending.pop(0))
+        for item in source.items(inp, request.options):
+            if isinstance(item, Reject):
+                rejects.append(item)
+            else:
+                records.append(_label(item, source_name, machine, request.tags))
+            if len(records) + len(rejects) >= BATCH_SIZE:
+                flush()
+        flush()
     finally:
         ledger.finish_ingest(ingest_id, result.counts, "ok")
     return result
