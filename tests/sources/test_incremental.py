@@ -221,3 +221,30 @@ def test_the_ledger_is_never_ingested_into_itself(run, tmp_path):
     run("--db", "here.db", "ingest", ".")
     result = run("--db", "here.db", "ingest", ".")
     assert "here.db" not in result.stderr
+
+
+def test_small_batches_keep_the_dedupe_rules_across_batches(run, tmp_path, monkeypatch):
+    """Batches of 3: a re-sent response in a later batch is a duplicate, a correction (same
+    id, more output) updates, every reject keeps its line, and the counts add up exactly as
+    with one big batch."""
+    import llmaudit.sources.ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "BATCH_SIZE", 3)
+    text = lines(1, 21)  # 20 responses, ids chatcmpl-1..20
+    text += LINE.format(n=2, m=2)  # line 21: chatcmpl-2 again, same content
+    text += "{broken\n"  # line 22
+    text += LINE.format(n=4, m=4).replace('"completion_tokens": 4', '"completion_tokens": 40')
+    text += "{broken again\n"  # line 24
+    (tmp_path / "app.jsonl").write_text(text)
+    result = run("--db", "d.db", "ingest", "app.jsonl", "--json")
+    assert result.exit_code == 3
+    summary = json.loads(result.stdout)
+    (file,) = summary["inputs"]
+    assert (file["added"], file["updated"], file["duplicate"], file["rejected"]) == (20, 1, 1, 2)
+    rejects = json.loads(run("--db", "d.db", "ledger", "rejects", "--format", "json").stdout)
+    assert [r["line"] for r in rejects["rejects"]] == [22, 24]
+    with Ledger.open(tmp_path / "d.db") as led:
+        assert led.conn.execute("SELECT COUNT(*), SUM(output) FROM records").fetchone() == (
+            20,
+            sum(range(1, 21)) - 4 + 40,
+        )
