@@ -132,6 +132,14 @@ def test_window_and_summary(run, ledger):
     assert s["feature_spend_share"] == 1.0
     assert s["previous"]["spend_usd"] == "0.0035"
     assert s["previous"]["change"] == round((0.0915 - 0.0035) / 0.0035, 6)
+    # the oldest record (10-31 12:00) is inside the previous window (10-30 to 11-01)
+    assert s["previous"]["partial"] is True
+    assert s["previous"]["data_since"] == "2026-10-31T12:00:00.000000Z"
+    table = run("--db", ledger, "report", "summary", *WINDOW, "--format", "markdown").stdout
+    assert "the ledger starts 2026-10-31, inside that period" in table
+    day2 = ("--since", "2026-11-02", "--until", "2026-11-02", "--format", "json")
+    later = json.loads(run("--db", ledger, "report", "summary", *day2).stdout)["report"]
+    assert later["sections"]["summary"]["previous"]["partial"] is False
 
 
 def test_spend_by_feature_and_cross_table(run, ledger):

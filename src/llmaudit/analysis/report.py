@@ -130,7 +130,8 @@ def build_report(conn: Any, table: PriceTable, opts: ReportOptions) -> dict[str,
     sections = report["sections"]
     if "summary" in wanted:
         previous = _groups(conn, table, _within(opts.filters, window.previous()))
-        sections["summary"] = summary(base, previous, window)
+        first = conn.execute("SELECT MIN(ts) FROM records").fetchone()[0]
+        sections["summary"] = summary(base, previous, window, first)
     if "spend" in wanted:
         sections["spend"] = spend(
             base, [_getter(d, dims) for d in opts.by], list(opts.by), opts.top
@@ -162,7 +163,11 @@ def _getter(dim: str, dims: list[str]):
 
 
 # -- sections ------------------------------------------------------------------------------------
-def summary(groups: list[Group], previous: list[Group], window: Window) -> dict[str, Any]:
+def summary(
+    groups: list[Group], previous: list[Group], window: Window, first_ts: str | None = None
+) -> dict[str, Any]:
+    """``first_ts`` is the ledger's oldest record: when it falls inside the previous window,
+    that window is marked ``partial`` (the change may only say where the data starts)."""
     spend = _sum_cost(groups)
     requests = sum(g.requests for g in groups)
     tokens = {
@@ -202,6 +207,8 @@ def summary(groups: list[Group], previous: list[Group], window: Window) -> dict[
             "until": format_ts(window.previous().until),
             "spend_usd": before if previous else None,
             "change": change,
+            "partial": first_ts is not None and first_ts > format_ts(window.previous().since),
+            "data_since": first_ts,
         },
     }
 

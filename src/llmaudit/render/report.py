@@ -68,7 +68,12 @@ def _summary(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
         ("spend", usd(s["spend_usd"])),
         (
             "vs. previous period",
-            f"{signed_pct(prev['change'])} (from {usd(prev['spend_usd'])})"
+            f"{signed_pct(prev['change'])} (from {usd(prev['spend_usd'])}"
+            + (
+                f"; the ledger starts {prev['data_since'][:10]}, inside that period)"
+                if prev.get("partial")
+                else ")"
+            )
             if prev["spend_usd"] is not None
             else "no data",
         ),
