@@ -117,7 +117,7 @@ def estimate_tables(data: dict) -> list[Table]:
     for e in data["estimates"]:
         cols = [
             Column("model", "model"),
-            Column("input tokens", "tokens"),
+            Column("input tokens", "tokens", "right"),
             Column(
                 "$/call",
                 "cost_per_call_usd",
@@ -131,9 +131,10 @@ def estimate_tables(data: dict) -> list[Table]:
             cols.append(
                 Column(f"$/{per} ({volume:,}/{per})", "cost_per_period_usd", "right", usd, 1)
             )
-        title = e["file"]
+        notes = [f"{data['settings']['output_tokens']:,} output tokens a call"]
         if e["unfilled_variables"]:
-            title += f" (unfilled: {', '.join(e['unfilled_variables'])})"
+            notes.append(f"unfilled: {', '.join(e['unfilled_variables'])}")
+        title = f"{e['file']} ({'; '.join(notes)})"
         rows = [{**r, "tokens": _tokens_cell(r)} for r in e["rows"]]
         out.append(Table(title, cols, rows))
     return out
