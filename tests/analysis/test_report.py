@@ -306,10 +306,35 @@ def test_whatif(run, ledger):
     assert "'gpt-9' matches no price entry" in bad.stderr
 
 
-def test_empty_ledger(run):
+def test_empty_ledger(run, tmp_path):
+    from llmaudit.ledger.store import Ledger
+
+    Ledger.open(tmp_path / "empty.db").close()
     result = run("--db", "empty.db", "report", "--format", "table")
     assert result.exit_code == 0
     assert "the ledger is empty" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report",),
+        ("whatif", "--swap", "gpt-4o=gpt-4o-mini"),
+        ("ledger", "info"),
+        ("ledger", "rejects"),
+        ("export",),
+        ("budget", "status"),
+        ("reconcile",),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_reading_a_missing_ledger_is_an_error_and_creates_nothing(run, tmp_path, args):
+    if args[0] == "budget":
+        run("budget", "set", "org", "--amount", "10")
+    result = run("--db", "typo.db", *args)
+    assert result.exit_code == 3, result.stderr
+    assert "no ledger at" in result.stderr and "typo.db" in result.stderr
+    assert not (tmp_path / "typo.db").exists()
 
 
 def test_latency_samples_above_the_limit(run, ledger, monkeypatch):

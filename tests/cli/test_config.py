@@ -71,6 +71,11 @@ def test_setting_below_a_value_is_refused(run):
 
 def test_db_path_from_config(run, tmp_path):
     run("config", "set", "ledger.path", str(tmp_path / "from-config.db"))
+    missing = run("ledger", "info", "--format", "json")
+    assert missing.exit_code == 3
+    assert f"no ledger at {tmp_path / 'from-config.db'}" in missing.stderr
+    (tmp_path / "a.jsonl").write_text('{"ts": "2026-11-01T00:00:00Z", "model": "gpt-4o"}\n')
+    assert run("ingest", "a.jsonl").exit_code == 0
     result = run("ledger", "info", "--format", "json")
     assert result.exit_code == 0
     assert str(tmp_path / "from-config.db") in result.stdout

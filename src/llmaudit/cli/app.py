@@ -55,9 +55,18 @@ class App:
 
         return load_table(self.pricing_layers())
 
-    def open_ledger(self):  # -> Ledger (imported lazily)
+    def open_ledger(self, *, create: bool = True):  # -> Ledger (imported lazily)
+        """The ledger; commands that only read it pass ``create=False`` so that a mistyped
+        --db (or nothing ingested yet) is an error, not an empty answer and a new file."""
+        from llmaudit.errors import StoreError
         from llmaudit.ledger.store import Ledger
 
+        if not create and not self.db_path.exists():
+            raise StoreError(
+                f"no ledger at {self.db_path}",
+                hint="ingest logs with 'llmaudit ingest PATH' or pull with 'llmaudit pull', "
+                "or point --db (LLMAUDIT_DB) at an existing ledger",
+            )
         return Ledger.open(self.db_path)
 
     # -- consoles -----------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def budget_status(app: App, at: str | None, fmt: Format | None) -> None:
         app.info("no budgets yet: llmaudit budget set NAME --amount USD --period month")
         return
     warning, critical = _thresholds(app)
-    with app.open_ledger() as ledger:
+    with app.open_ledger(create=False) as ledger:
         rows = [
             status(ledger.conn, app.price_table, b, _now(at), warning, critical) for b in budgets
         ]
@@ -210,7 +210,7 @@ def alerts(
     from llmaudit.analysis.budgets import budgets_from_config, evaluate
 
     warning, critical = _thresholds(app)
-    with app.open_ledger() as ledger:
+    with app.open_ledger(create=False) as ledger:
         fired = evaluate(
             ledger.conn,
             app.price_table,

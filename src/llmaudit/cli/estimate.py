@@ -56,7 +56,7 @@ def _settings(app: App, project: dict, models, output_tokens, cache_hit, request
 
 def _median_output(app: App, feature: str, models: tuple[str, ...]) -> int:
     """The median output tokens a request of FEATURE over the last 30 days of the ledger."""
-    with app.open_ledger() as ledger:
+    with app.open_ledger(create=False) as ledger:
         rows = [
             r[0]
             for r in ledger.conn.execute(
@@ -313,7 +313,7 @@ def check(
         days = window.strip().lower().removesuffix("d")
         if not days.isdigit() or int(days) < 1:
             raise UsageError(f"--window: {window!r} is not a number of days such as 7d")
-        with app.open_ledger() as ledger:
+        with app.open_ledger(create=False) as ledger:
             result = usage_regression(ledger.conn, app.price_table, int(days), limits)
         _report_check(app, result, limits, fmt)
         return

@@ -45,7 +45,7 @@ def export(ctx: click.Context, fmt: str, output, **kwargs) -> None:
 
     def rows():
         where, params = filters.sql()
-        with app.open_ledger() as ledger:
+        with app.open_ledger(create=False) as ledger:
             for record in ledger.iter_records(where, params):
                 cost = price_record(record, table)
                 totals.add(record, cost)
@@ -75,7 +75,7 @@ def export_openmetrics(app: App, output) -> None:
     """
     from llmaudit.analysis.metrics import openmetrics
 
-    with app.open_ledger() as ledger:
+    with app.open_ledger(create=False) as ledger:
         output.write(openmetrics(ledger.conn, app.price_table))
 
 

@@ -32,7 +32,7 @@ def _when(ts: str | None) -> str:
 @click.pass_obj
 def ledger_info(app: App, fmt: Format | None) -> None:
     """Path, size, schema version, counts, time range and sources of the ledger."""
-    with app.open_ledger() as led:
+    with app.open_ledger(create=False) as led:
         info = led.info()
     overview = Table(
         None,
@@ -73,7 +73,7 @@ def ledger_info(app: App, fmt: Format | None) -> None:
 @click.pass_obj
 def ledger_rejects(app: App, limit: int | None, fmt: Format | None) -> None:
     """List input that could not be ingested, with file:line and the reason."""
-    with app.open_ledger() as led:
+    with app.open_ledger(create=False) as led:
         rows = led.rejects(limit)
     for row in rows:
         row["where"] = f"{row['location']}:{row['line']}" if row["line"] else row["location"]

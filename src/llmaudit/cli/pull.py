@@ -151,7 +151,7 @@ def reconcile(app: App, since, until, providers, by, tolerance, fmt: Format | No
     start, end = window(
         _when(since, "--since"), _when(until, "--until", True), datetime.now(timezone.utc)
     )
-    with app.open_ledger() as ledger:
+    with app.open_ledger(create=False) as ledger:
         result = run(
             ledger.conn,
             app.price_table,

@@ -104,7 +104,7 @@ def report(
     tz = kwargs.get("tz")
     filters = build_filters(kwargs, app.config.get("attribution"))
     sections = (section,) if section else SECTION_NAMES
-    with app.open_ledger() as ledger:
+    with app.open_ledger(create=False) as ledger:
         run_report(app, ledger, sections, by, top, bucket, tz, filters, fmt)
 
 

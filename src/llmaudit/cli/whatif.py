@@ -46,7 +46,7 @@ def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwar
         pairs.append((src.strip(), dst.strip()))
     tz = kwargs.get("tz")
     filters = build_filters(kwargs, app.config.get("attribution"))
-    with app.open_ledger() as ledger:
+    with app.open_ledger(create=False) as ledger:
         window = resolve_window(ledger.conn, filters, zone(tz))
         if window is not None:
             filters = Filters(window.since, window.until, filters.where, filters.attribution)
