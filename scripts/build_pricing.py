@@ -74,6 +74,19 @@ LITELLM_PREFIX = {
 
 # -- REVIEW: corrections made by hand, each with its source ------------------------------------
 GPT4O_SOURCE = "https://platform.openai.com/docs/pricing"
+# Names for genai-prices' "contains" rules that llmaudit does carry over, as exact aliases:
+# OpenAI's moderation models (all free, per genai-prices' "moderation" entry; the omni names
+# are in LiteLLM's table, the text-moderation names in OpenAI's moderation guide).
+CONTAINS_NAMES = {
+    "moderation": [
+        "omni-moderation-latest",
+        "omni-moderation-2024-09-26",
+        "text-moderation-latest",
+        "text-moderation-stable",
+        "text-moderation-007",
+    ],
+}
+
 REVIEW_NOTES = {
     "gpt-4o": (
         "The gpt-4o alias pointed to gpt-4o-2024-05-13 ($5/$15) until 2024-10-02, then to "
@@ -141,6 +154,8 @@ def match_rules(match: dict, aliases: list[str], prefixes: list[str], skipped: l
     elif "or" in match:
         for sub in match["or"]:
             match_rules(sub, aliases, prefixes, skipped)
+    elif "contains" in match and str(match["contains"]) in CONTAINS_NAMES:
+        aliases.extend(CONTAINS_NAMES[str(match["contains"])])
     elif "contains" in match:
         # "contains" is too loose for llmaudit (it would match unrelated names); llmaudit strips
         # provider prefixes and Bedrock/Vertex decorations instead, so the id usually suffices.

@@ -37,6 +37,8 @@ ROUTES = {
         buckets("openai_usage_completions_page1.json", "openai_usage_completions_page2.json"),
     ),
     "/v1/organization/usage/embeddings": ("openai", buckets("openai_usage_embeddings.json")),
+    # written for llmaudit after the documented shape (same fields as embeddings)
+    "/v1/organization/usage/moderations": ("openai", buckets("openai_usage_moderations.json")),
     "/v1/organization/costs": ("openai", buckets("openai_costs.json")),
     "/v1/organizations/usage_report/messages": (
         "anthropic",

@@ -46,6 +46,7 @@ def openai_expected():
             "openai_usage_completions_page1.json",
             "openai_usage_completions_page2.json",
             "openai_usage_embeddings.json",
+            "openai_usage_moderations.json",
         )
         for r in b["results"]
     ]
@@ -156,7 +157,8 @@ def test_malformed_page_keeps_what_was_committed(run, server, tmp_path):
     kept = totals(tmp_path / "p.db", "openai-api")
     page1 = [r for b in load("openai_usage_completions_page1.json")["data"] for r in b["results"]]
     embeddings = [r for b in load("openai_usage_embeddings.json")["data"] for r in b["results"]]
-    assert kept["records"] == len(page1) + len(embeddings)
+    moderations = [r for b in load("openai_usage_moderations.json")["data"] for r in b["results"]]
+    assert kept["records"] == len(page1) + len(embeddings) + len(moderations)
 
 
 def test_wrong_key_is_explained(run, server, monkeypatch):
@@ -247,3 +249,15 @@ def test_attribution_map_splits_spend_by_team(run, server, tmp_path):
     assert listed == [
         {"kind": "project", "id": "proj_Q2w8xHkT4vYbN1cR7mZpLs0a", "names": "team=search"}
     ]
+
+
+def test_moderation_usage_is_pulled_and_priced_free(run, server, tmp_path):
+    """OpenAI's moderations usage: 860 requests, 120,400 input tokens on 1 August, on a model
+    that is free (priced at $0, not unpriced)."""
+    assert run("--db", "p.db", "pull", "openai", *WINDOW).exit_code == 0
+    out = run("--db", "p.db", "export", "--model", "omni-moderation-latest", "--format", "jsonl")
+    (row,) = [json.loads(line) for line in out.stdout.splitlines()]
+    assert (row["requests"], row["input_tokens"], row["output_tokens"]) == (860, 120400, 0)
+    assert row["ts"].startswith("2026-08-01T00:00:00")
+    assert (row["priced"], row["cost_usd"]) == (True, "0")
+    assert row["project"] == "proj_Q2w8xHkT4vYbN1cR7mZpLs0a"

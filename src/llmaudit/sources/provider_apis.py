@@ -411,6 +411,15 @@ ENDPOINTS = {
         ),
         Endpoint(
             "openai",
+            "usage/moderations",
+            "organization/usage/moderations",
+            "usage",
+            _openai_params(("project_id", "user_id", "api_key_id", "model"), {"1d": 31, "1h": 168}),
+            _openai_span,
+            _openai_usage,
+        ),
+        Endpoint(
+            "openai",
             "costs",
             "organization/costs",
             "cost",
