@@ -121,7 +121,7 @@ def test_pull_everything_with_faults(run, server, tmp_path):
     assert (
         sum(Decimal(c["amount_usd"]) for c in costs if c["provider"] == "anthropic") == cents / 100
     )
-    assert "openrouter credits: $61.47 used of $100.0 credits (lifetime)" in result.stderr
+    assert "openrouter credits: $61.47 used of $100.00 credits (lifetime)" in result.stderr
     orouter = totals(tmp_path / "p.db", "openrouter-api")
     assert orouter["requests"] == sum(
         r["requests"] for r in load("openrouter_activity.json")["data"]
@@ -261,3 +261,32 @@ def test_moderation_usage_is_pulled_and_priced_free(run, server, tmp_path):
     assert row["ts"].startswith("2026-08-01T00:00:00")
     assert (row["priced"], row["cost_usd"]) == (True, "0")
     assert row["project"] == "proj_Q2w8xHkT4vYbN1cR7mZpLs0a"
+
+
+def test_progress_reports_pages_and_buckets_per_endpoint(server, tmp_path):
+    """The progress callback (the Rich display on a terminal) hears each stored page with the
+    endpoint's running page and bucket counts."""
+    from datetime import datetime, timezone
+
+    from llmaudit.sources import pull as core
+
+    heard = []
+    request = core.request_for(
+        {},
+        ["openai"],
+        datetime(2026, 8, 1, tzinfo=timezone.utc),
+        datetime(2026, 8, 4, tzinfo=timezone.utc),
+        bucket="1d",
+        on_page=lambda *a: heard.append(a),
+    )
+    with Ledger.open(tmp_path / "p.db") as led:
+        core.pull(led, request)
+    completions = [a for a in heard if a[1] == "usage/completions"]
+    page1 = load("openai_usage_completions_page1.json")["data"]
+    page2 = load("openai_usage_completions_page2.json")["data"]
+    assert completions == [
+        ("openai", "usage/completions", 1, len(page1)),
+        ("openai", "usage/completions", 2, len(page1) + len(page2)),
+    ]
+    moderations = load("openai_usage_moderations.json")["data"]
+    assert ("openai", "usage/moderations", 1, len(moderations)) in heard

@@ -67,25 +67,21 @@ def pull(
             ledger.refresh_rollup()
         else:
             now = datetime.now(timezone.utc)
-            progress = _progress(app)
             start, end = core.window(_when(since, "--since"), _when(until, "--until", True), now)
-            request = core.request_for(
-                app.config,
-                providers,
-                start,
-                end,
-                bucket=bucket,
-                base_url=base_url,
-                full=full,
-                debug=app.debug,
-                on_page=progress,
-            )
-            results = core.pull(ledger, request)
+            with _progress(app) as progress:
+                request = core.request_for(
+                    app.config,
+                    providers,
+                    start,
+                    end,
+                    bucket=bucket,
+                    base_url=base_url,
+                    full=full,
+                    debug=app.debug,
+                    on_page=progress,
+                )
+                results = core.pull(ledger, request)
             ledger.refresh_rollup()
-            if progress:
-                import sys
-
-                sys.stderr.write("\r\033[K")
     _summarise(app, results)
 
 
@@ -109,19 +105,44 @@ def _summarise(app: App, results) -> None:
         raise ProviderError(f"{len(failed)} endpoint(s) failed; what was pulled before is kept")
 
 
-def _progress(app: App):
-    """A one-line live status per endpoint (pages fetched) on stderr, when it is a terminal."""
-    import os
-    import sys
+class _progress:
+    """A Rich display on stderr, one line per endpoint (pages and buckets so far), when it is
+    a terminal; a no-op otherwise."""
 
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        return None
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.bar = None
+        self.tasks: dict[tuple[str, str], int] = {}
 
-    def show(provider: str, endpoint: str, pages: int) -> None:
-        sys.stderr.write(f"\r{provider} {endpoint}: page {pages}...\033[K")
-        sys.stderr.flush()
+    def __enter__(self):
+        import os
+        import sys
 
-    return show
+        if sys.stderr.isatty() and not os.environ.get("CI"):
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TextColumn("{task.fields[pages]:,} page(s), {task.fields[buckets]:,} bucket(s)"),
+                TimeElapsedColumn(),
+                console=self.app.err,
+                transient=True,
+            )
+            self.bar.start()
+        return self.update
+
+    def update(self, provider: str, endpoint: str, pages: int, buckets: int) -> None:
+        if self.bar is None:
+            return
+        key = (provider, endpoint)
+        if key not in self.tasks:
+            self.tasks[key] = self.bar.add_task(f"{provider} {endpoint}", pages=0, buckets=0)
+        self.bar.update(self.tasks[key], pages=pages, buckets=buckets)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 @click.command()

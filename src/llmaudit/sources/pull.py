@@ -48,7 +48,8 @@ class PullRequest:
     base_url: str | None = None
     full: bool = False
     debug: bool = False
-    on_page: Callable[[str, str, int], None] | None = None
+    # called after each stored page: provider, endpoint, pages and buckets so far
+    on_page: Callable[[str, str, int, int], None] | None = None
     keys: dict[str, str] = field(default_factory=dict)
     base_urls: dict[str, str] = field(default_factory=dict)
 
@@ -117,6 +118,12 @@ def pull(ledger: Ledger, request: PullRequest, client_factory=Client) -> list[En
     return results
 
 
+def _dollars(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"${value:,.2f}"
+    return f"${value}"
+
+
 def _credits(client: Client) -> EndpointResult:
     """OpenRouter's lifetime credits and usage (a management key), reported, not stored."""
     result = EndpointResult("openrouter", "credits")
@@ -131,7 +138,8 @@ def _credits(client: Client) -> EndpointResult:
         return result
     result.pages = 1
     result.note = (
-        f"${data.get('total_usage')} used of ${data.get('total_credits')} credits (lifetime)"
+        f"{_dollars(data.get('total_usage'))} used of {_dollars(data.get('total_credits'))} "
+        "credits (lifetime)"
     )
     return result
 
@@ -159,8 +167,6 @@ def _endpoint(ledger: Ledger, client: Client, ep: Endpoint, request: PullRequest
             result.error = exc.message
             return result
         result.pages += 1
-        if request.on_page:
-            request.on_page(ep.provider, ep.name, result.pages)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             result.error = (
                 f"page {result.pages} of {ep.provider} {ep.name} is not the expected "
@@ -175,6 +181,8 @@ def _endpoint(ledger: Ledger, client: Client, ep: Endpoint, request: PullRequest
         result.replaced += replaced
         result.buckets += buckets
         result.rejected += rejected
+        if request.on_page:
+            request.on_page(ep.provider, ep.name, result.pages, result.buckets)
         page_token = body.get("next_page") if ep.paginated else None
         if not ep.paginated or not body.get("has_more") or not page_token:
             return result
