@@ -269,7 +269,7 @@ def test_formats_agree(run, ledger):
     assert max(len(line) for line in table.stdout.splitlines()) <= 80
     csv_one = run("--db", ledger, "report", "spend", *WINDOW, "--format", "csv").stdout
     assert csv_one.splitlines()[0] == (
-        "k0,cost_usd,share,requests,cost_per_1k_requests_usd,unpriced_requests"
+        "feature,cost_usd,share,requests,cost_per_1k_requests_usd,unpriced_requests"
     )
     assert csv_one.splitlines()[1].startswith("search,0.0765,")
     csv_all = run("--db", ledger, "report", *WINDOW, "--format", "csv").stdout.splitlines()

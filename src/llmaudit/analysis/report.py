@@ -240,8 +240,15 @@ def _rollup(groups: list[Group], key) -> dict[Any, dict[str, Any]]:
     return out
 
 
+PER_1K_PLACES = Decimal("1e-10")
+
+
 def _per_1k(cost: Decimal, requests: int) -> Decimal | None:
-    return cost * 1000 / requests if requests else None
+    """A rate, not an amount that adds up: kept to 1e-10 dollars (a division would otherwise
+    print 28 digits)."""
+    if not requests:
+        return None
+    return (cost * 1000 / requests).quantize(PER_1K_PLACES).normalize()
 
 
 def spend(groups: list[Group], getters: list[Any], by: list[str], top: int) -> dict[str, Any]:

@@ -103,7 +103,7 @@ def _summary(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
 
 def _spend(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
     rows = [*s["rows"], *([s["other"]] if s["other"] else [])]
-    cols = [Column(d, f"k{i}") for i, d in enumerate(s["by"])]
+    cols = [Column(d, d) for d in s["by"]]  # the dimension names are the CSV headers
     cols += [
         Column("spend", "cost_usd", "right", money, fmt_none=True),
         Column("share", "share", "right", pct),
@@ -111,7 +111,7 @@ def _spend(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
         Column("$/1k req", "cost_per_1k_requests_usd", "right", money, 3),
         Column("unpriced req", "unpriced_requests", "right", num, 4),
     ]
-    flat = [{**{f"k{i}": v for i, v in enumerate(r["key"])}, **r} for r in rows]
+    flat = [{**r, **dict(zip(s["by"], r["key"]))} for r in rows]
     return [Table(f"Spend by {' x '.join(s['by'])}", cols, flat)]
 
 
