@@ -237,6 +237,10 @@ def test_latency_and_wasted_spend(run, ledger):
     assert rows["claude-sonnet-4-5"]["ttft_p95_ms"] == 595.0
     assert lat["abandoned"] == {"requests": 1, "cost_usd": "0.0125"}
     assert lat["failed"] == {"requests": 1, "cost_usd": "0"}  # the unpriced error
+    # CSV is the main table (per model), not the last one
+    csv = run("--db", ledger, "report", "latency", *WINDOW, "--format", "csv").stdout.splitlines()
+    assert csv[0].startswith("model,ttft_p50_ms,ttft_p95_ms,latency_p50_ms,latency_p95_ms")
+    assert any(line.startswith("gpt-4o,250.0,295.0,2500.0,3850.0,") for line in csv)
 
 
 def test_trend(run, ledger):
@@ -251,6 +255,13 @@ def test_trend(run, ledger):
     )
     rows = json.loads(ny.stdout)["report"]["sections"]["trend"]["rows"]
     assert [r["bucket"] for r in rows if r["requests"]] == ["2026-11-01", "2026-11-02"]
+    # CSV: raw values and the spike flag, no bar characters
+    csv = run("--db", ledger, "report", "trend", *WINDOW, "--format", "csv").stdout.splitlines()
+    assert csv == [
+        "bucket,cost_usd,requests,spike",
+        "2026-11-01,0.0655,2,false",
+        "2026-11-02,0.026,3,false",
+    ]
 
 
 def test_formats_agree(run, ledger):
@@ -301,6 +312,7 @@ def test_whatif(run, ledger):
         "0.051",
     )
     assert w["total"]["saving_usd"] == "0.051"
+    assert w["total"]["saving_share"] == round(0.051 / 0.0765, 6)  # a share, like the report's
     bad = run("--db", ledger, "whatif", "--swap", "gpt-4o=gpt-9")
     assert bad.exit_code == 2
     assert "'gpt-9' matches no price entry" in bad.stderr

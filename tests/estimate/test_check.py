@@ -185,3 +185,26 @@ def test_usage_level_regression_from_the_ledger(run, tmp_path):
     )
     ok = run("--db", "u.db", "check", "--ledger", "--max-increase", "150%", "--format", "json")
     assert ok.exit_code == 0
+
+
+def test_estimate_csv_has_every_file_in_one_table(run, tmp_path):
+    """gpt-4o, $2.50 input and $10 output per million. A plain-text prompt is one user
+    message: 3 tokens of framing + "user" (1) + the text + 3 to prime the reply.
+    a.txt "Hello there" (2 tokens) -> 9 input; b.txt "Hello there, world" (4) -> 11 input.
+    With 10 output tokens: 9 x 2.5 + 10 x 10 = 122.5 -> $0.0001225 a call; 11 -> $0.0001275."""
+    (tmp_path / "a.txt").write_text("Hello there")
+    (tmp_path / "b.txt").write_text("Hello there, world")
+    result = run(
+        "estimate", "a.txt", "b.txt", "--model", "gpt-4o", "--output-tokens", "10",
+        "--format", "csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "file,model,price_id,input_tokens,exact,error_band,method,cache_read_tokens,"
+        "output_tokens,cost_per_call_usd,cost_per_1k_calls_usd"
+    )
+    assert lines[1:] == [
+        "a.txt,gpt-4o,gpt-4o@2024-10-02,9,true,0.0,o200k_base,0,10,0.0001225,0.1225",
+        "b.txt,gpt-4o,gpt-4o@2024-10-02,11,true,0.0,o200k_base,0,10,0.0001275,0.1275",
+    ]

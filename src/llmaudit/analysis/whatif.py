@@ -21,6 +21,11 @@ from llmaudit.pricing.table import PriceTable
 ZERO = Decimal(0)
 
 
+def _share(part: Decimal, whole: Decimal) -> float | None:
+    """A share, as the report's shares: a float rounded to 6 places."""
+    return round(float(part / whole), 6) if whole else None
+
+
 def whatif(
     conn: Any,
     table: PriceTable,
@@ -94,7 +99,7 @@ def whatif(
                 "current_usd": e["current"],
                 "whatif_usd": e["whatif"],
                 "saving_usd": saving,
-                "saving_share": saving / e["current"] if e["current"] else None,
+                "saving_share": _share(saving, e["current"]),
                 "unpriced_requests": e["unpriced_requests"],
             }
         )
@@ -107,7 +112,7 @@ def whatif(
             "current_usd": current,
             "whatif_usd": new,
             "saving_usd": current - new,
-            "saving_share": (current - new) / current if current else None,
+            "saving_share": _share(current - new, current),
         },
         "notes": notes,
     }

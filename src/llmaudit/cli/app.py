@@ -101,7 +101,13 @@ class App:
         """A table on a terminal, JSON when piped (checked on stdout, where data goes)."""
         return Format.TABLE if sys.stdout.isatty() else Format.JSON
 
-    def emit(self, fmt: Format | None, tables: list[Table], data: dict[str, Any]) -> None:
+    def emit(
+        self,
+        fmt: Format | None,
+        tables: list[Table],
+        data: dict[str, Any],
+        csv_table: Table | None = None,
+    ) -> None:
         fmt = fmt or self.default_format()
         if fmt is Format.TABLE:
             from llmaudit.render.table import to_rich
@@ -111,4 +117,4 @@ class App:
                     self.out.print()
                 self.out.print(to_rich(table, self.out.width))
             return
-        sys.stdout.write(render_text(fmt, tables, data) + "\n")
+        sys.stdout.write(render_text(fmt, tables, data, csv_table) + "\n")

@@ -140,6 +140,27 @@ def estimate_tables(data: dict) -> list[Table]:
     return out
 
 
+def estimate_csv(data: dict) -> Table:
+    """Every file's rows in one table of raw values (CSV has one header row)."""
+    keys = [
+        "file",
+        "model",
+        "price_id",
+        "input_tokens",
+        "exact",
+        "error_band",
+        "method",
+        "cache_read_tokens",
+        "output_tokens",
+        "cost_per_call_usd",
+        "cost_per_1k_calls_usd",
+    ]
+    if data["settings"]["requests"]:
+        keys += ["cost_per_period_usd", "cost_per_month_usd"]
+    rows = [{"file": e["file"], **r} for e in data["estimates"] for r in e["rows"]]
+    return Table(None, [Column(k, k) for k in keys], rows)
+
+
 @click.command()
 @click.argument("files", nargs=-1)
 @click.option("--model", "models", multiple=True, help="Price on this model (repeatable).")
@@ -202,7 +223,7 @@ def estimate(
     if exact:
         settings.exact = _exact_settings(app)
     data = run_estimates(app, files, {**conf.get("vars", {}), **parse_vars(variables)}, settings)
-    app.emit(fmt, estimate_tables(data), data)
+    app.emit(fmt, estimate_tables(data), data, csv_table=estimate_csv(data))
     for e in data["estimates"]:
         if e["unfilled_variables"]:
             app.warn(

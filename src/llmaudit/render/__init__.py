@@ -26,6 +26,8 @@ class Column:
     # Lower numbers are dropped last when a terminal table is too narrow.
     priority: int = 0
     fmt_none: bool = False  # call fmt for a missing value too (e.g. to print "unpriced")
+    csv: bool = True  # False for what only decorates a terminal table (bars, markers)
+    screen: bool = True  # False for raw values only CSV carries (the marker's flag)
 
     def show(self, value: Any) -> str:
         if self.fmt is not None:
@@ -75,8 +77,12 @@ def price(value: Any) -> str:
     return f"${head}.{tail.ljust(2, '0')}"
 
 
-def render_text(fmt: Format, tables: list[Table], data: dict[str, Any]) -> str:
-    """Every format but ``table`` (which needs a console): the text to write to stdout."""
+def render_text(
+    fmt: Format, tables: list[Table], data: dict[str, Any], csv_table: Table | None = None
+) -> str:
+    """Every format but ``table`` (which needs a console): the text to write to stdout. CSV is
+    one table with one header row: ``csv_table`` when the command has one, else the first (the
+    main) table."""
     if fmt is Format.JSON:
         from llmaudit.render.json import render_json
 
@@ -84,7 +90,8 @@ def render_text(fmt: Format, tables: list[Table], data: dict[str, Any]) -> str:
     if fmt is Format.CSV:
         from llmaudit.render.csv import render_csv
 
-        return render_csv(tables[-1])
+        table = csv_table or (tables[0] if tables else Table(None, []))
+        return render_csv(table)
     if fmt is Format.MARKDOWN:
         from llmaudit.render.markdown import render_markdown
 

@@ -24,7 +24,8 @@ def render_csv(table: Table) -> str:
     """Raw values (no display formatting), one header row, RFC 4180 quoting."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([c.key for c in table.columns])
+    columns = [c for c in table.columns if c.csv]
+    writer.writerow([c.key for c in columns])
     for row in table.rows:
-        writer.writerow([_cell(row.get(c.key)) for c in table.columns])
+        writer.writerow([_cell(row.get(c.key)) for c in columns])
     return buf.getvalue().rstrip("\n")

@@ -111,7 +111,7 @@ def _spend(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
         Column("$/1k req", "cost_per_1k_requests_usd", "right", money, 3),
         Column("unpriced req", "unpriced_requests", "right", num, 4),
     ]
-    flat = [{**r, **dict(zip(s["by"], r["key"]))} for r in rows]
+    flat = [{**r, **dict(zip(s["by"], r["key"], strict=True))} for r in rows]
     return [Table(f"Spend by {' x '.join(s['by'])}", cols, flat)]
 
 
@@ -201,9 +201,10 @@ def _trend(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
     cols = [
         Column(s["bucket"], "bucket"),
         Column("spend", "cost_usd", "right", usd),
-        Column("", "bar", fmt=str),
-        Column("", "note", priority=2),
+        Column("", "bar", fmt=str, csv=False),
+        Column("", "note", priority=2, csv=False),
         Column("requests", "requests", "right", num, 1),
+        Column("spike", "spike", screen=False),
     ]
     out = [Table(f"Spend per {s['bucket']} ({s['tz']})", cols, rows)]
     if s["migrations"]:

@@ -10,7 +10,7 @@ from llmaudit.render import Table
 def to_rich(table: Table, width: int) -> Any:
     from rich.table import Table as RichTable
 
-    columns = list(table.columns)
+    columns = [c for c in table.columns if c.screen]
     # Drop optional columns (priority > 0), highest number first, until the table fits.
     while _natural_width(table, columns) > width and any(c.priority > 0 for c in columns):
         worst = max(columns, key=lambda c: c.priority)
