@@ -64,7 +64,7 @@ def ledger_info(app: App, fmt: Format | None) -> None:
         ],
         info["sources"],
     )
-    app.emit(fmt, [overview, sources], {"ledger": info})
+    app.emit(fmt, [overview, sources], {"ledger": info}, csv_table=sources)
 
 
 @ledger.command("rejects")

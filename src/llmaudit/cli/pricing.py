@@ -146,7 +146,7 @@ def pricing_show(app: App, model: str, fmt: Format | None) -> None:
         ],
         rows,
     )
-    app.emit(fmt, [facts, periods], {"model": info})
+    app.emit(fmt, [facts, periods], {"model": info}, csv_table=periods)
 
 
 @pricing.command("explain")
