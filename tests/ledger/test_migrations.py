@@ -165,6 +165,7 @@ def test_blank_ledger_migrates_to_the_exact_schema(tmp_path):
             "idx_raw_pages_provider_endpoint",
             "idx_billed_costs_provider_ts",
             "idx_rollup_daily_day",
+            "idx_rejects_whole_file",
         }
         assert migrations.applied(led.conn) == [name for name, _ in migrations.MIGRATIONS]
         assert led.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -221,3 +222,28 @@ def test_a_ledger_at_every_earlier_version_migrates_forward(tmp_path, monkeypatc
             assert migrations.applied(led.conn) == [n for n, _ in migrations.MIGRATIONS]
             for table, cols in EXPECTED_COLUMNS.items():
                 assert _columns(led.conn, table) == cols, (upto, table)
+
+
+def test_m006_keeps_one_whole_file_reject(tmp_path, monkeypatch):
+    """Whole-file rejects (no line) repeated by earlier versions on every re-read collapse to
+    the first; line rejects are untouched; from then on a repeat is not stored."""
+    path = tmp_path / "v5.db"
+    upto = [n for n, _ in migrations.MIGRATIONS].index("m006_whole_file_rejects_once")
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
+    with Ledger.open(path) as led:
+        for line in (None, None, None, 4):
+            led.conn.execute(
+                "INSERT INTO rejects (source_kind, location, line, reason, raw_hash, "
+                "created_at) VALUES ('langfuse', 'bad.json', ?, 'invalid JSON', 'h', 'now')",
+                (line,),
+            )
+    monkeypatch.undo()
+    with Ledger.open(path) as led:
+        rows = led.conn.execute("SELECT id, line FROM rejects ORDER BY id").fetchall()
+        assert rows == [(1, None), (4, 4)]
+        led.conn.execute(
+            "INSERT INTO rejects (source_kind, location, line, reason, raw_hash, created_at) "
+            "VALUES ('langfuse', 'bad.json', NULL, 'invalid JSON', 'h', 'now') "
+            "ON CONFLICT DO NOTHING"
+        )
+        assert led.conn.execute("SELECT COUNT(*) FROM rejects").fetchone()[0] == 2

@@ -248,3 +248,19 @@ def test_small_batches_keep_the_dedupe_rules_across_batches(run, tmp_path, monke
             20,
             sum(range(1, 21)) - 4 + 40,
         )
+
+
+def test_a_whole_file_reject_is_stored_once(run, tmp_path):
+    """A document that is not JSON has no line; re-reading the changed file reports it again
+    but the ledger keeps one reject."""
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": [ broken')
+    first = run("--db", "d.db", "ingest", "bad.json", "--format", "langfuse")
+    assert first.exit_code == 3
+    bad.write_text('{"data": [ broken ')  # changed: read again, same reason
+    again = run("--db", "d.db", "ingest", "bad.json", "--format", "langfuse")
+    assert "0 added, 0 updated, 0 duplicate, 1 rejected" in again.stderr
+    rows = json.loads(run("--db", "d.db", "ledger", "rejects", "--format", "json").stdout)
+    assert [(r["line"], r["reason"][:21]) for r in rows["rejects"]] == [
+        (None, "invalid JSON document")
+    ]

@@ -249,6 +249,20 @@ def m005_latency_index(conn: sqlite3.Connection) -> None:
     conn.execute("DROP INDEX idx_records_ts")
 
 
+@migration
+def m006_whole_file_rejects_once(conn: sqlite3.Connection) -> None:
+    """A reject without a line (a whole document that is not JSON) is kept once per file and
+    reason: UNIQUE (location, line, raw_hash) lets NULL lines repeat on every re-read."""
+    conn.execute(
+        "DELETE FROM rejects WHERE line IS NULL AND id NOT IN "
+        "(SELECT MIN(id) FROM rejects WHERE line IS NULL GROUP BY location, raw_hash)"
+    )
+    conn.execute(
+        "CREATE UNIQUE INDEX idx_rejects_whole_file ON rejects (location, raw_hash) "
+        "WHERE line IS NULL"
+    )
+
+
 def applied(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)

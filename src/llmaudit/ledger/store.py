@@ -250,7 +250,7 @@ class Ledger:
             self.conn.execute(
                 "INSERT INTO rejects (ingest_id, source_kind, location, line, field, reason, "
                 "raw, raw_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (location, line, raw_hash) DO NOTHING",
+                "ON CONFLICT DO NOTHING",  # the same line, or the same whole-file reject
                 (
                     ingest_id,
                     source_kind,
