@@ -3,9 +3,13 @@ files; the chat overhead follows OpenAI's documented formula; no network is ever
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import json
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -121,23 +125,19 @@ def test_works_with_the_network_unplugged(run, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
 
 
-def test_exact_counts_from_anthropics_endpoint(run, tmp_path, monkeypatch):
-    import json as _json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+@contextlib.contextmanager
+def count_tokens_server(answer):
+    """A loopback count-tokens endpoint: ``answer(headers)`` gives (status, JSON body); every
+    request is recorded as (path, headers, body)."""
     seen = []
 
     class CountTokens(BaseHTTPRequestHandler):
         def do_POST(self):
-            body = _json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append((self.path, dict(self.headers), body))
-            ok = (
-                self.headers.get("x-api-key") == "sk-ant-api03-TEST"
-                and self.headers.get("anthropic-version") == "2023-06-01"
-            )
-            data = _json.dumps({"input_tokens": 1234} if ok else {"error": {}}).encode()
-            self.send_response(200 if ok else 401)
+            status, payload = answer(self.headers)
+            data = json.dumps(payload).encode()
+            self.send_response(status)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -148,66 +148,61 @@ def test_exact_counts_from_anthropics_endpoint(run, tmp_path, monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), CountTokens)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+
+
+def test_exact_counts_from_anthropics_endpoint(run, tmp_path, monkeypatch):
+    def answer(headers):
+        ok = (
+            headers.get("x-api-key") == "sk-ant-api03-TEST"
+            and headers.get("anthropic-version") == "2023-06-01"
+        )
+        return (200, {"input_tokens": 1234}) if ok else (401, {"error": {}})
+
+    with count_tokens_server(answer) as (url, seen):
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-TEST")
-        monkeypatch.setenv("LLMAUDIT_ANTHROPIC_BASE_URL", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("LLMAUDIT_ANTHROPIC_BASE_URL", url)
         (tmp_path / "chat.json").write_text(
-            _json.dumps(
+            json.dumps(
                 [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
             )
         )
         result = run(
             "estimate", "chat.json", "--model", "claude-haiku-4-5", "--exact", "--format", "json"
         )
-        assert result.exit_code == 0, result.stderr
-        (row,) = _json.loads(result.stdout)["estimates"][0]["rows"]
-        assert (row["input_tokens"], row["exact"], row["method"]) == (
-            1234,
-            True,
-            "anthropic count_tokens",
-        )
-        path, _headers, body = seen[0]
-        assert path == "/v1/messages/count_tokens"
-        assert body == {
-            "model": "claude-haiku-4-5",
-            "system": "Be brief.",
-            "messages": [{"role": "user", "content": "Hi"}],
-        }
-    finally:
-        server.shutdown()
+    assert result.exit_code == 0, result.stderr
+    (row,) = json.loads(result.stdout)["estimates"][0]["rows"]
+    assert (row["input_tokens"], row["exact"], row["method"]) == (
+        1234,
+        True,
+        "anthropic count_tokens",
+    )
+    path, _headers, body = seen[0]
+    assert path == "/v1/messages/count_tokens"
+    assert body == {
+        "model": "claude-haiku-4-5",
+        "system": "Be brief.",
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
 
 
 def test_exact_counts_from_geminis_endpoint(run, tmp_path, monkeypatch):
     """--exact with only GEMINI_API_KEY: Gemini models are counted by countTokens (system
     message as systemInstruction, assistant as the model role), Anthropic stays an estimate."""
-    import json as _json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    seen = []
+    def answer(headers):
+        ok = headers.get("x-goog-api-key") == "AIza-TEST"
+        return (200, {"totalTokens": 321}) if ok else (403, {"error": {}})
 
-    class CountTokens(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = _json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append((self.path, body))
-            ok = self.headers.get("x-goog-api-key") == "AIza-TEST"
-            data = _json.dumps({"totalTokens": 321} if ok else {"error": {}}).encode()
-            self.send_response(200 if ok else 403)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *a):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CountTokens)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with count_tokens_server(answer) as (url, seen):
         monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
         monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
         monkeypatch.setenv("GEMINI_API_KEY", "AIza-TEST")
-        monkeypatch.setenv("LLMAUDIT_GOOGLE_BASE_URL", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("LLMAUDIT_GOOGLE_BASE_URL", url)
         (tmp_path / "chat.json").write_text(
-            _json.dumps(
+            json.dumps(
                 [
                     {"role": "system", "content": "Be brief."},
                     {"role": "user", "content": "Hi"},
@@ -217,40 +212,31 @@ def test_exact_counts_from_geminis_endpoint(run, tmp_path, monkeypatch):
             )
         )
         result = run(
-            "estimate",
-            "chat.json",
-            "--model",
-            "gemini-2.5-flash",
-            "--model",
-            "claude-haiku-4-5",
-            "--exact",
-            "--format",
-            "json",
-        )
-        assert result.exit_code == 0, result.stderr
-        gemini, claude = _json.loads(result.stdout)["estimates"][0]["rows"]
-        assert (gemini["input_tokens"], gemini["exact"], gemini["method"]) == (
-            321,
-            True,
-            "google countTokens",
-        )
-        assert claude["exact"] is False
-        assert "AIza-TEST" not in result.stdout + result.stderr
-        ((path, body),) = seen
-        assert path == "/v1beta/models/gemini-2.5-flash:countTokens"
-        assert body == {
-            "generateContentRequest": {
-                "model": "models/gemini-2.5-flash",
-                "contents": [
-                    {"role": "user", "parts": [{"text": "Hi"}]},
-                    {"role": "model", "parts": [{"text": "Hello."}]},
-                    {"role": "user", "parts": [{"text": "Bye"}]},
-                ],
-                "systemInstruction": {"parts": [{"text": "Be brief."}]},
-            }
+            "estimate", "chat.json", "--model", "gemini-2.5-flash", "--model",
+            "claude-haiku-4-5", "--exact", "--format", "json",
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    gemini, claude = json.loads(result.stdout)["estimates"][0]["rows"]
+    assert (gemini["input_tokens"], gemini["exact"], gemini["method"]) == (
+        321,
+        True,
+        "google countTokens",
+    )
+    assert claude["exact"] is False
+    assert "AIza-TEST" not in result.stdout + result.stderr
+    ((path, _headers, body),) = seen
+    assert path == "/v1beta/models/gemini-2.5-flash:countTokens"
+    assert body == {
+        "generateContentRequest": {
+            "model": "models/gemini-2.5-flash",
+            "contents": [
+                {"role": "user", "parts": [{"text": "Hi"}]},
+                {"role": "model", "parts": [{"text": "Hello."}]},
+                {"role": "user", "parts": [{"text": "Bye"}]},
+            ],
+            "systemInstruction": {"parts": [{"text": "Be brief."}]},
         }
-    finally:
-        server.shutdown()
+    }
 
 
 def test_exact_without_any_key_is_a_usage_error(run, tmp_path, monkeypatch):
@@ -260,3 +246,15 @@ def test_exact_without_any_key_is_a_usage_error(run, tmp_path, monkeypatch):
     result = run("estimate", "p.txt", "--model", "gemini-2.5-flash", "--exact")
     assert result.exit_code == 2
     assert "GEMINI_API_KEY" in result.stderr
+
+
+def test_exact_with_a_refused_key_says_which_key(run, tmp_path, monkeypatch):
+    with count_tokens_server(lambda headers: (403, {"error": {}})) as (url, _seen):
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+        monkeypatch.setenv("GEMINI_API_KEY", "AIza-WRONG")
+        monkeypatch.setenv("LLMAUDIT_GOOGLE_BASE_URL", url)
+        (tmp_path / "p.txt").write_text("Hi")
+        result = run("estimate", "p.txt", "--model", "gemini-2.5-flash", "--exact")
+    assert result.exit_code == 4
+    assert "refused the key (403): a valid API key is needed; set GEMINI_API_KEY" in result.stderr
+    assert "AIza-WRONG" not in result.stderr
