@@ -285,3 +285,8 @@ def test_maturity_on_the_demo_ledger(run):
     assert measured["data fresher than a day"] == 8.0
     assert 0 < measured["cache hit rate (tokens)"] < 0.5
     assert out["next_step"].startswith("set a budget")
+    csv = run(
+        "--db", "demo.db", "maturity", "--at", "2026-11-01T06:00:00Z", "--format", "csv"
+    ).stdout.splitlines()
+    assert csv[0] == "level,criterion,target,measured,unit,passed,next_step"
+    assert csv[1] == "1,usage data in the ledger (last 30 days),some requests,16134,count,true,"

@@ -62,6 +62,14 @@ def maturity(app: App, interactive: bool, at: str | None, fmt: Format | None) ->
         ],
         rows,
     )
-    app.emit(fmt, [table], {"maturity": result})
+    raw = Table(
+        None,
+        [
+            Column(k, k)
+            for k in ("level", "criterion", "target", "measured", "unit", "passed", "next_step")
+        ],
+        result["criteria"],
+    )
+    app.emit(fmt, [table], {"maturity": result}, csv_table=raw)
     if result["next_step"] and (fmt or app.default_format()) is Format.TABLE:
         app.info(f"next step: {result['next_step']}")
