@@ -369,25 +369,10 @@ def aggregate(
             else []
         ),
     ]
-    group = [
-        "bucket",
-        "model",
-        "provider",
-        "service_tier",
-        "status",
-        "lc",
-        *(f"d{i}" for i in range(len(dim_cols))),
-    ]
     where, where_params = filters.sql()
-    sql = f"SELECT {', '.join(select)} FROM records {where} GROUP BY {', '.join(group)}"
-    cur = conn.execute(sql, (*params, *dim_params, *where_params))
-    names = [d[0] for d in cur.description]
-    out = []
-    for row in cur:
-        item = dict(zip(names, row, strict=True))
-        item["dims"] = tuple(item.pop(f"d{i}") for i in range(len(dim_cols)))
-        out.append(item)
-    return out
+    return _grouped(
+        conn, "records", select, len(dim_cols), where, (*params, *dim_params, *where_params)
+    )
 
 
 def _from_rollup(conn: Any, filters: Filters, dims, cached_requests: bool) -> list[dict[str, Any]]:
@@ -412,6 +397,17 @@ def _from_rollup(conn: Any, filters: Filters, dims, cached_requests: bool) -> li
         "SUM(records) AS records",
         *(["SUM(cached_requests) AS cached_requests"] if cached_requests else []),
     ]
+    where, where_params = filters.sql(time_column="day")
+    return _grouped(
+        conn, "rollup_daily", select, len(dim_cols), where, (*dim_params, *where_params)
+    )
+
+
+def _grouped(
+    conn: Any, table: str, select: list[str], n_dims: int, where: str, params: tuple[Any, ...]
+) -> list[dict[str, Any]]:
+    """Run a grouping over ``table`` (records or the daily rollup) by the pricing unit: time
+    bucket, model, provider, tier, status, long-context class and the dimensions d0..dN."""
     group = [
         "bucket",
         "model",
@@ -419,16 +415,15 @@ def _from_rollup(conn: Any, filters: Filters, dims, cached_requests: bool) -> li
         "service_tier",
         "status",
         "lc",
-        *(f"d{i}" for i in range(len(dim_cols))),
+        *(f"d{i}" for i in range(n_dims)),
     ]
-    where, where_params = filters.sql(time_column="day")
-    sql = f"SELECT {', '.join(select)} FROM rollup_daily {where} GROUP BY {', '.join(group)}"
-    cur = conn.execute(sql, (*dim_params, *where_params))
+    sql = f"SELECT {', '.join(select)} FROM {table} {where} GROUP BY {', '.join(group)}"
+    cur = conn.execute(sql, params)
     names = [d[0] for d in cur.description]
     out = []
     for row in cur:
         item = dict(zip(names, row, strict=True))
-        item["dims"] = tuple(item.pop(f"d{i}") for i in range(len(dim_cols)))
+        item["dims"] = tuple(item.pop(f"d{i}") for i in range(n_dims))
         out.append(item)
     return out
 

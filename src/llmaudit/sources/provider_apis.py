@@ -95,17 +95,26 @@ def _unix(dt: datetime) -> str:
     return str(int(dt.timestamp()))
 
 
-def _openai_params(group_by: tuple[str, ...], limits: dict[str, int]):
-    def build(since: datetime, until: datetime, bucket: str) -> list[tuple[str, str]]:
-        return [
-            ("start_time", _unix(since)),
-            ("end_time", _unix(until)),
-            ("bucket_width", bucket),
-            ("limit", str(limits[bucket])),
-            *(("group_by[]", g) for g in group_by),
-        ]
+def _window_params(start: str, end: str, when: Callable[[datetime], str]):
+    """Query parameters of a usage or cost endpoint: its window (under the provider's names
+    and time format), bucket width, page limit and bracketed group_by[] list."""
 
-    return build
+    def params(group_by: tuple[str, ...], limits: dict[str, int]):
+        def build(since: datetime, until: datetime, bucket: str) -> list[tuple[str, str]]:
+            return [
+                (start, when(since)),
+                (end, when(until)),
+                ("bucket_width", bucket),
+                ("limit", str(limits[bucket])),
+                *(("group_by[]", g) for g in group_by),
+            ]
+
+        return build
+
+    return params
+
+
+_openai_params = _window_params("start_time", "end_time", _unix)
 
 
 def _openai_span(bucket: dict) -> tuple[datetime, datetime]:
@@ -230,17 +239,7 @@ def _rfc3339(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _anthropic_params(group_by: tuple[str, ...], limits: dict[str, int]):
-    def build(since: datetime, until: datetime, bucket: str) -> list[tuple[str, str]]:
-        return [
-            ("starting_at", _rfc3339(since)),
-            ("ending_at", _rfc3339(until)),
-            ("bucket_width", bucket),
-            ("limit", str(limits[bucket])),
-            *(("group_by[]", g) for g in group_by),
-        ]
-
-    return build
+_anthropic_params = _window_params("starting_at", "ending_at", _rfc3339)
 
 
 def _anthropic_span(bucket: dict) -> tuple[datetime, datetime]:
