@@ -140,6 +140,18 @@ def estimate_tables(data: dict) -> list[Table]:
     return out
 
 
+var_option = click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Fill a template variable ({{name}} or {name}); NAME=@FILE reads a file.",
+)
+project_option = click.option(
+    "--project", metavar="FILE", help=f"Project config (default ./{PROJECT_FILE})."
+)
+
+
 def estimate_csv(data: dict) -> Table:
     """Every file's rows in one table of raw values (CSV has one header row)."""
     keys = [
@@ -173,14 +185,8 @@ def estimate_csv(data: dict) -> Table:
 @click.option("--cache-hit", type=float, help="Share of the prompt served from cache (0-1).")
 @click.option("--requests", type=click.IntRange(min=1), help="Volume: calls a --per period.")
 @click.option("--per", type=click.Choice(["day", "month"]), help="The period of --requests.")
-@click.option(
-    "--var",
-    "variables",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Fill a template variable ({{name}} or {name}); NAME=@FILE reads a file.",
-)
-@click.option("--project", metavar="FILE", help=f"Project config (default ./{PROJECT_FILE}).")
+@var_option
+@project_option
 @click.option(
     "--exact",
     is_flag=True,
@@ -278,14 +284,8 @@ def check_markdown(result: dict, limits_text: str) -> str:
 )
 @click.option("--warn-increase", metavar="PCT", help="Warn above this increase.")
 @click.option("--warn-increase-usd", metavar="USD", help="Warn above this $ increase a month.")
-@click.option(
-    "--var",
-    "variables",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Fill a template variable, as for estimate.",
-)
-@click.option("--project", metavar="FILE", help=f"Project config (default ./{PROJECT_FILE}).")
+@var_option
+@project_option
 @click.option(
     "--ledger",
     "from_ledger",
