@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from llmaudit.ledger.query import SUMS
 from llmaudit.ledger.record import UsageRecord
 from llmaudit.pricing.kernel import Cost, price_record
 from llmaudit.pricing.match import match
@@ -65,19 +66,8 @@ def long_context_thresholds(table: PriceTable, models: list[str]) -> dict[str, i
     return out
 
 
-RECORD_FIELDS = (
-    "provider",
-    "model",
-    "requests",
-    "input_uncached",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-    "service_tier",
-    "status",
-)
+# the columns of an aggregated row that make up a (priceable) record
+RECORD_FIELDS = ("provider", "model", *SUMS, "service_tier", "status")
 
 
 def bucket_start(bucket: str) -> datetime:

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from llmaudit.errors import UsageError
-from llmaudit.ledger.record import ATTRIBUTION_FIELDS, format_ts
+from llmaudit.ledger.record import ATTRIBUTION_FIELDS, TOKEN_FIELDS, format_ts
 
 DIMENSIONS = (
     *ATTRIBUTION_FIELDS,
@@ -202,15 +202,7 @@ def parse_where(text: str) -> tuple[str, str]:
 
 
 # -- aggregation -------------------------------------------------------------------------------
-SUMS = (
-    "requests",
-    "input_uncached",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-)
+SUMS = ("requests", *TOKEN_FIELDS)
 
 
 def _dim_sql(dim: str) -> str:
