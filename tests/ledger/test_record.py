@@ -93,7 +93,7 @@ def test_redact_api_key_keeps_ids_and_hides_secrets():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(12, 12), (12.0, 12), (Decimal("12.000"), 12), (2**53, 2**53)],
+    [(12, 12), (12.0, 12), (Decimal("12.000"), 12), (10**12, 10**12)],
 )
 def test_to_int_accepts_integral_counts(value, expected):
     assert to_int(value, "input") == expected

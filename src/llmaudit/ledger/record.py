@@ -198,27 +198,44 @@ _COUNT_FIELDS = ("requests", *TOKEN_FIELDS)
 _TEXT_FIELDS = (*ATTRIBUTION_FIELDS, "request_id")
 
 
+def check_ts(dt: Any, field_name: str = "ts") -> None:
+    """A record's time: aware, and inside the ledger's span (1970 to 2100, UTC)."""
+    if not isinstance(dt, datetime) or dt.tzinfo is None:
+        raise RecordError("must be a timezone-aware datetime", field=field_name)
+    try:
+        inside = TS_MIN <= dt < TS_MAX
+    except (OverflowError, ValueError):  # an offset pushing it past year 1 or 9999
+        inside = False
+    if not inside:
+        raise RecordError(
+            f"{dt.isoformat()} is outside the years {TS_MIN.year}..{TS_MAX.year - 1}",
+            field=field_name,
+        )
+
+
 def validate(rec: UsageRecord) -> None:
     """Raise :class:`RecordError` naming the field if ``rec`` breaks a rule of the record."""
-    if not isinstance(rec.ts, datetime) or rec.ts.tzinfo is None:
-        raise RecordError("must be a timezone-aware datetime", field="ts")
+    check_ts(rec.ts, "ts")
     if rec.ts_end is not None:
-        if not isinstance(rec.ts_end, datetime) or rec.ts_end.tzinfo is None:
-            raise RecordError("must be a timezone-aware datetime", field="ts_end")
+        check_ts(rec.ts_end, "ts_end")
         if rec.ts_end < rec.ts:
             raise RecordError("is before ts", field="ts_end")
     if not isinstance(rec.model, str) or not rec.model.strip():
         raise RecordError("is missing", field="model")
     if not isinstance(rec.provider, str) or not rec.provider.strip():
         raise RecordError("is missing", field="provider")
+    for name in ("model", "provider"):
+        _check_text(getattr(rec, name), name)
     for name in _COUNT_FIELDS:
         value = getattr(rec, name)
-        if type(value) is int and value >= 0:
+        limit = MAX_REQUESTS if name == "requests" else MAX_COUNT
+        if type(value) is int and 0 <= value <= limit:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
-            raise RecordError(f"must be an integer, got {value!r}", field=name)
+            raise RecordError(f"must be an integer, got {_short(value)}", field=name)
         if value < 0:
-            raise RecordError(f"must not be negative, got {value}", field=name)
+            raise RecordError(f"must not be negative, got {_short(value)}", field=name)
+        raise RecordError(f"is implausibly large (over {limit:,})", field=name)
     if rec.reasoning > rec.output:
         raise RecordError(
             f"({rec.reasoning}) is larger than output ({rec.output}); reasoning is part of output",
@@ -235,23 +252,72 @@ def validate(rec: UsageRecord) -> None:
         )
     for name in _TEXT_FIELDS:
         value = getattr(rec, name)
-        if value is not None and type(value) is not str:
-            raise RecordError(f"must be a string, got {type(value).__name__}", field=name)
+        if value is not None:
+            if type(value) is not str:
+                raise RecordError(f"must be a string, got {type(value).__name__}", field=name)
+            _check_text(value, name)
     if not isinstance(rec.tags, dict) or not all(
         isinstance(k, str) and k and isinstance(v, str) for k, v in rec.tags.items()
     ):
         raise RecordError("must map non-empty names to strings", field="tags")
+    for k, v in rec.tags.items():
+        _check_text(k, "tags")
+        _check_text(v, "tags")
+    if rec.source_id is not None:
+        _check_text(rec.source_id, "id")
     for name in ("latency_ms", "ttft_ms"):
         value = getattr(rec, name)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RecordError(f"must be a number, got {value!r}", field=name)
-        if value < 0 or value != value:
-            raise RecordError(f"must be a non-negative number, got {value!r}", field=name)
+            raise RecordError(f"must be a number, got {_short(value)}", field=name)
+        if not 0 <= value <= MAX_DURATION_MS:  # NaN fails this too
+            raise RecordError(
+                f"must be a non-negative number of milliseconds (at most {MAX_DURATION_MS:,}), "
+                f"got {_short(value)}",
+                field=name,
+            )
     cost = rec.reported_cost_usd
-    if cost is not None and (not isinstance(cost, Decimal) or not cost.is_finite()):
-        raise RecordError(f"must be a finite decimal, got {cost!r}", field="reported_cost_usd")
+    if cost is not None:
+        if not isinstance(cost, Decimal) or not cost.is_finite():
+            raise RecordError(
+                f"must be a finite decimal, got {_short(cost)}", field="reported_cost_usd"
+            )
+        check_money(cost, "reported_cost_usd")
+
+
+def _check_text(value: str, name: str) -> None:
+    """Text the ledger can store: valid Unicode (no lone surrogates), of bounded length."""
+    if len(value) > MAX_TEXT:
+        raise RecordError(f"is longer than {MAX_TEXT:,} characters", field=name)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RecordError(
+                "is not valid Unicode text (a lone surrogate or undecodable bytes)", field=name
+            ) from None
+
+
+def check_money(value: Decimal, field_name: str) -> Decimal:
+    """A dollar amount within the ledger's bounds (|x| <= 1e9 $, resolution down to 1e-18 $)."""
+    # adjusted() reads the exponent without expanding the digits: 1e999999999 stays cheap.
+    if value and not (MONEY_MIN_EXP <= value.adjusted() < MONEY_MAX_EXP):
+        raise RecordError(
+            f"is out of range (amounts from 1e{MONEY_MIN_EXP} to 1e{MONEY_MAX_EXP} dollars), "
+            f"got {_short(value)}",
+            field=field_name,
+        )
+    return value
+
+
+def _short(value: Any) -> str:
+    """A value for an error message: its repr, cut short (never expanded: 1e400 stays 1e400)."""
+    try:
+        text = repr(value)
+    except (ValueError, OverflowError):  # an int too long to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # -- helpers sources share ------------------------------------------------------------------
@@ -269,7 +335,9 @@ def parse_ts(value: Any, field_name: str = "ts") -> datetime:
     Fractions beyond microseconds are truncated.
     """
     if not isinstance(value, str):
-        raise RecordError(f"must be an ISO-8601 string, got {value!r}", field=field_name)
+        raise RecordError(f"must be an ISO-8601 string, got {_short(value)}", field=field_name)
+    if len(value) > 64:
+        raise RecordError(f"{_short(value)} is not an ISO-8601 timestamp", field=field_name)
     m = _TS_RE.match(value.strip())
     if not m:
         if re.match(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?)?$", value.strip()):
@@ -295,10 +363,11 @@ def parse_ts(value: Any, field_name: str = "ts") -> datetime:
             int(second or 0),
             micro,
             tzinfo=timezone(offset),
-        )
-    except ValueError as exc:
-        raise RecordError(f"{value!r} is not a valid time: {exc}", field=field_name) from None
-    return dt.astimezone(timezone.utc)
+        ).astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise RecordError(f"{_short(value)} is not a valid time: {exc}", field=field_name) from None
+    check_ts(dt, field_name)
+    return dt
 
 
 def format_ts(dt: datetime) -> str:
@@ -315,22 +384,23 @@ def decimal_str(value: Decimal) -> str:
 
 
 def to_decimal(value: Any, field_name: str) -> Decimal:
+    """A dollar amount (number or decimal text), exact, within :func:`check_money`'s bounds."""
     if isinstance(value, bool):
         raise RecordError(f"must be a number, got {value!r}", field=field_name)
     if isinstance(value, (int, Decimal)):
         result = Decimal(value)
     elif isinstance(value, float):
         result = Decimal(repr(value))
-    elif isinstance(value, str):
+    elif isinstance(value, str) and len(value) <= 100:
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
-            raise RecordError(f"must be a number, got {value!r}", field=field_name) from None
+            raise RecordError(f"must be a number, got {_short(value)}", field=field_name) from None
     else:
-        raise RecordError(f"must be a number, got {value!r}", field=field_name)
+        raise RecordError(f"must be a number, got {_short(value)}", field=field_name)
     if not result.is_finite():
-        raise RecordError(f"must be finite, got {value!r}", field=field_name)
-    return result
+        raise RecordError(f"must be finite, got {_short(value)}", field=field_name)
+    return check_money(result, field_name)
 
 
 def _integral(value: Any) -> bool:
@@ -340,24 +410,37 @@ def _integral(value: Any) -> bool:
     return isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
 
 
-# SQLite stores integers in 64 bits; a count beyond 2**53 is a corrupt value, not usage.
-MAX_COUNT = 2**53
+# Plausibility bounds of one record (which may be a bucket of many requests). A count beyond
+# them is a corrupt value, not usage; keeping them this low means sums over millions of records
+# stay far inside SQLite's 64-bit integers.
+MAX_COUNT = 10**12  # tokens in one record
+MAX_REQUESTS = 10**10  # requests in one (aggregated) record
+MAX_DURATION_MS = 10**9  # latency / time to first token: about 11.5 days
+MAX_TEXT = 4_194_304  # characters of one text field (4 Mi)
+MONEY_MIN_EXP = -18  # the smallest non-zero amount kept: 1e-18 $
+MONEY_MAX_EXP = 9  # amounts below 1e9 $
+TS_MIN = datetime(1970, 1, 1, tzinfo=timezone.utc)
+TS_MAX = datetime(2101, 1, 1, tzinfo=timezone.utc)  # exclusive: 2100 is the last year
 
 
 def to_int(value: Any, field_name: str) -> int:
     """A token or request count: integers (or integral floats such as 12.0), never negative."""
     if isinstance(value, bool):
         raise RecordError(f"must be an integer, got {value!r}", field=field_name)
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 18:
+        # checked before any arithmetic: 1E+999999999 would take minutes to expand
+        raise RecordError(f"is implausibly large ({_short(value)})", field=field_name)
     if isinstance(value, int):
         result = value
     elif _integral(value):
         result = int(value)
     else:
-        raise RecordError(f"must be an integer, got {value!r}", field=field_name)
+        raise RecordError(f"must be an integer, got {_short(value)}", field=field_name)
     if result < 0:
-        raise RecordError(f"must not be negative, got {result}", field=field_name)
+        raise RecordError(f"must not be negative, got {_short(result)}", field=field_name)
     if result > MAX_COUNT:
-        raise RecordError(f"is implausibly large ({result:.3e})", field=field_name)
+        shown = f"{result:.3e}" if result < 10**300 else "over 1e300"
+        raise RecordError(f"is implausibly large ({shown})", field=field_name)
     return result
 
 

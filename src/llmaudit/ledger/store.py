@@ -236,9 +236,9 @@ class Ledger:
                     digest,
                     *ident,
                     rec.source_kind,
-                    rec.source_name,
-                    rec.source_location,
-                    rec.machine_id,
+                    safe_text(rec.source_name),
+                    safe_text(rec.source_location),
+                    safe_text(rec.machine_id),
                     ingest_id,
                 )
             )
@@ -246,7 +246,9 @@ class Ledger:
             self.conn.executemany(_INSERT_SQL, rows)
         for rj in rejects:
             raw = rj.raw if rj.raw is None else _cut(rj.raw)
-            raw_hash = hashlib.sha256((rj.raw or rj.reason).encode("utf-8")).hexdigest()
+            raw_hash = hashlib.sha256(
+                (rj.raw or rj.reason).encode("utf-8", "surrogatepass")
+            ).hexdigest()
             self.conn.execute(
                 "INSERT INTO rejects (ingest_id, source_kind, location, line, field, reason, "
                 "raw, raw_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -254,10 +256,10 @@ class Ledger:
                 (
                     ingest_id,
                     source_kind,
-                    rj.location,
+                    safe_text(rj.location),
                     rj.line,
-                    rj.field,
-                    rj.reason,
+                    safe_text(rj.field),
+                    safe_text(rj.reason),
                     raw,
                     raw_hash,
                     _now(),
@@ -541,10 +543,27 @@ def _set_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
-def _cut(text: str) -> str:
-    data = text.encode("utf-8")
-    if len(data) <= RAW_LIMIT:
+def safe_text(text: str | None) -> str | None:
+    """Text SQLite can store: undecodable bytes (surrogates) become U+FFFD."""
+    if text is None or text.isascii():
         return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape" if _escaped_only(text) else "replace").decode(
+            "utf-8", "replace"
+        )
+
+
+def _escaped_only(text: str) -> bool:
+    return all(not 0xD800 <= ord(c) < 0xDC80 for c in text)
+
+
+def _cut(text: str) -> str:
+    data = safe_text(text).encode("utf-8")  # type: ignore[union-attr]
+    if len(data) <= RAW_LIMIT:
+        return safe_text(text)  # type: ignore[return-value]
     return data[:RAW_LIMIT].decode("utf-8", errors="ignore") + "…"
 
 

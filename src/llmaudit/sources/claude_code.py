@@ -19,7 +19,7 @@ from llmaudit.ledger.record import UsageRecord, parse_ts, to_decimal
 from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import first_json_objects, json_lines, text
+from llmaudit.sources.common import LINE_ERRORS, first_json_objects, json_lines, line_error, text
 
 KIND = "claude-code"
 
@@ -111,7 +111,8 @@ class ClaudeCode(Source):
                 continue
             try:
                 rec = _record(obj, f"{inp.location}:{lineno}")
-            except RecordError as exc:
+            except LINE_ERRORS as err:
+                exc = line_error(err)
                 yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
                 continue
             msg_id = text(obj["message"].get("id"))

@@ -16,7 +16,15 @@ from llmaudit.ledger.record import UsageRecord, parse_ts
 from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import count, dig, first_json_objects, json_lines, text
+from llmaudit.sources.common import (
+    LINE_ERRORS,
+    count,
+    dig,
+    first_json_objects,
+    json_lines,
+    line_error,
+    text,
+)
 
 KIND = "codex"
 FIELDS = (
@@ -108,7 +116,8 @@ class CodexRollout(Source):
                     field="input_tokens",
                 )
                 ts = parse_ts(obj.get("timestamp"), "timestamp")
-            except RecordError as exc:
+            except LINE_ERRORS as err:
+                exc = line_error(err)
                 yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
                 continue
             marker = previous["total_tokens"] if total is not None else f"line{lineno}"

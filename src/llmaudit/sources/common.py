@@ -36,6 +36,30 @@ _KEY_FIELD = {
 }
 
 
+def _decimal(text: str) -> Decimal:
+    value = Decimal(text)
+    # a number no count, time or amount can be: refused before anything expands its digits
+    if value and not -400 <= value.adjusted() <= 40:
+        raise ValueError(f"number {text[:24]} is out of range")
+    return value
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > 40:
+        raise ValueError(f"number {text[:24]}... is out of range")
+    return int(text)
+
+
+# One decoder for every line (building one per line is measurable): floats as exact
+# Decimals, absurd numbers refused as invalid JSON.
+_DECODER = json.JSONDecoder(parse_float=_decimal, parse_int=_integer)
+
+
+def loads(text: str) -> Any:
+    """JSON text -> value, with exact decimals; numbers beyond 1e40 are a ValueError."""
+    return _DECODER.decode(text)
+
+
 def dig(obj: Any, *path: str) -> Any:
     """``obj[a][b]...`` or None when any step is missing (dotted paths are one key each)."""
     for key in path:
@@ -163,7 +187,7 @@ def json_lines(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
             )
             continue
         try:
-            obj = json.loads(raw, parse_float=Decimal)
+            obj = loads(raw)
         except (ValueError, RecursionError) as exc:
             if not ended and inp.resumable:
                 inp.pending_tail = True
@@ -198,3 +222,26 @@ def whole_json(head: str) -> Any:
         return json.loads(head)
     except ValueError:
         return None
+
+
+# What reading one line (one row, one span) may raise: a bad value of any type, size or
+# encoding. Each becomes a reject of that line; the lines around it are read as usual.
+LINE_ERRORS: tuple[type[BaseException], ...] = (
+    RecordError,
+    ValueError,  # UnicodeError included
+    TypeError,
+    AttributeError,
+    LookupError,
+    ArithmeticError,  # OverflowError, decimal.InvalidOperation
+    RecursionError,
+)
+
+
+def line_error(exc: BaseException) -> RecordError:
+    """The :class:`RecordError` a line's failure is reported as."""
+    if isinstance(exc, RecordError):
+        return exc
+    detail = str(exc)
+    if len(detail) > 120:
+        detail = detail[:117] + "..."
+    return RecordError(f"cannot be read ({type(exc).__name__}: {detail})")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from llmaudit.ledger.store import Reject
 from llmaudit.sources.base import InputFile
-from llmaudit.sources.common import json_lines
+from llmaudit.sources.common import json_lines, loads
 
 LIST_KEYS = ("data", "results", "items", "rows", "observations", "logs")
 
@@ -22,10 +21,11 @@ def rows(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
         return
     if start.startswith("{"):
         # One pretty-printed document, or JSON lines? A document's first line is not JSON.
-        first = start.splitlines()[0].strip()
+        # (Read the whole first line: it may be far longer than the head.)
+        first = _first_line(inp)
         try:
             json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):
             yield from _document(inp)
             return
         objs = list(_peek_two(inp))
@@ -33,6 +33,13 @@ def rows(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
             yield from _document(inp)
             return
     yield from json_lines(inp)
+
+
+def _first_line(inp: InputFile) -> str:
+    for _, data, _ in inp.lines():
+        if data.strip():
+            return data.decode("utf-8", "replace").lstrip("\ufeff")
+    return ""
 
 
 def _peek_two(inp: InputFile) -> Iterator[Any]:
@@ -52,7 +59,7 @@ def _list_in(obj: dict) -> list | None:
 def _document(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
     with inp.open_text() as fh:
         try:
-            doc = json.load(fh, parse_float=Decimal)
+            doc = loads(fh.read())
         except (ValueError, UnicodeDecodeError) as exc:
             yield 1, "", Reject(inp.location, None, f"invalid JSON document: {exc}", None, None)
             return

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from decimal import Decimal
 
 from llmaudit.errors import RecordError
 from llmaudit.ledger.record import UsageRecord, parse_ts
 from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import count, first_json_objects, json_lines, text, whole_json
+from llmaudit.sources.common import (
+    LINE_ERRORS,
+    count,
+    first_json_objects,
+    json_lines,
+    line_error,
+    loads,
+    text,
+    whole_json,
+)
 
 KIND = "gemini-cli"
 
@@ -68,7 +76,7 @@ class GeminiCli(Source):
         if inp.head(65536).lstrip().startswith("{") and "\n{" not in inp.head(65536).strip():
             with inp.open_text() as fh:
                 try:
-                    whole = json.load(fh, parse_float=Decimal)
+                    whole = loads(fh.read())
                 except ValueError:
                     whole = None
         if isinstance(whole, dict) and isinstance(whole.get("messages"), list):
@@ -98,5 +106,6 @@ class GeminiCli(Source):
         for lineno, raw, obj in last.values():
             try:
                 yield _record(obj, session, f"{inp.location}:{lineno}")
-            except RecordError as exc:
+            except LINE_ERRORS as err:
+                exc = line_error(err)
                 yield Reject(inp.location, lineno, exc.reason, exc.field, raw)

@@ -20,7 +20,14 @@ from llmaudit.ledger.record import UsageRecord, parse_ts, to_decimal
 from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import attribution, count, first_json_objects, text
+from llmaudit.sources.common import (
+    LINE_ERRORS,
+    attribution,
+    count,
+    first_json_objects,
+    line_error,
+    text,
+)
 from llmaudit.sources.documents import rows
 
 KIND = "helicone"
@@ -176,5 +183,6 @@ class Helicone(Source):
     def _one(self, row: dict, location: str, pos: int, raw: str) -> Item:
         try:
             return _record(row, f"{location}:{pos}")
-        except RecordError as exc:
+        except LINE_ERRORS as err:
+            exc = line_error(err)
             return Reject(location, pos, exc.reason, exc.field, raw)

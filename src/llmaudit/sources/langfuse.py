@@ -15,7 +15,15 @@ from llmaudit.errors import RecordError
 from llmaudit.ledger.record import UsageRecord, infer_provider, parse_ts, to_decimal
 from llmaudit.ledger.store import Reject
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import attribution, count, first_json_objects, text, whole_json
+from llmaudit.sources.common import (
+    LINE_ERRORS,
+    attribution,
+    count,
+    first_json_objects,
+    line_error,
+    text,
+    whole_json,
+)
 from llmaudit.sources.documents import rows
 
 KIND = "langfuse"
@@ -151,7 +159,8 @@ class Langfuse(Source):
                 continue
             try:
                 rec = _record(obj, f"{inp.location}:{pos}")
-            except RecordError as exc:
+            except LINE_ERRORS as err:
+                exc = line_error(err)
                 yield Reject(inp.location, pos, exc.reason, exc.field, raw)
                 continue
             if rec is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import RecordError
@@ -21,12 +20,15 @@ from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (
+    LINE_ERRORS,
     any_time,
     attribution,
     count,
     dig,
     first_json_objects,
     json_lines,
+    line_error,
+    loads,
     text,
     whole_json,
 )
@@ -38,7 +40,7 @@ SPENDLOG_COLUMNS = {"request_id", "call_type", "spend", "prompt_tokens", "startT
 def _json(value: Any) -> Any:
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         try:
-            return json.loads(value, parse_float=Decimal)
+            return loads(value)
         except ValueError:
             return None
     return value
@@ -178,7 +180,8 @@ def _record(row: dict[str, Any], kind: str, location: str, payload: bool) -> Usa
 def _from_row(row: dict, kind: str, location: str, lineno: int, raw: str, payload: bool) -> Item:
     try:
         return _record(row, kind, f"{location}:{lineno}", payload)
-    except RecordError as exc:
+    except LINE_ERRORS as err:
+        exc = line_error(err)
         return Reject(location, lineno, exc.reason, exc.field, raw)
 
 
@@ -223,7 +226,7 @@ class LiteLLMSpendLogs(Source):
         if head.startswith("["):
             with inp.open_text() as fh:
                 try:
-                    rows = json.load(fh, parse_float=Decimal)
+                    rows = loads(fh.read())
                 except ValueError as exc:
                     yield Reject(inp.location, None, f"invalid JSON: {exc}", None, None)
                     return

@@ -20,7 +20,7 @@ from llmaudit.ledger.record import UsageRecord, infer_provider, parse_ts
 from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import count, dig, text
+from llmaudit.sources.common import LINE_ERRORS, count, dig, line_error, text
 
 KIND = "llm"
 TABLES = {
@@ -179,7 +179,8 @@ class LlmLogsDb(Source):
                     where = f"{table}#{row['id'] or rowid}"
                     try:
                         yield _record(table, row, f"{inp.location}:{where}")
-                    except RecordError as exc:
+                    except LINE_ERRORS as err:
+                        exc = line_error(err)
                         yield Reject(
                             inp.location,
                             rowid,

@@ -29,7 +29,7 @@ from llmaudit.ledger.record import (
 )
 from llmaudit.ledger.store import Reject
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import json_lines
+from llmaudit.sources.common import LINE_ERRORS, json_lines, line_error, loads
 
 KIND = "llmaudit"
 TOKEN_KEYS = (
@@ -244,7 +244,8 @@ class LlmauditJsonl(Source):
                 continue
             try:
                 yield record_from_object(obj, f"{inp.location}:{lineno}")
-            except RecordError as exc:
+            except LINE_ERRORS as err:
+                exc = line_error(err)
                 yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
 
 
@@ -255,12 +256,13 @@ def parse_line(line: str, location: str, lineno: int) -> Item:
     except UnicodeEncodeError:
         return Reject(location, lineno, "line is not valid UTF-8", None, _printable(raw))
     try:
-        obj = json.loads(raw, parse_float=Decimal)
+        obj = loads(raw)
     except ValueError as exc:
         return Reject(location, lineno, f"invalid JSON: {exc}", None, raw)
     try:
         return record_from_object(obj, f"{location}:{lineno}")
-    except RecordError as exc:
+    except LINE_ERRORS as err:
+        exc = line_error(err)
         return Reject(location, lineno, exc.reason, exc.field, raw)
 
 

@@ -19,7 +19,7 @@ from llmaudit.errors import RecordError, UsageError
 from llmaudit.ledger.record import format_ts
 from llmaudit.ledger.store import Reject
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import any_time, count, dig
+from llmaudit.sources.common import LINE_ERRORS, any_time, count, dig, line_error
 from llmaudit.sources.documents import rows
 from llmaudit.sources.llmaudit_jsonl import FIELDS, TOKEN_KEYS, record_from_object
 
@@ -96,7 +96,8 @@ class Mapped(Source):
             try:
                 obj = to_object(row, mapping)
                 rec = record_from_object(obj, f"{inp.location}:{pos}")
-            except RecordError as exc:
+            except LINE_ERRORS as err:
+                exc = line_error(err)
                 yield Reject(inp.location, pos, exc.reason, exc.field, raw)
                 continue
             yield _as_mapped(rec)

@@ -17,12 +17,14 @@ from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (
+    LINE_ERRORS,
     any_time,
     attribution,
     dig,
     fill_fields,
     first_json_objects,
     json_lines,
+    line_error,
     text,
 )
 
@@ -213,5 +215,6 @@ class Middleware(Source):
                 yield response_record(
                     resp, envelope, kind=KIND, location=f"{inp.location}:{lineno}"
                 )
-            except RecordError as exc:
+            except LINE_ERRORS as err:
+                exc = line_error(err)
                 yield Reject(inp.location, lineno, exc.reason, exc.field, raw)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from llmaudit.errors import RecordError
 from llmaudit.ledger.store import Reject
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import first_json_objects, json_lines
+from llmaudit.sources.common import LINE_ERRORS, first_json_objects, json_lines, line_error
 from llmaudit.sources.middleware import has_usage, response_record
 
 KIND = "openai-batch"
@@ -60,5 +59,6 @@ class OpenAIBatch(Source):
                     location=f"{inp.location}:{lineno}",
                     service_tier="batch",
                 )
-            except RecordError as exc:
+            except LINE_ERRORS as err:
+                exc = line_error(err)
                 yield Reject(inp.location, lineno, exc.reason, exc.field, raw)

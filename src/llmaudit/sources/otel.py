@@ -18,10 +18,12 @@ from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (
+    LINE_ERRORS,
     attribution,
     count,
     first_json_objects,
     json_lines,
+    line_error,
     text,
     unix_time,
 )
@@ -233,7 +235,14 @@ class OtelSpans(Source):
                 )
                 yield Reject(inp.location, lineno, reason, "resourceSpans", raw[:4096])
                 continue
-            yield from self._export(obj, inp.location, lineno, raw)
+            try:
+                # a line's spans are few: read them all, so a bad value anywhere in the
+                # line is one reject of that line
+                items = list(self._export(obj, inp.location, lineno, raw))
+            except LINE_ERRORS as err:
+                exc = line_error(err)
+                items = [Reject(inp.location, lineno, exc.reason, exc.field, raw[:4096])]
+            yield from items
 
     def _export(self, obj: dict, location: str, lineno: int, raw: str) -> Iterator[Item]:
         resource_spans = obj.get("resourceSpans")
@@ -268,7 +277,8 @@ class OtelSpans(Source):
                     parent = psp.get("parentSpanId")
                 try:
                     yield span_record(sp, a, inherited, resource, f"{location}:{lineno}")
-                except RecordError as exc:
+                except LINE_ERRORS as err:
+                    exc = line_error(err)
                     yield Reject(
                         location,
                         lineno,

@@ -19,6 +19,7 @@ from typing import Any
 from llmaudit.errors import ProviderError, RecordError, UsageError
 from llmaudit.ledger.record import UsageRecord, format_ts
 from llmaudit.ledger.store import Ledger, Reject, WriteCounts
+from llmaudit.sources.common import LINE_ERRORS, line_error
 from llmaudit.sources.http import Client
 from llmaudit.sources.provider_apis import ENDPOINTS, PROVIDERS, BilledCost, Endpoint
 
@@ -203,7 +204,8 @@ def apply_page(
         try:
             spans.append(ep.span(item))
             parsed = ep.parse(item, ep.name)
-        except RecordError as exc:
+        except LINE_ERRORS as err:
+            exc = line_error(err)
             rejects.append(
                 Reject(where, i, exc.reason, exc.field, json.dumps(item, default=str)[:4096])
             )
