@@ -66,6 +66,11 @@ class RecordError(DataError):
         self.field = field
 
 
+class InputError(DataError):
+    """A whole input cannot be read as asked (a --map path it never has): nothing of it is
+    ingested, and it is read again on the next run."""
+
+
 class RejectedInput(DataError):
     """An ingest finished, but some input was rejected (and recorded in the ledger)."""
 

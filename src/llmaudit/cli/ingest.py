@@ -123,6 +123,9 @@ def ingest(
         if result.mode == "unchanged":
             app.info(f"{result.location}: unchanged since the last ingest")
             return
+        if result.mode == "empty":
+            app.info(f"{result.location}: empty, nothing to read")
+            return
         note = " (appended lines only)" if result.mode == "appended" else ""
         app.info(
             f"{result.location}: {c.added} added, {c.updated} updated, "
@@ -200,6 +203,8 @@ class _progress:
 
 
 def _finish(app: App, summary, shown: int, as_json: bool) -> None:
+    for warning in summary.warnings:
+        app.info(warning)
     for failed in summary.failed:
         app.info(f"{failed.location}: {failed.error}")
     if summary.skipped:
@@ -217,6 +222,7 @@ def _finish(app: App, summary, shown: int, as_json: bool) -> None:
             "version": 1,
             "inputs": [r.as_dict() for r in summary.inputs],
             "skipped": summary.skipped,
+            "warnings": summary.warnings,
             "totals": {
                 "added": total.added,
                 "updated": total.updated,

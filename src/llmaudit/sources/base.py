@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import zlib
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, ClassVar
 
-from llmaudit.errors import DataError
+from llmaudit.errors import DataError, InputError
 from llmaudit.ledger.record import UsageRecord
 from llmaudit.ledger.store import Reject
 
@@ -80,11 +81,25 @@ class InputFile:
 
     @classmethod
     def from_stdin(cls) -> InputFile:
+        return cls._spooled("-", Path("-"), sys.stdin.buffer)
+
+    @classmethod
+    def from_stream(cls, location: str, path: Path) -> InputFile:
+        """A pipe (a FIFO named on the command line): spooled, read once, never resumed."""
+        try:
+            with open(path, "rb") as fh:
+                inp = cls._spooled(location, Path("-"), fh)
+        except OSError as exc:
+            raise DataError(f"{location}: cannot read: {exc.strerror}") from exc
+        return inp
+
+    @classmethod
+    def _spooled(cls, location: str, path: Path, stream: IO[bytes]) -> InputFile:
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the input
-        shutil.copyfileobj(sys.stdin.buffer, spool)
+        shutil.copyfileobj(stream, spool)
         size = spool.tell()
         spool.seek(0)
-        return cls("-", Path("-"), size, None, spool)
+        return cls(location, path, size, None, spool)
 
     def open_binary(self) -> IO[bytes]:
         """The decompressed bytes (gzip is recognised by its magic number, not its name)."""
@@ -175,6 +190,8 @@ class Source(ABC):
         an I/O error, undecodable CSV) turned into one final reject instead of an exception."""
         try:
             yield from self.parse(inp, opts)
+        except InputError:
+            raise
         except DataError as exc:
             yield Reject(inp.location, None, exc.message, getattr(exc, "field", None), None)
         except (
@@ -200,13 +217,42 @@ class Source(ABC):
         return name.endswith(self.extensions)
 
 
-def walk(path: Path) -> Iterator[Path]:
-    """Regular files under ``path`` in a stable order, skipping hidden files and folders."""
+def walk(path: Path, problems: list[tuple[str, str, bool]] | None = None) -> Iterator[Path]:
+    """Regular files under ``path`` in a stable order, skipping hidden files and folders.
+
+    What cannot be walked or is not a regular file (an unreadable folder, a FIFO, a socket, a
+    broken or looping symlink) is skipped and added to ``problems`` as (path, why), so the
+    caller can say so: nothing is skipped silently. An unreadable folder is an error (the
+    third item is True); a special file or a broken symlink is a warning.
+    """
     if not path.is_dir():
         yield path
         return
-    for root, dirs, files in os.walk(path):
+
+    def unreadable(err: OSError) -> None:
+        if problems is not None:
+            problems.append((str(err.filename or path), f"cannot read: {err.strerror}", True))
+
+    for root, dirs, files in os.walk(path, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(root) / name
+            if name.startswith("."):
+                continue
+            file = Path(root) / name
+            why = _not_regular(file)
+            if why is None:
+                yield file
+            elif problems is not None:
+                problems.append((str(file), why, False))
+
+
+def _not_regular(path: Path) -> str | None:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"skipped: {exc.strerror}"  # a broken or looping symlink, a vanished file
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "skipped: a FIFO, not a regular file (name it on its own to read it)"
+    return "skipped: not a regular file"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +37,8 @@ class InputResult:
     counts: WriteCounts = field(default_factory=WriteCounts)
     rejects: list[Reject] = field(default_factory=list)  # every reject of this input, in order
     error: str | None = None  # the input could not be read or recognised at all
-    mode: str = "full"  # full, appended (read from the last offset), unchanged (skipped)
+    # full, appended (read from the last offset), unchanged (skipped), empty (nothing in it)
+    mode: str = "full"
     pending_tail: bool = False  # an incomplete last line was left for the next run
 
     def as_dict(self) -> dict:
@@ -58,6 +60,7 @@ class InputResult:
 class IngestSummary:
     inputs: list[InputResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files in a directory no format claimed
+    warnings: list[str] = field(default_factory=list)  # special files and broken links skipped
 
     @property
     def counts(self) -> WriteCounts:
@@ -116,7 +119,15 @@ def _inputs(
         root = Path(given)
         if not root.exists():
             raise UsageError(f"{given}: no such file or directory")
-        for path in walk(root):
+        if not root.is_dir() and not root.is_file():
+            mode = root.stat().st_mode
+            if stat.S_ISFIFO(mode):  # a pipe, e.g. <(zcat log.gz): read once, like stdin
+                yield InputFile.from_stream(given, root)
+            else:
+                summary.inputs.append(InputResult(given, None, error="not a regular file"))
+            continue
+        problems: list[tuple[str, str, bool]] = []
+        for path in walk(root, problems):
             if str(path.resolve()) in own:
                 continue  # never ingest the ledger into itself
             if root.is_dir():
@@ -130,6 +141,11 @@ def _inputs(
                 summary.inputs.append(
                     InputResult(str(path), None, error=f"cannot read: {exc.strerror}")
                 )
+        for where, why, is_error in problems:
+            if is_error:
+                summary.inputs.append(InputResult(where, None, error=why))
+            else:
+                summary.warnings.append(f"{where}: {why}")
 
 
 def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
@@ -160,7 +176,7 @@ def _head_hash(inp: InputFile, length: int) -> str:
 def _one(
     ledger: Ledger, inp: InputFile, forced: Source | None, request: IngestRequest, machine: str
 ) -> InputResult:
-    key = str(inp.path.resolve()) if inp.location != "-" else None
+    key = str(inp.path.resolve()) if inp._spool is None else None
     state = ledger.file_state(key) if key else None
     if (
         state
@@ -170,6 +186,12 @@ def _one(
     ):
         return InputResult(inp.location, state["format"], mode="unchanged")
     source = forced
+    if source is None and not inp.head(HEAD_BYTES).strip():
+        # An empty (or blank) file is a log with nothing in it yet, not an unknown format.
+        result = InputResult(inp.location, None, mode="empty")
+        if key is not None and inp.size is not None:
+            _save_state(ledger, key, inp, "", inp.size, 0)
+        return result
     if source is None:
         source = detect(inp)
         if source is None:
@@ -196,22 +218,29 @@ def _one(
     result.mode = mode
     result.pending_tail = inp.pending_tail
     if key is not None and result.error is None and inp.size is not None:
-        head_len = min(HEAD_BYTES, inp.size)
         offset = inp.consumed if inp.resumable else inp.size
-        ledger.save_file_state(
-            key,
-            {
-                "format": source.name,
-                "size": inp.size,
-                "mtime_ns": inp.mtime_ns,
-                "offset": offset,
-                "lines": inp.lines_read if inp.resumable else 0,
-                "head_hash": _head_hash(inp, head_len),
-                "head_len": head_len,
-            },
-            None,
-        )
+        _save_state(ledger, key, inp, source.name, offset, inp.lines_read if inp.resumable else 0)
     return result
+
+
+def _save_state(
+    ledger: Ledger, key: str, inp: InputFile, fmt: str, offset: int, lines: int
+) -> None:
+    assert inp.size is not None
+    head_len = min(HEAD_BYTES, inp.size)
+    ledger.save_file_state(
+        key,
+        {
+            "format": fmt,
+            "size": inp.size,
+            "mtime_ns": inp.mtime_ns,
+            "offset": offset,
+            "lines": lines,
+            "head_hash": _head_hash(inp, head_len),
+            "head_len": head_len,
+        },
+        None,
+    )
 
 
 def _ingest_one(

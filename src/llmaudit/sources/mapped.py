@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.errors import RecordError, UsageError
+from llmaudit.errors import InputError, RecordError, UsageError
 from llmaudit.ledger.record import format_ts
 from llmaudit.ledger.store import Reject
 from llmaudit.sources.base import InputFile, Item, Options, Source
@@ -87,9 +87,8 @@ class Mapped(Source):
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         mapping = opts.mapping or {}
         check_mapping(mapping)
-        start = inp.head(512).lstrip()
-        source = rows(inp) if start[:1] in ("[", "{") else self._csv(inp)
-        for pos, raw, row in source:
+        _check_paths_occur(self._rows(inp), mapping, inp.location)
+        for pos, raw, row in self._rows(inp):
             if isinstance(row, Reject):
                 yield row
                 continue
@@ -102,12 +101,56 @@ class Mapped(Source):
                 continue
             yield _as_mapped(rec)
 
+    def _rows(self, inp: InputFile) -> Iterator[tuple[int, str, Any]]:
+        start = inp.head(512).lstrip()
+        return rows(inp) if start[:1] in ("[", "{") else self._csv(inp)
+
     def _csv(self, inp: InputFile) -> Iterator[tuple[int, str, Any]]:
         with inp.open_text() as fh:
             reader = csv.DictReader(fh)
             for row in reader:
                 raw = ",".join(v for v in row.values() if isinstance(v, str))[:4096]
                 yield reader.line_num, raw, row
+
+
+def _check_paths_occur(
+    source: Iterator[tuple[int, str, Any]], mapping: dict[str, str], location: str
+) -> None:
+    """A mapped path that no row of the input has is an error (it would read as 0 or nothing).
+
+    Reads rows only until every path has been seen, which is usually the first one.
+    """
+    missing = dict(mapping)
+    first: Any = None
+    for _, _, row in source:
+        if isinstance(row, Reject):
+            continue
+        if first is None:
+            first = row
+        for field, path in list(missing.items()):
+            if _get(row, path) is not None:
+                del missing[field]
+        if not missing:
+            return
+    if first is None:
+        return  # no rows at all: nothing is read, and that is said
+    field, path = next(iter(missing.items()))
+    known = ", ".join(_paths(first)[:30]) or "none"
+    more = f" (and {len(missing) - 1} more mapped path(s) never found)" if len(missing) > 1 else ""
+    raise InputError(f"--map {field}={path}: no row has {path!r}{more}; the first row has: {known}")
+
+
+def _paths(row: Any, prefix: str = "", depth: int = 0) -> list[str]:
+    out: list[str] = []
+    if not isinstance(row, dict):
+        return out
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and depth < 3:
+            out.extend(_paths(value, f"{name}.", depth + 1))
+        else:
+            out.append(name)
+    return out
 
 
 def _as_mapped(rec):

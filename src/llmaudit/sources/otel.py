@@ -88,10 +88,12 @@ def value_of(v: Any) -> Any:
         return v["doubleValue"]
     if "boolValue" in v:
         return v["boolValue"]
-    if "arrayValue" in v:
-        return [value_of(x) for x in (v["arrayValue"] or {}).get("values", [])]
+    if "arrayValue" in v:  # {"values": null} and other empty shapes are an empty array
+        values = v["arrayValue"].get("values") if isinstance(v["arrayValue"], dict) else None
+        return [value_of(x) for x in values] if isinstance(values, list) else []
     if "kvlistValue" in v:
-        return attrs((v["kvlistValue"] or {}).get("values", []))
+        values = v["kvlistValue"].get("values") if isinstance(v["kvlistValue"], dict) else None
+        return attrs(values)
     return None
 
 

@@ -1,0 +1,204 @@
+"""Regression cases of the robustness rules (issue 12): each example found by an attack on
+the command line is tested here with the exit code and message it must give now."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import pytest
+
+from conftest import DATA
+
+GOOD = '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":%d,"output_tokens":5}'
+
+
+def _file(tmp_path, name, *lines) -> str:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _tokens(db) -> tuple[int, int]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*), SUM(input_uncached) FROM records").fetchone()
+
+
+# -- rule 1: one bad line is one reject -------------------------------------------------------
+BAD_LINES = {
+    "surrogate": (
+        '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":1,"user":"\\ud800"}',
+        "user: is not valid Unicode text",
+    ),
+    "year 1 with an offset": (
+        '{"ts":"0001-01-01T00:00:00+05:00","model":"gpt-4o","input_tokens":1}',
+        "ts: '0001-01-01T00:00:00+05:00' is not a valid time",
+    ),
+    "year 9999 with an offset": (
+        '{"ts":"9999-12-31T23:59:59-05:00","model":"gpt-4o","input_tokens":1}',
+        "ts: '9999-12-31T23:59:59-05:00' is not a valid time",
+    ),
+    "year 9999": (
+        '{"ts":"9999-12-31T00:00:00Z","model":"gpt-4o","input_tokens":1}',
+        "ts: 9999-12-31T00:00:00+00:00 is outside the years 1970..2100",
+    ),
+    "1e400 tokens": (
+        '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":1e400}',
+        "invalid JSON: number 1e400 is out of range",
+    ),
+    "1E+999999999 tokens": (
+        '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":1E+999999999}',
+        "invalid JSON: number 1E+999999999 is out of range",
+    ),
+    "a cost of 1e999999999": (
+        '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":1,'
+        '"reported_cost_usd":"1e999999999"}',
+        "reported_cost_usd: is out of range (amounts from 1e-18 to 1e9 dollars)",
+    ),
+    "2^53 tokens": (
+        '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":9007199254740992}',
+        "input_tokens: is implausibly large (9.007e+15)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LINES))
+def test_one_bad_line_is_one_reject_and_keeps_its_neighbours(run, tmp_path, case):
+    bad, message = BAD_LINES[case]
+    path = _file(tmp_path, "in.jsonl", GOOD % 10, bad, GOOD % 20)
+    res = run("--db", "l.db", "ingest", path)
+    assert res.exit_code == 3, res.stderr
+    assert f"in.jsonl:2: {message}" in res.stderr
+    assert "in.jsonl: 2 added, 0 updated, 0 duplicate, 1 rejected" in res.stderr
+    assert _tokens(tmp_path / "l.db") == (2, 30)
+    # and nothing accepted breaks a later command
+    assert run("--db", "l.db", "report", "--format", "json").exit_code == 0
+
+
+def test_otlp_array_value_without_values_is_an_empty_array(run, tmp_path):
+    lines = (DATA / "logs" / "otel_genai_spans.otlp.json").read_text().splitlines()
+    doc = json.loads(lines[0])
+    attrs = doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+    attrs.append({"key": "llm.tags", "value": {"arrayValue": {"values": None}}})
+    attrs.append({"key": "llm.meta", "value": {"kvlistValue": None}})
+    path = _file(tmp_path, "spans.json", json.dumps(doc), *lines[1:])
+    res = run("--db", "l.db", "ingest", "--format", "otel", path)
+    assert res.exit_code == 0, res.stderr
+    # the fixture gives 5 records (tests/sources/test_fixtures.py), the odd attributes change none
+    assert "spans.json: 5 added, 0 updated, 0 duplicate, 0 rejected" in res.stderr
+
+
+def test_a_non_utf8_csv_field_is_one_reject(run, tmp_path):
+    rows = (DATA / "logs" / "helicone_export.csv").read_bytes().split(b"\n")
+    rows[1] = rows[1].replace(b"u_", b"u\xff\xfe_", 1)
+    (tmp_path / "h.csv").write_bytes(b"\n".join(rows))
+    res = run("--db", "l.db", "ingest", "h.csv")
+    assert res.exit_code == 3
+    assert "h.csv:2: user: is not valid Unicode text" in res.stderr
+    assert "h.csv: 2 added, 0 updated, 0 duplicate, 1 rejected" in res.stderr
+
+
+def test_a_jsonl_first_line_longer_than_the_head_is_still_jsonl(run, tmp_path):
+    lines = (DATA / "logs" / "helicone_export.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["request_properties"]["Padding"] = "p" * 10_000
+    lines[0] = json.dumps(first)
+    path = _file(tmp_path, "h.jsonl", *lines)
+    res = run("--db", "l.db", "ingest", path)
+    assert res.exit_code == 0, res.stderr
+    assert "h.jsonl: 3 added" in res.stderr
+
+
+# -- rule 3: nothing is silently nothing ----------------------------------------------------
+def test_a_map_path_that_never_occurs_is_an_error_naming_what_exists(run, tmp_path):
+    (tmp_path / "m.csv").write_text("when,m,in\n2026-01-01T00:00:00Z,gpt-4o,5\n")
+    res = run(
+        "--db", "l.db", "ingest", "m.csv", "--map", "ts=when", "--map", "model=m",
+        "--map", "input_tokens=inn",
+    )  # fmt: skip
+    assert res.exit_code == 3
+    assert "m.csv: --map input_tokens=inn: no row has 'inn'; the first row has: when, m, in" in (
+        res.stderr
+    )
+    # nothing was stored, and the corrected mapping reads the same file at once
+    fixed = run(
+        "--db", "l.db", "ingest", "m.csv", "--map", "ts=when", "--map", "model=m",
+        "--map", "input_tokens=in",
+    )  # fmt: skip
+    assert fixed.exit_code == 0
+    assert "m.csv: 1 added" in fixed.stderr
+    assert _tokens(tmp_path / "l.db") == (1, 5)
+
+
+def test_a_nested_map_path_lists_the_dotted_paths(run, tmp_path):
+    path = _file(
+        tmp_path, "m.jsonl", '{"t":"2026-01-01T00:00:00Z","r":{"model":"gpt-4o","usage":{"in":3}}}'
+    )
+    res = run(
+        "--db", "l.db", "ingest", path, "--map", "ts=t", "--map", "model=r.model",
+        "--map", "input_tokens=r.usage.input",
+    )  # fmt: skip
+    assert res.exit_code == 3
+    assert "no row has 'r.usage.input'; the first row has: t, r.model, r.usage.in" in res.stderr
+
+
+def test_an_empty_file_is_fine_every_time(run, tmp_path):
+    (tmp_path / "empty.jsonl").write_text("")
+    for _ in range(2):
+        res = run("--db", "l.db", "ingest", "empty.jsonl")
+        assert res.exit_code == 0, res.stderr
+        assert "empty.jsonl:" in res.stderr
+        assert "not recognised" not in res.stderr
+    (tmp_path / "empty.jsonl").write_text(GOOD % 7 + "\n")
+    res = run("--db", "l.db", "ingest", "empty.jsonl")
+    assert "empty.jsonl: 1 added" in res.stderr
+
+
+def test_special_files_in_a_directory_are_skipped_with_a_warning(run, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.jsonl").write_text(GOOD % 1 + "\n")
+    os.mkfifo(logs / "pipe.jsonl")
+    (logs / "loop.jsonl").symlink_to(logs / "loop.jsonl")
+    res = run("--db", "l.db", "ingest", str(logs))
+    assert res.exit_code == 0, res.stderr
+    assert "pipe.jsonl: skipped: a FIFO, not a regular file" in res.stderr
+    assert "loop.jsonl: skipped: Too many levels of symbolic links" in res.stderr
+    assert "a.jsonl: 1 added" in res.stderr
+
+
+def test_a_fifo_named_on_its_own_is_read_once(run, tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def feed():
+        with open(fifo, "w") as fh:
+            fh.write(GOOD % 4 + "\n")
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    res = run("--db", "l.db", "ingest", str(fifo))
+    writer.join(5)
+    assert res.exit_code == 0, res.stderr
+    assert _tokens(tmp_path / "l.db") == (1, 4)
+
+
+def test_an_unreadable_subdirectory_is_reported(run, tmp_path, monkeypatch):
+    logs = tmp_path / "logs"
+    (logs / "locked").mkdir(parents=True)
+    (logs / "a.jsonl").write_text(GOOD % 1 + "\n")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    res = run("--db", "l.db", "ingest", str(logs))
+    assert res.exit_code == 3
+    assert "locked: cannot read: Permission denied" in res.stderr
+    assert "a.jsonl: 1 added" in res.stderr
