@@ -6,6 +6,8 @@ import json
 import shutil
 from decimal import Decimal as D
 
+import pytest
+
 from conftest import DATA
 
 UNPRICED = '{"ts":"2026-11-02T00:00:00Z","model":"gpt-9","input_tokens":50,"output_tokens":5}\n'
@@ -97,3 +99,46 @@ def test_export_filters(run, tmp_path):
     bad = run("--db", "a.db", "export", "--since", "next tuesday")
     assert bad.exit_code == 2
     assert "--since: 'next tuesday' is not a date" in bad.stderr
+
+
+LOG_FIXTURES = sorted(
+    p.name
+    for p in (DATA / "logs").iterdir()
+    if p.name not in ("README.md", "otel_genai_metrics.otlp.json")
+)
+
+
+def test_every_log_fixture_is_a_merge_source():
+    assert len(LOG_FIXTURES) == 19
+
+
+@pytest.mark.parametrize("name", LOG_FIXTURES)
+def test_an_export_merges_without_double_counting(run, tmp_path, name):
+    """ingest(A); export; ingest(export) into the same ledger adds nothing, and into a fresh
+    one gives the same records (keys included) and the same cost to the cent."""
+    shutil.copy(DATA / "logs" / name, tmp_path)
+    # (llm_logs.sqlite holds one row its README says is rejected)
+    assert run("--db", "a.db", "ingest", name).exit_code == (3 if name == "llm_logs.sqlite" else 0)
+    first = run("--db", "a.db", "export")
+    assert first.exit_code == 0, first.stderr
+    (tmp_path / "export.jsonl").write_text(first.stdout)
+    rows = [json.loads(line) for line in first.stdout.splitlines()]
+    assert rows and all(r["record_key"] for r in rows)
+
+    again = run("--db", "a.db", "ingest", "export.jsonl")
+    assert again.exit_code == 0, again.stderr
+    assert f"export.jsonl: 0 added, 0 updated, {len(rows)} duplicate, 0 rejected" in again.stderr
+    assert sorted(run("--db", "a.db", "export").stdout.splitlines()) == sorted(
+        first.stdout.splitlines()
+    )
+
+    fresh = run("--db", "b.db", "ingest", "export.jsonl")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert f"export.jsonl: {len(rows)} added" in fresh.stderr
+    second = run("--db", "b.db", "export").stdout
+    assert sorted(second.splitlines()) == sorted(first.stdout.splitlines())
+    total = sum(D(r["cost_usd"] or 0) for r in rows)
+    assert sum(D(json.loads(line)["cost_usd"] or 0) for line in second.splitlines()) == total
+    # and the original log read into the merged ledger is recognised too
+    back = run("--db", "b.db", "ingest", name)
+    assert " 0 added, 0 updated" in back.stderr

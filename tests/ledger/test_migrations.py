@@ -247,3 +247,38 @@ def test_m006_keeps_one_whole_file_reject(tmp_path, monkeypatch):
             "ON CONFLICT DO NOTHING"
         )
         assert led.conn.execute("SELECT COUNT(*) FROM rejects").fetchone()[0] == 2
+
+
+def test_m007_rekeys_content_hashed_records_to_h1(tmp_path, monkeypatch):
+    """A ledger keyed by the old repr hash (``kind:sha256:``) is re-keyed to h1, so the same
+    input ingested after the upgrade is recognised, not added again."""
+    import hashlib
+    from datetime import datetime, timezone
+
+    from llmaudit.ledger.record import UsageRecord, identity_row
+
+    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    recs = [
+        UsageRecord(ts=t0, provider="openai", model="gpt-4o", input_uncached=n, source_kind="x")
+        for n in (1, 2)
+    ] + [UsageRecord(ts=t0, provider="openai", model="gpt-4o", source_kind="x", source_id="id9")]
+    path = tmp_path / "v6.db"
+    upto = [n for n, _ in migrations.MIGRATIONS].index("m007_versioned_content_keys")
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
+    with Ledger.open(path) as led:
+        led.write(recs, source_kind="x")
+        for rec in recs:  # what llmaudit before m007 stored
+            old = hashlib.sha256(repr(identity_row(rec)).encode()).hexdigest()
+            key = "x:id9" if rec.source_id else f"x:sha256:{old}"
+            led.conn.execute(
+                "UPDATE records SET dedupe_key = ?, content_hash = ? WHERE dedupe_key = ?",
+                (key, old, rec.dedupe_key()),
+            )
+        assert {k for (k,) in led.conn.execute("SELECT dedupe_key FROM records")} >= {"x:id9"}
+    monkeypatch.undo()
+    with Ledger.open(path) as led:
+        keys = {k for (k,) in led.conn.execute("SELECT dedupe_key FROM records")}
+        assert keys == {r.dedupe_key() for r in recs}
+        assert sum(k.startswith("x:h1:") for k in keys) == 2
+        counts = led.write(recs, source_kind="x")
+        assert (counts.added, counts.updated, counts.duplicate) == (0, 0, 3)

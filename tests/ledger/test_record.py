@@ -116,3 +116,31 @@ def test_to_int_rejects_with_the_field(value, reason):
     with pytest.raises(RecordError, match=reason) as err:
         to_int(value, "input")
     assert err.value.field == "input"
+
+
+def test_the_h1_content_hash_is_pinned():
+    # The literal below is `printf '%s' '<the JSON>' | sha256sum` of the identity row
+    # ["2026-01-02T03:04:05.000000Z",null,"openai","gpt-4o",1,100,0,0,0,20,0,"standard","ok",
+    #  "zo\u00eb",null,null,null,null,null,null,null,"{\"k\": \"v\"}",12.5,null,null,"0.0012"]:
+    # if it changes, every id-less record in every ledger would be added again.
+    rec = UsageRecord(
+        ts=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        provider="openai",
+        model="gpt-4o",
+        input_uncached=100,
+        output=20,
+        user="zoë",
+        tags={"k": "v"},
+        latency_ms=12.5,
+        reported_cost_usd=Decimal("0.0012"),
+        source_kind="llmaudit",
+    )
+    digest = "c92eacb223dc20e990b20c44cf402a8040f538ab03d1cdd79c32e9d1721b1dc2"
+    assert rec.content_hash() == digest
+    assert rec.dedupe_key() == f"llmaudit:h1:{digest}"
+    bare = UsageRecord(
+        ts=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        provider="anthropic",
+        model="claude-x",
+    )
+    assert bare.content_hash() == "78b07984b946a8291383fe7e77a899cb19e40d675de3032670ea7af6f65dd163"

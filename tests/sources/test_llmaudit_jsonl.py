@@ -75,7 +75,7 @@ def test_request_id_is_the_dedupe_id_else_the_content_hash():
     with_id = record_from_object({**BASE, "request_id": "chatcmpl-9"})
     without = record_from_object(BASE)
     assert with_id.dedupe_key() == "llmaudit:chatcmpl-9"
-    assert without.dedupe_key() == f"llmaudit:sha256:{without.content_hash()}"
+    assert without.dedupe_key() == f"llmaudit:h1:{without.content_hash()}"
     assert len(without.content_hash()) == 64
 
 

@@ -263,6 +263,32 @@ def m006_whole_file_rejects_once(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_versioned_content_keys(conn: sqlite3.Connection) -> None:
+    """Content hashes become h1 (canonical JSON, not repr) and id-less keys say their scheme:
+    ``kind:sha256:<repr hash>`` -> ``kind:h1:<h1 hash>``. Rows are re-hashed from their own
+    stored identity columns, which are exactly what the hash covers."""
+    from llmaudit.ledger.record import IDENTITY_COLUMNS, row_hash
+
+    cols = ", ".join(IDENTITY_COLUMNS)
+    updates = []
+    for row in conn.execute(f"SELECT id, dedupe_key, source_kind, {cols} FROM records"):
+        rid, key, kind, ident = row[0], row[1], row[2], tuple(row[3:])
+        digest = row_hash(ident)
+        if key.startswith(f"{kind}:sha256:"):
+            key = f"{kind}:h1:{digest}"
+        updates.append((key, digest, rid))
+    # Skip the rollup triggers: the sums do not change, only keys and hashes.
+    conn.execute("DROP TRIGGER IF EXISTS trg_records_update_rollup")
+    conn.executemany("UPDATE records SET dedupe_key = ?, content_hash = ? WHERE id = ?", updates)
+    conn.execute(
+        f"""CREATE TRIGGER trg_records_update_rollup AFTER UPDATE ON records BEGIN
+            {_MARK.format(row="OLD")};
+            {_MARK.format(row="NEW")};
+        END"""
+    )
+
+
 def applied(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)

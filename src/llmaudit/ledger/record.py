@@ -83,6 +83,9 @@ class UsageRecord:
     machine_id: str | None = None
     # The source's own id for this record (a response id, a row id); None means "hash the content".
     source_id: str | None = None
+    # The record's ledger key when it is already known: read back from a ledger, or from an
+    # export that carries it (``record_key``), so a merged export is recognised, not re-added.
+    key: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -109,21 +112,25 @@ class UsageRecord:
         return row_hash(identity_row(self))
 
     def dedupe_key(self, content_hash: str | None = None) -> str:
-        """``kind:id`` when the source has its own id, else ``kind:sha256:<content hash>``.
+        """The record's key in the ledger: its known ``key`` if it has one; else ``kind:id``
+        when the source has its own id; else ``kind:h1:<content hash>`` (versioned, so that
+        a new hash scheme can never collide with, or silently re-key, the old one).
 
         A source id of the form ``rid:<provider response id>`` (``chatcmpl-…``, ``msg_…``) is
         global: the same provider call reaching the ledger by two routes (middleware log and an
         OTel span, say) is one record.
         """
+        if self.key:
+            return self.key
         if self.source_id and self.source_id.startswith("rid:"):
             return self.source_id
         if self.source_id:
             return f"{self.source_kind}:{self.source_id}"
-        return f"{self.source_kind}:sha256:{content_hash or self.content_hash()}"
+        return f"{self.source_kind}:{HASH_VERSION}:{content_hash or self.content_hash()}"
 
 
 PROVENANCE_FIELDS = frozenset(
-    {"source_kind", "source_name", "source_location", "machine_id", "source_id"}
+    {"source_kind", "source_name", "source_location", "machine_id", "source_id", "key"}
 )
 # What a record says happened, in the ledger's column order and storage form.
 IDENTITY_COLUMNS = (
@@ -189,9 +196,20 @@ def identity_row(rec: UsageRecord) -> tuple[Any, ...]:
     )
 
 
+# The content hash scheme. h1: SHA-256 of the identity row as compact JSON with every
+# non-ASCII character escaped (so no Unicode-version-dependent repr), over exactly the 26
+# columns below. A column added to the record later must join the hash only when it holds a
+# non-default value, so that adding a column never re-keys a ledger; a change to the scheme
+# itself is a new version (h2) with a migration. Pinned by literal hashes in
+# tests/ledger/test_record.py.
+HASH_VERSION = "h1"
+HASHED_COLUMNS_H1 = IDENTITY_COLUMNS
+
+
 def row_hash(row: tuple[Any, ...]) -> str:
-    """A stable digest of an identity row: the repr of str, int, float and None is stable."""
-    return hashlib.sha256(repr(row).encode("utf-8", "surrogatepass")).hexdigest()
+    """The h1 content hash of an identity row (str, int, float and None values)."""
+    payload = json.dumps(list(row), ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()
 
 
 _COUNT_FIELDS = ("requests", *TOKEN_FIELDS)

@@ -16,6 +16,7 @@ from typing import Any
 from llmaudit.errors import StoreError
 from llmaudit.ledger.migrations import MIGRATIONS, applied, migrate
 from llmaudit.ledger.record import (
+    HASH_VERSION,
     IDENTITY_COLUMNS,
     UsageRecord,
     format_ts,
@@ -578,7 +579,8 @@ def row_to_record(row: tuple[Any, ...]) -> UsageRecord:
     kind_prefix = f"{data['source_kind']}:"
     if dedupe_key.startswith("rid:"):
         data["source_id"] = dedupe_key
-    else:
+    elif dedupe_key.startswith(kind_prefix):
         rest = dedupe_key[len(kind_prefix) :]
-        data["source_id"] = None if rest.startswith("sha256:") else rest
+        data["source_id"] = None if rest.startswith(f"{HASH_VERSION}:") else rest
+    data["key"] = dedupe_key
     return UsageRecord(**data)

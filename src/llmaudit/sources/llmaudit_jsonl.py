@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -76,7 +77,11 @@ FIELDS = (
     "status",
     "request_id",
     "reported_cost_usd",
+    # Written by `llmaudit export`: the record's key in the ledger it came from, so that
+    # ingesting an export (into that ledger or another) recognises records it already has.
+    "record_key",
 )
+_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+:\S{1,1024}$")
 
 
 def record_from_object(obj: Any, source_location: str | None = None) -> UsageRecord:
@@ -137,6 +142,11 @@ def record_from_object(obj: Any, source_location: str | None = None) -> UsageRec
     attribution = {k: to_str(obj.get(k), k) for k in ATTRIBUTION_KEYS}
     attribution["api_key"] = redact_api_key(attribution["api_key"])
     request_id = to_str(obj.get("request_id"), "request_id")
+    key = obj.get("record_key")
+    if key is not None and (not isinstance(key, str) or not _KEY_RE.match(key)):
+        raise RecordError(
+            "must be a ledger key such as 'claude-code:msg_01...'", field="record_key"
+        )
     cost = obj.get("reported_cost_usd")
     return UsageRecord(
         ts=ts,
@@ -160,6 +170,7 @@ def record_from_object(obj: Any, source_location: str | None = None) -> UsageRec
         source_kind=KIND,
         source_location=source_location,
         source_id=request_id,
+        key=key,
         **attribution,
     )
 
@@ -207,6 +218,8 @@ def record_to_object(rec: UsageRecord) -> dict[str, Any]:
         obj["request_id"] = rec.request_id
     if rec.reported_cost_usd is not None:
         obj["reported_cost_usd"] = decimal_str(rec.reported_cost_usd)
+    if rec.key is not None:
+        obj["record_key"] = rec.key
     return obj
 
 
