@@ -71,7 +71,10 @@ def test_rewritten_or_truncated_files_are_read_again(run, tmp_path):
     run("--db", "d.db", "ingest", "app.jsonl")
     log.write_text(lines(20, 23))  # rotated: new content, shorter
     result = run("--db", "d.db", "ingest", "app.jsonl")
-    assert result.stderr == "app.jsonl: 3 added, 0 updated, 0 duplicate, 0 rejected\n"
+    assert result.stderr == (
+        "app.jsonl: 3 added, 0 updated, 0 duplicate, 0 rejected "
+        "(changed since the last run: read again from the start)\n"
+    )
     # same size, different first bytes: read from the start, old lines are duplicates
     log.write_text(lines(20, 23).replace("f20", "g20"))
     again = run("--db", "d.db", "ingest", "app.jsonl")
@@ -264,3 +267,64 @@ def test_a_whole_file_reject_is_stored_once(run, tmp_path):
     assert [(r["line"], r["reason"][:21]) for r in rows["rejects"]] == [
         (None, "invalid JSON document")
     ]
+
+
+def _line(n: int, tokens: int) -> str:
+    return (
+        '{"ts":"2026-01-01T00:00:%02dZ","model":"gpt-4o","input_tokens":%d,"output_tokens":1,'
+        '"feature":"%s"}\n' % (n % 60, tokens, "f" * 40 + str(n))
+    )
+
+
+def _sum(tmp_path) -> tuple[int, int]:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "d.db") as conn:
+        return conn.execute("SELECT COUNT(*), SUM(input_uncached) FROM records").fetchone()
+
+
+def test_an_edit_past_the_first_4_kib_is_seen(run, tmp_path):
+    """Rewritten in place with the same first 4 KiB and more lines: read again from the start,
+    not only the tail (which would miss the edited line)."""
+    log = tmp_path / "app.jsonl"
+    body = [_line(n, 10) for n in range(100)]  # ~9 KiB
+    log.write_text("".join(body))
+    run("--db", "d.db", "ingest", "app.jsonl")
+    assert _sum(tmp_path) == (100, 1000)
+    body[80] = _line(80, 5000)  # an edit about 7 KiB into the file, then one line appended
+    log.write_text("".join([*body, _line(100, 10)]))
+    res = run("--db", "d.db", "ingest", "app.jsonl")
+    assert "(changed since the last run: read again from the start)" in res.stderr
+    assert "app.jsonl: 2 added, 0 updated, 99 duplicate" in res.stderr
+    # the edited line's new record is in; the old one stays (no id says they are one request)
+    assert _sum(tmp_path) == (102, 1000 + 5000 + 10)
+
+
+def test_lines_inserted_mid_file_are_all_read(run, tmp_path):
+    log = tmp_path / "app.jsonl"
+    body = [_line(n, 10) for n in range(1000)]
+    log.write_text("".join(body))
+    run("--db", "d.db", "ingest", "app.jsonl")
+    inserted = [_line(n, 7) for n in range(2000, 2499)]
+    log.write_text("".join(body[:500] + inserted + body[500:]))
+    res = run("--db", "d.db", "ingest", "app.jsonl")
+    assert "app.jsonl: 499 added, 0 updated, 1000 duplicate" in res.stderr
+    assert _sum(tmp_path) == (1499, 10_000 + 499 * 7)
+
+
+def test_a_last_line_cut_inside_a_character_waits_for_the_next_run(run, tmp_path):
+    log = tmp_path / "app.jsonl"
+    last = _line(2, 10).replace('"feature":"', '"feature":"żółw ')
+    data = (_line(1, 10) + last).encode()
+    cut = data.index("ł".encode()) + 1  # inside the two bytes of ł
+    log.write_bytes(data[:cut])
+    first = run("--db", "d.db", "ingest", "app.jsonl")
+    assert first.exit_code == 0, first.stderr
+    assert "the last line is incomplete; it will be read next run" in first.stderr
+    log.write_bytes(data)
+    second = run("--db", "d.db", "ingest", "app.jsonl")
+    assert second.exit_code == 0, second.stderr
+    assert "app.jsonl: 1 added, 0 updated, 0 duplicate, 0 rejected (appended lines only)" in (
+        second.stderr
+    )
+    assert _sum(tmp_path) == (2, 20)

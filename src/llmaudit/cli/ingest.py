@@ -126,7 +126,10 @@ def ingest(
         if result.mode == "empty":
             app.info(f"{result.location}: empty, nothing to read")
             return
-        note = " (appended lines only)" if result.mode == "appended" else ""
+        note = {
+            "appended": " (appended lines only)",
+            "rewritten": " (changed since the last run: read again from the start)",
+        }.get(result.mode, "")
         app.info(
             f"{result.location}: {c.added} added, {c.updated} updated, "
             f"{c.duplicate} duplicate, {c.rejected} rejected{note}"

@@ -156,7 +156,7 @@ class Ledger:
             cur = self.conn.execute(
                 "INSERT INTO ingests (source_id, location, size, mtime, machine_id, started_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (sid, location, size, mtime_text, machine_id, _now()),
+                (sid, safe_text(location), size, mtime_text, machine_id, _now()),
             )
         return int(cur.lastrowid)
 

@@ -179,6 +179,11 @@ def json_lines(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
         try:
             raw = data.decode("utf-8")
         except UnicodeDecodeError:
+            if not ended and inp.resumable:  # cut inside a character: a write in progress
+                inp.pending_tail = True
+                inp.consumed -= len(data)
+                inp.lines_read -= 1
+                return
             printable = data.decode("utf-8", "replace")
             yield (
                 lineno,

@@ -37,7 +37,8 @@ class InputResult:
     counts: WriteCounts = field(default_factory=WriteCounts)
     rejects: list[Reject] = field(default_factory=list)  # every reject of this input, in order
     error: str | None = None  # the input could not be read or recognised at all
-    # full, appended (read from the last offset), unchanged (skipped), empty (nothing in it)
+    # full, appended (read from the last offset), rewritten (changed in what was read
+    # before: read again in full), unchanged (skipped), empty (nothing in it)
     mode: str = "full"
     pending_tail: bool = False  # an incomplete last line was left for the next run
 
@@ -168,9 +169,19 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     return summary
 
 
-def _head_hash(inp: InputFile, length: int) -> str:
+def _prefix_hash(inp: InputFile, length: int) -> str:
+    """SHA-256 of the input's first ``length`` raw bytes (everything read before), so that a
+    rewrite anywhere in what was read, not only in its head, is seen."""
+    digest = hashlib.sha256()
+    left = length
     with inp.open_binary_raw() as fh:
-        return hashlib.sha256(fh.read(length)).hexdigest()
+        while left > 0:
+            chunk = fh.read(min(left, 1 << 20))
+            if not chunk:
+                return "short"  # the file shrank: it cannot match
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
 
 
 def _one(
@@ -202,18 +213,25 @@ def _one(
                 "fields with --map (see 'llmaudit ingest --list-formats')",
             )
     mode = "full"
+    # What was read last time still there, byte for byte? (Else the file was rewritten.)
+    kept = (
+        state is not None
+        and state["format"] == source.name
+        and inp.size is not None
+        and inp.size >= state["head_len"]
+        and _prefix_hash(inp, state["head_len"]) == state["head_hash"]
+    )
     if key is not None and source.appendable and not inp.is_compressed():
         inp.resumable = True
-        if (
-            state
-            and state["format"] == source.name
-            and inp.size is not None
-            and inp.size >= state["offset"]
-            and _head_hash(inp, state["head_len"]) == state["head_hash"]
-        ):
+        if kept and state is not None and state["offset"] == state["head_len"]:
             inp.start_offset = state["offset"]
             inp.start_line = state["lines"]
             mode = "appended"
+    if state is not None and state["format"] and not kept:
+        # Changed in what was already read (edited, lines inserted, truncated, rotated): read
+        # it all again. Records already in the ledger stay (a rotated log's old lines are real
+        # usage); lines with ids update theirs, unchanged lines are duplicates.
+        mode = "rewritten"
     result = _ingest_one(ledger, inp, source, request, machine)
     result.mode = mode
     result.pending_tail = inp.pending_tail
@@ -226,8 +244,9 @@ def _one(
 def _save_state(
     ledger: Ledger, key: str, inp: InputFile, fmt: str, offset: int, lines: int
 ) -> None:
+    """Remember how far the file was read and a hash of every byte read (``head_*``: the
+    column names date from when only the first 4 KiB were hashed)."""
     assert inp.size is not None
-    head_len = min(HEAD_BYTES, inp.size)
     ledger.save_file_state(
         key,
         {
@@ -236,8 +255,8 @@ def _save_state(
             "mtime_ns": inp.mtime_ns,
             "offset": offset,
             "lines": lines,
-            "head_hash": _head_hash(inp, head_len),
-            "head_len": head_len,
+            "head_hash": _prefix_hash(inp, offset),
+            "head_len": offset,
         },
         None,
     )
