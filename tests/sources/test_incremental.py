@@ -270,9 +270,10 @@ def test_a_whole_file_reject_is_stored_once(run, tmp_path):
 
 
 def _line(n: int, tokens: int) -> str:
+    feature = "f" * 40 + str(n)
     return (
-        '{"ts":"2026-01-01T00:00:%02dZ","model":"gpt-4o","input_tokens":%d,"output_tokens":1,'
-        '"feature":"%s"}\n' % (n % 60, tokens, "f" * 40 + str(n))
+        f'{{"ts":"2026-01-01T00:00:{n % 60:02d}Z","model":"gpt-4o","input_tokens":{tokens},'
+        f'"output_tokens":1,"feature":"{feature}"}}\n'
     )
 
 
