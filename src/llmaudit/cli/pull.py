@@ -103,6 +103,14 @@ def _summarise(app: App, results) -> None:
         from llmaudit.errors import ProviderError
 
         raise ProviderError(f"{len(failed)} endpoint(s) failed; what was pulled before is kept")
+    rejected = sum(r.rejected for r in results)
+    if rejected:  # as for ingest: the rest is kept, and the exit says something was not
+        from llmaudit.errors import RejectedInput
+
+        raise RejectedInput(
+            f"{rejected} bucket row(s) rejected",
+            hint="the rest was pulled; see 'llmaudit ledger rejects'",
+        )
 
 
 class _progress:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -15,8 +16,12 @@ from llmaudit import __version__
 from llmaudit.errors import ProviderConnectionError, ProviderError
 
 RETRIES = 4
-MAX_WAIT = 60.0
-TIMEOUT = 30.0
+MAX_WAIT = 60.0  # the longest single wait between attempts
+TIMEOUT = 30.0  # connect, and each read
+# Bounds a hostile or broken server cannot push past (README, "What can go wrong"):
+MAX_BODY = 64 * 1024 * 1024  # bytes of one response
+REQUEST_DEADLINE = 120.0  # seconds for one response, however slowly it drips in
+RETRY_BUDGET = 180.0  # seconds of Retry-After / backoff waits for one client, in all
 
 
 class Client:
@@ -40,6 +45,7 @@ class Client:
         self.secrets = [s for s in secrets if s]
         self.debug = debug
         self.sleep = sleep
+        self.waited = 0.0
         self.http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"User-Agent": f"llmaudit/{__version__}", **headers},
@@ -50,9 +56,10 @@ class Client:
         self.http.close()
 
     def redact(self, text: str) -> str:
+        """Known secrets, and credentials in a URL (``https://user:pass@proxy``), hidden."""
         for secret in self.secrets:
             text = text.replace(secret, "[REDACTED]")
-        return text
+        return redact_url_credentials(text)
 
     def log(self, message: str) -> None:
         if self.debug:
@@ -77,9 +84,7 @@ class Client:
         last = ""
         for attempt in range(RETRIES + 1):
             try:
-                response = self.http.request(
-                    method, path.lstrip("/"), params=params, json=json_body
-                )
+                response = self._fetch(method, path, params, json_body)
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}"
                 self.log(f"{method} {path}: {last}")
@@ -88,7 +93,7 @@ class Client:
                         f"{self.provider}: cannot reach {self.http.base_url.host} ({last})",
                         hint="check the network, --base-url, or a proxy",
                     ) from None
-                self.sleep(self._backoff(attempt, None))
+                self._wait(self._backoff(attempt, None), path, last)
                 continue
             url = self.redact(str(response.request.url))
             self.log(f"{method} {url} -> {response.status_code}")
@@ -104,7 +109,7 @@ class Client:
                         f"{self.provider}: {path} kept answering {last} after "
                         f"{RETRIES} retries; try again later"
                     )
-                self.sleep(self._backoff(attempt, response.headers.get("retry-after")))
+                self._wait(self._backoff(attempt, response.headers.get("retry-after")), path, last)
                 continue
             if response.status_code >= 400:
                 raise ProviderError(
@@ -118,6 +123,55 @@ class Client:
                     f"{self.provider}: {path} did not answer JSON (HTTP {response.status_code})"
                 ) from None
         raise AssertionError("unreachable")
+
+    def _fetch(
+        self, method: str, path: str, params: list[tuple[str, str]] | None, json_body: Any
+    ) -> Any:
+        """One request, its body read in chunks: refused past MAX_BODY bytes or
+        REQUEST_DEADLINE seconds (a body drip-fed a byte at a time never stalls a pull)."""
+        import httpx
+
+        started = time.monotonic()
+        request = self.http.build_request(method, path.lstrip("/"), params=params, json=json_body)
+        response = self.http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BODY:
+                raise self._too_big(path)
+            chunks = []
+            size = 0
+            for chunk in response.iter_bytes():  # decoded: a gzip bomb counts as what it is
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise self._too_big(path)
+                if time.monotonic() - started > REQUEST_DEADLINE:
+                    raise ProviderError(
+                        f"{self.provider}: {path} took over {REQUEST_DEADLINE:.0f} s to answer; "
+                        "stopped"
+                    )
+                chunks.append(chunk)
+        finally:
+            response.close()
+        # a plain response holding the decoded bytes read
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-encoding"]
+        return httpx.Response(
+            response.status_code, headers=headers, content=b"".join(chunks), request=request
+        )
+
+    def _too_big(self, path: str) -> ProviderError:
+        return ProviderError(
+            f"{self.provider}: {path} answered more than {MAX_BODY // (1024 * 1024)} MiB; stopped"
+        )
+
+    def _wait(self, seconds: float, path: str, last: str) -> None:
+        if self.waited + seconds > RETRY_BUDGET:
+            raise ProviderError(
+                f"{self.provider}: {path} answered {last} and asked to wait "
+                f"{seconds:.0f} s more, past the {RETRY_BUDGET:.0f} s retry budget; "
+                "try again later"
+            )
+        self.waited += seconds
+        self.sleep(seconds)
 
     def _error_text(self, response: Any) -> str:
         try:
@@ -136,3 +190,11 @@ class Client:
             except ValueError:
                 pass
         return min(MAX_WAIT, 0.5 * 2**attempt + random.uniform(0, 0.25))
+
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@")
+
+
+def redact_url_credentials(text: str) -> str:
+    """``https://user:secret@proxy:8080`` -> ``https://[REDACTED]@proxy:8080``."""
+    return _URL_CREDENTIALS.sub(r"\1[REDACTED]@", text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -72,6 +73,12 @@ def request_for(
         names = " or ".join(PROVIDERS[p].key_env for p in providers)
         raise UsageError(f"no key: set {names} (an admin key for OpenAI and Anthropic)")
     return request
+
+
+# Bounds of one endpoint's pull (README, "What can go wrong"); a page is 31 days of daily
+# buckets or 7 of hourly ones, so a year of usage is far below them.
+MAX_PAGES = 1000
+ENDPOINT_DEADLINE = 600.0  # seconds
 
 
 def key_for(provider: str, config_value: str | None) -> str | None:
@@ -158,7 +165,16 @@ def _endpoint(ledger: Ledger, client: Client, ep: Endpoint, request: PullRequest
         result.skipped = "up to date"
         return result
     page_token = None
+    seen_tokens: set[str] = set()
+    started = time.monotonic()
     while True:
+        if result.pages >= MAX_PAGES or time.monotonic() - started > ENDPOINT_DEADLINE:
+            result.error = (
+                f"stopped after {result.pages} pages / {time.monotonic() - started:.0f} s "
+                f"(limits: {MAX_PAGES} pages, {ENDPOINT_DEADLINE:.0f} s an endpoint); "
+                "earlier pages are kept, pull a shorter window with --since/--until"
+            )
+            return result
         params = ep.params(start, until, bucket)
         if page_token:
             params.append(("page", page_token))
@@ -174,9 +190,11 @@ def _endpoint(ledger: Ledger, client: Client, ep: Endpoint, request: PullRequest
                 "JSON (no data list); stopped, earlier pages are kept"
             )
             return result
-        raw_id = ledger.save_raw_page(
-            ep.provider, ep.name, url, result.pages, json.dumps(body, separators=(",", ":"))
-        )
+        # A key the server echoes back is never stored: scrubbed from the page before it is
+        # kept or parsed.
+        text = client.redact(json.dumps(body, separators=(",", ":")))
+        body = json.loads(text)
+        raw_id = ledger.save_raw_page(ep.provider, ep.name, url, result.pages, text)
         written, replaced, buckets, rejected = apply_page(ledger, ep, bucket, body, raw_id)
         result.written += written
         result.replaced += replaced
@@ -185,8 +203,18 @@ def _endpoint(ledger: Ledger, client: Client, ep: Endpoint, request: PullRequest
         if request.on_page:
             request.on_page(ep.provider, ep.name, result.pages, result.buckets)
         page_token = body.get("next_page") if ep.paginated else None
-        if not ep.paginated or not body.get("has_more") or not page_token:
+        if not ep.paginated or body.get("has_more") is not True or not page_token:
             return result
+        if not isinstance(page_token, str) or len(page_token) > 4096:
+            result.error = f"page {result.pages}: next_page is not a page token; stopped"
+            return result
+        if page_token in seen_tokens:
+            result.error = (
+                f"page {result.pages}: the server sent next_page {page_token[:40]!r} again "
+                "(a pagination loop); stopped, earlier pages are kept"
+            )
+            return result
+        seen_tokens.add(page_token)
 
 
 def apply_page(
