@@ -202,3 +202,49 @@ def test_an_unreadable_subdirectory_is_reported(run, tmp_path, monkeypatch):
     assert res.exit_code == 3
     assert "locked: cannot read: Permission denied" in res.stderr
     assert "a.jsonl: 1 added" in res.stderr
+
+
+# -- rule 8: secrets and terminals ------------------------------------------------------------
+HOSTILE_TEXT = (
+    '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o\\u001b]0;pwned\\u0007","input_tokens":10,'
+    '"feature":"\\u001b[31mred\\u001b[0m","user":"=HYPERLINK(\\"http://x\\")","team":"\\u009b2J"}'
+)
+
+
+def test_escape_sequences_from_logs_never_reach_the_terminal(run, tmp_path):
+    path = _file(tmp_path, "esc.jsonl", HOSTILE_TEXT, '{"ts":"\\u001b[2J"}')
+    res = run("--db", "l.db", "ingest", path)
+    assert res.exit_code == 3
+    outputs = [res.stderr]
+    for args in (
+        ["report", "--by", "feature", "--format", "table"],
+        ["report", "--by", "team", "--format", "markdown"],
+        ["report", "--by", "feature", "--format", "csv"],
+        ["report", "--format", "json"],
+        ["export"],
+        ["export", "--format", "csv"],
+        ["ledger", "rejects"],
+    ):
+        out = run("--db", "l.db", *args)
+        assert out.exit_code == 0, (args, out.stderr)
+        outputs += [out.stdout, out.stderr]
+    for text in outputs:
+        assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
+    markdown = outputs[3]
+    assert "\\\\x9b2J" in markdown  # shown, escaped, not executed
+    assert "\\x1b[31mred\\x1b[0m" in outputs[1]  # the terminal table
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(run, tmp_path):
+    path = _file(tmp_path, "f.jsonl", HOSTILE_TEXT)
+    run("--db", "l.db", "ingest", path)
+    import csv
+    import io
+
+    rows = list(
+        csv.DictReader(io.StringIO(run("--db", "l.db", "export", "--format", "csv").stdout))
+    )
+    assert rows[0]["user"] == '\'=HYPERLINK("http://x")'
+    by_user = run("--db", "l.db", "report", "--by", "user", "--format", "csv").stdout
+    assert "'=HYPERLINK" in by_user
+    assert ",=HYPERLINK" not in by_user

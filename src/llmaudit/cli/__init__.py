@@ -11,6 +11,7 @@ from llmaudit import __version__
 from llmaudit.cli.app import App
 from llmaudit.constants import ENV_CONFIG, ENV_DB, ENV_DEBUG, ENV_PRICING
 from llmaudit.errors import ExitStatus, LlmauditError
+from llmaudit.render import printable
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 _DEBUG = False
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
-        sys.stderr.write(f"llmaudit: error: {exc}\n")
+        sys.stderr.write(f"llmaudit: error: {printable(str(exc))}\n")
         sys.exit(exc.exit_status)
     except BrokenPipeError:
         # Output piped into `head` and the like: not an error of ours.

@@ -10,7 +10,7 @@ from typing import Any
 
 from llmaudit.config import default_config_path, load_config, resolve_db_path
 from llmaudit.constants import ENV_NO_COLOR
-from llmaudit.render import Format, Table, render_text
+from llmaudit.render import Format, Table, printable, render_text
 
 
 class App:
@@ -91,10 +91,10 @@ class App:
         return self._console(stderr=True)
 
     def warn(self, message: str) -> None:
-        sys.stderr.write(f"llmaudit: {message}\n")
+        sys.stderr.write(f"llmaudit: {printable(message)}\n")
 
     def info(self, message: str) -> None:
-        sys.stderr.write(f"{message}\n")
+        sys.stderr.write(f"{printable(message)}\n")
 
     # -- output -------------------------------------------------------------------------------
     def default_format(self) -> Format:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from llmaudit.cli.app import App
@@ -59,10 +57,7 @@ def export(ctx: click.Context, fmt: str, output, **kwargs) -> None:
     note = (
         f", {unpriced} unpriced ({', '.join(sorted(totals.unpriced_models))})" if unpriced else ""
     )
-    print(
-        f"exported {totals.records} records, ${totals.total.normalize():f} priced{note}",
-        file=sys.stderr,
-    )
+    ctx.obj.info(f"exported {totals.records} records, ${totals.total.normalize():f} priced{note}")
 
 
 @export.command("openmetrics")

@@ -17,6 +17,40 @@ class Format(str, enum.Enum):
     MARKDOWN = "markdown"
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
+_CONTROL.update({c: f"\\x{c:02x}" for c in (0x7F, *range(0x80, 0xA0))})
+_CONTROL_ALL = {**_CONTROL, 0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+
+
+def printable(text: str, *, keep_newlines: bool = True) -> str:
+    """Text from logs made safe for a terminal: control characters (ESC and the other C0/C1
+    controls that start terminal escape sequences) shown as ``\\x1b``, never sent as is."""
+    if text.isprintable():
+        return text
+    return text.translate(_CONTROL if keep_newlines else _CONTROL_ALL)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP: a leading ``'``), and
+    without terminal control characters; numbers such as ``-0.5`` stay numbers."""
+    if value.startswith(_FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            value = "'" + value
+    return printable(value)
+
+
+def json_safe(text: str) -> str:
+    """JSON text with the C1 controls that ``ensure_ascii=False`` lets through escaped."""
+    if text.isascii():
+        return text
+    return "".join(f"\\u{ord(c):04x}" if 0x80 <= ord(c) < 0xA0 else c for c in text)
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -31,8 +65,10 @@ class Column:
 
     def show(self, value: Any) -> str:
         if self.fmt is not None:
-            return self.fmt(value) if value is not None or self.fmt_none else ""
-        return "" if value is None else str(value)
+            text = self.fmt(value) if value is not None or self.fmt_none else ""
+        else:
+            text = "" if value is None else str(value)
+        return printable(text, keep_newlines=False)
 
 
 @dataclass

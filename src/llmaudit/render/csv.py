@@ -5,7 +5,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.render import Table
+from llmaudit.render import Table, csv_safe
 
 
 def _cell(value: Any) -> Any:
@@ -16,7 +16,9 @@ def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
+        return csv_safe(", ".join(map(str, value)))
+    if isinstance(value, str):
+        return csv_safe(value)
     return value
 
 

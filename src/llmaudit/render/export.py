@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.pricing.kernel import Cost
+from llmaudit.render import csv_safe, json_safe
 from llmaudit.sources.llmaudit_jsonl import EXPORT_FIELDS, FIELDS
 
 CSV_COLUMNS = (*FIELDS, *EXPORT_FIELDS)
@@ -35,7 +36,7 @@ def cost_fields(cost: Cost) -> dict[str, Any]:
 
 def jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     for row in rows:
-        yield json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        yield json_safe(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
 
 
 def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -60,7 +61,9 @@ def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
             elif isinstance(value, bool):
                 cells.append("true" if value else "false")
             elif isinstance(value, dict):
-                cells.append(json.dumps(value, ensure_ascii=False, sort_keys=True))
+                cells.append(csv_safe(json.dumps(value, ensure_ascii=False, sort_keys=True)))
+            elif isinstance(value, str):
+                cells.append(csv_safe(value))
             else:
                 cells.append(value)
         writer.writerow(cells)

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.render import JSON_SCHEMA_VERSION
+from llmaudit.render import JSON_SCHEMA_VERSION, json_safe
 
 
 def _default(value: Any) -> Any:
@@ -20,4 +20,4 @@ def _default(value: Any) -> Any:
 def render_json(data: dict[str, Any]) -> str:
     """One top-level object carrying the schema version first."""
     body = {"version": JSON_SCHEMA_VERSION, **data}
-    return json.dumps(body, indent=2, ensure_ascii=False, default=_default)
+    return json_safe(json.dumps(body, indent=2, ensure_ascii=False, default=_default))
