@@ -17,9 +17,9 @@ class Format(str, enum.Enum):
     MARKDOWN = "markdown"
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20))}
 _CONTROL.update({c: f"\\x{c:02x}" for c in (0x7F, *range(0x80, 0xA0))})
-_CONTROL_ALL = {**_CONTROL, 0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+_CONTROL_ALL = {**_CONTROL, 0x09: "\\t", 0x0A: "\\n"}
 
 
 def printable(text: str, *, keep_newlines: bool = True) -> str:
@@ -68,7 +68,7 @@ class Column:
             text = self.fmt(value) if value is not None or self.fmt_none else ""
         else:
             text = "" if value is None else str(value)
-        return printable(text, keep_newlines=False)
+        return printable(text)
 
 
 @dataclass
