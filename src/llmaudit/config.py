@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,22 @@ def get_key(config: dict[str, Any], key: str) -> Any:
             return None
         node = node[part]
     return node
+
+
+def get_number(
+    config: dict[str, Any], key: str, default: float, *, low: float, high: float
+) -> Decimal:
+    """A number from the config within [low, high]; anything else is a ConfigError naming
+    the key (``alerts.warning = "eighty"`` must not pass, nor crash)."""
+    value = get_key(config, key)
+    if value is None:
+        return Decimal(str(default))
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ConfigError(f"config key {key}: must be a number, got {value!r}")
+    number = Decimal(str(value))
+    if not number.is_finite() or not low <= number <= high:
+        raise ConfigError(f"config key {key}: must be between {low} and {high}, got {value!r}")
+    return number
 
 
 def set_key(config: dict[str, Any], key: str, value: Any) -> None:

@@ -290,3 +290,61 @@ def test_maturity_on_the_demo_ledger(run):
     ).stdout.splitlines()
     assert csv[0] == "level,criterion,target,measured,unit,passed,next_step"
     assert csv[1] == "1,usage data in the ledger (last 30 days),some requests,16134,count,true,"
+
+
+def _alert_args(hook, state="state.json"):
+    return ["--db", "b.db", "alerts", "--at", "2026-11-10T00:00:00Z", "--notify", hook,
+            "--state", state]  # fmt: skip
+
+
+def test_an_alert_the_webhook_refused_is_sent_again_next_run(run, tmp_path, hook):
+    ingest(run, tmp_path, [spend("2026-11-05T10:00:00Z", 90)])
+    run("budget", "set", "org", "--amount", "100")
+    Hook.fail_first = 2  # both tries of the first run fail
+    failed = run(*_alert_args(hook))
+    assert failed.exit_code == 4
+    assert not (tmp_path / "state.json").exists()  # nothing remembered as sent
+    delivered = run(*_alert_args(hook))
+    assert delivered.exit_code == 0, delivered.stderr
+    assert len(Hook.received) == 3
+    fired = json.loads((tmp_path / "state.json").read_text())["fired"]
+    assert fired == ["budget:org:2026-11-01T00:00:00+00:00:warning"]
+
+
+def test_a_state_file_that_is_not_ours_is_an_error_and_kept(run, tmp_path, hook):
+    ingest(run, tmp_path, [spend("2026-11-05T10:00:00Z", 90)])
+    run("budget", "set", "org", "--amount", "100")
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    res = run(*_alert_args(hook, "notes.txt"))
+    assert res.exit_code == 3
+    assert "--state notes.txt: not an llmaudit alert state file" in res.stderr
+    assert (tmp_path / "notes.txt").read_text() == "my notes\n"
+    assert Hook.received == []
+    special = run(*_alert_args(hook, "/dev/full"))
+    assert special.exit_code == 2
+    assert "--state /dev/full: not a regular file" in special.stderr
+
+
+@pytest.mark.parametrize("url", ["hooks.example.com/x", "ftp://x/y", "http://", "http://h:99999/"])
+def test_a_malformed_notify_url_is_a_usage_error(run, tmp_path, url):
+    ingest(run, tmp_path, [spend("2026-11-05T10:00:00Z", 90)])
+    res = run("--db", "b.db", "alerts", "--notify", url)
+    assert res.exit_code == 2
+    assert "--notify:" in res.stderr and "is not an http(s) URL" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("alerts.warning", '"eighty"', "config key alerts.warning: must be a number, got 'eighty'"),
+        ("alerts.critical", "1e308", "config key alerts.critical: must be between 0 and 100"),
+        ("alerts.timeout", "0", "config key alerts.timeout: must be between 0.1 and 600"),
+    ],
+)
+def test_bad_alert_config_values_name_the_key(run, tmp_path, hook, key, value, message):
+    ingest(run, tmp_path, [spend("2026-11-05T10:00:00Z", 90)])
+    run("budget", "set", "org", "--amount", "100")
+    assert run("config", "set", key, value).exit_code == 0
+    res = run(*_alert_args(hook))
+    assert res.exit_code == 3
+    assert message in res.stderr

@@ -11,7 +11,7 @@ import click
 
 from llmaudit.cli.app import App
 from llmaudit.cli.options import format_option
-from llmaudit.errors import Findings, ProviderConnectionError, UsageError
+from llmaudit.errors import DataError, Findings, ProviderConnectionError, UsageError
 from llmaudit.render import Column, Format, Table, usd
 
 LEVELS = {"ok": 0, "warning": 1, "critical": 2}
@@ -27,11 +27,11 @@ def _now(at: str | None) -> datetime:
 
 
 def _thresholds(app: App) -> tuple[Decimal, Decimal]:
-    from llmaudit.config import get_key
+    from llmaudit.config import get_number
 
-    warning = get_key(app.config, "alerts.warning") or 0.8
-    critical = get_key(app.config, "alerts.critical") or 1.0
-    return Decimal(str(warning)), Decimal(str(critical))
+    warning = get_number(app.config, "alerts.warning", 0.8, low=0, high=100)
+    critical = get_number(app.config, "alerts.critical", 1.0, low=0, high=100)
+    return warning, critical
 
 
 @click.group()
@@ -210,6 +210,9 @@ def alerts(
     from llmaudit.analysis.budgets import budgets_from_config, evaluate
 
     warning, critical = _thresholds(app)
+    if notify is not None:
+        _check_url(notify)
+    seen = _load_state(state)
     with app.open_ledger(create=False) as ledger:
         fired = evaluate(
             ledger.conn,
@@ -221,16 +224,19 @@ def alerts(
             warning,
             critical,
         )
-    new = _new_alerts(fired, state)
+    new = [a for a in fired if a["key"] not in seen]
     table = Table("Alerts", [Column("level", "level"), Column("alert", "message")], fired)
     if fired or (fmt or app.default_format()) is not Format.TABLE:
         app.emit(fmt, [table], {"alerts": fired, "new": [a["key"] for a in new]})
     else:
         app.info("no alerts")
     if notify and new:
-        from llmaudit.config import get_key
+        from llmaudit.config import get_number
 
-        _post(notify, new, float(get_key(app.config, "alerts.timeout") or 10.0))
+        _post(notify, new, float(get_number(app.config, "alerts.timeout", 10.0, low=0.1, high=600)))
+    # Only now, with the webhook's yes (or no webhook), are the alerts remembered as sent.
+    if state is not None:
+        _save_state(state, seen | {a["key"] for a in fired})
     if any(LEVELS[a["level"]] >= LEVELS[fail_on] for a in fired):
         raise Findings(f"{len(fired)} alert(s) firing")
 
@@ -245,17 +251,63 @@ def _span(text: str) -> timedelta:
     return timedelta(**{unit: int(m.group(1))})
 
 
-def _new_alerts(fired: list[dict], state: Path | None) -> list[dict]:
-    if state is None:
-        return fired
+def _check_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
     try:
-        seen = set(json.loads(state.read_text()).get("fired", []))
-    except (OSError, ValueError):
-        seen = set()
-    new = [a for a in fired if a["key"] not in seen]
-    state.parent.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps({"fired": sorted(seen | {a["key"] for a in fired})}, indent=2))
-    return new
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number, a bad IPv6 literal
+        ok = False
+    if not ok:
+        raise UsageError(f"--notify: {url!r} is not an http(s) URL such as https://hooks.example/x")
+
+
+def _load_state(state: Path | None) -> set[str]:
+    """What already fired. A missing file is a first run; anything else unreadable is an error
+    (never overwritten: it may be somebody's file)."""
+    import stat
+
+    if state is None:
+        return set()
+    try:
+        st = state.stat()
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:
+        raise DataError(f"--state {state}: cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"--state {state}: not a regular file")
+    try:
+        body = json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"--state {state}: not an llmaudit alert state file ({exc}); "
+            "move it away or name another file"
+        ) from None
+    fired = body.get("fired") if isinstance(body, dict) else None
+    if not isinstance(fired, list) or not all(isinstance(k, str) for k in fired):
+        raise DataError(f"--state {state}: not an llmaudit alert state file (no 'fired' list)")
+    return set(fired)
+
+
+def _save_state(state: Path, fired: set[str]) -> None:
+    """Written to a temporary file beside it, then renamed over it: never half written."""
+    import os
+    import tempfile
+
+    try:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{state.name}.", dir=state.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps({"fired": sorted(fired)}, indent=2) + "\n")
+            os.replace(tmp, state)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise DataError(f"--state {state}: cannot write: {exc.strerror}") from None
 
 
 def _post(url: str, new: list[dict], timeout: float) -> None:
