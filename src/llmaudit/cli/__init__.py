@@ -121,8 +121,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("\nllmaudit: interrupted\n")
         sys.exit(ExitStatus.INTERRUPTED)
     except click.ClickException as exc:
+        # every click error is about the command line (a bad option, a file it names that
+        # cannot be opened): exit 2, never 1, which means findings
         exc.show()
-        sys.exit(ExitStatus.USAGE if exc.exit_code == 2 else exc.exit_code)
+        sys.exit(ExitStatus.USAGE)
     except LlmauditError as exc:
         if _debug_enabled(args):
             import traceback

@@ -69,8 +69,8 @@ def budget_set(
         value = Decimal(amount.lstrip("$"))
     except InvalidOperation:
         raise UsageError(f"--amount: {amount!r} is not a number of USD") from None
-    if value <= 0:
-        raise UsageError("--amount: must be more than 0")
+    if not value.is_finite() or value <= 0 or value >= Decimal("1e12"):
+        raise UsageError(f"--amount: {amount!r} must be more than 0 and less than $1e12")
     b = Budget(name, value, period, validate_dims(list(where)), "prorated" if prorated else "total")
     data = dict(app.config)
     cfg.set_key(data, f"budgets.{name}", b.as_config())
@@ -242,13 +242,9 @@ def alerts(
 
 
 def _span(text: str) -> timedelta:
-    import re
+    from llmaudit.ledger.query import parse_span
 
-    m = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
-    if not m or int(m.group(1)) == 0:
-        raise UsageError(f"--window: {text!r} is not a span such as 1h, 30m or 1d")
-    unit = {"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
-    return timedelta(**{unit: int(m.group(1))})
+    return parse_span(text, option="--window", units="mhd")
 
 
 def _check_url(url: str) -> None:

@@ -331,11 +331,12 @@ def check(
         warn_increase_usd=warn_increase_usd,
     )
     if from_ledger:
-        days = window.strip().lower().removesuffix("d")
-        if not days.isdigit() or int(days) < 1:
-            raise UsageError(f"--window: {window!r} is not a number of days such as 7d")
+        from llmaudit.ledger.query import parse_span
+
+        bare = window.strip().isdigit()  # "7" has always meant 7 days here
+        days = parse_span(window + "d" if bare else window, option="--window", units="d").days
         with app.open_ledger(create=False) as ledger:
-            result = usage_regression(ledger.conn, app.price_table, int(days), limits)
+            result = usage_regression(ledger.conn, app.price_table, days, limits)
         _report_check(app, result, limits, fmt)
         return
     base, settings = load_baseline(

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from llmaudit.errors import UsageError
-from llmaudit.ledger.record import ATTRIBUTION_FIELDS, TOKEN_FIELDS, format_ts
+from llmaudit.ledger.record import ATTRIBUTION_FIELDS, TOKEN_FIELDS, TS_MAX, TS_MIN, format_ts
 
 DIMENSIONS = (
     *ATTRIBUTION_FIELDS,
@@ -22,6 +22,23 @@ DIMENSIONS = (
 )
 _RELATIVE = re.compile(r"^(\d+)\s*(m|h|d|w)$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_SPAN = timedelta(days=366 * 130)  # longer than the ledger's span of years
+
+
+def parse_span(text: str, *, option: str, units: str = "mhdw") -> timedelta:
+    """``30m``, ``1h``, ``7d``, ``2w`` (the units allowed) -> a positive timedelta, at most
+    the ledger's span; anything else is a usage error naming the option."""
+    m = _RELATIVE.match(text.strip().lower())
+    examples = ", ".join(
+        f"{n}{u}" for n, u in zip((30, 1, 7, 2), "mhdw", strict=True) if u in units
+    )
+    if not m or m.group(2) not in units or int(m.group(1)) == 0:
+        raise UsageError(f"{option}: {text!r} is not a span such as {examples}")
+    count = int(m.group(1))
+    limit = MAX_SPAN // timedelta(**{_UNITS[m.group(2)]: 1})
+    if count > limit:
+        raise UsageError(f"{option}: {text!r} is longer than {limit:,}{m.group(2)}")
+    return timedelta(**{_UNITS[m.group(2)]: count})
 
 
 def zone(name: str | None) -> tzinfo:
@@ -45,6 +62,24 @@ def _midnight(day: date, tz: tzinfo) -> datetime:
 
 
 def parse_bound(
+    text: str, *, option: str, tz: tzinfo, now: datetime, end: bool = False
+) -> tuple[datetime, datetime | None]:
+    """One ``--since``/``--until`` value -> (instant, implied other end or None), inside the
+    ledger's span of years (a usage error otherwise, however far off: ``0001-01-01``,
+    ``999999999999d``)."""
+    try:
+        moment, other = _parse_bound(text, option=option, tz=tz, now=now, end=end)
+        inside = TS_MIN <= moment <= TS_MAX
+    except (OverflowError, ValueError):
+        inside = False
+    if not inside:
+        raise UsageError(
+            f"{option}: {text!r} is outside the years {TS_MIN.year}..{TS_MAX.year - 1}"
+        ) from None
+    return moment, other
+
+
+def _parse_bound(
     text: str, *, option: str, tz: tzinfo, now: datetime, end: bool = False
 ) -> tuple[datetime, datetime | None]:
     """One ``--since``/``--until`` value -> (instant, implied other end or None).
