@@ -248,3 +248,53 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(run, tmp_path):
     by_user = run("--db", "l.db", "report", "--by", "user", "--format", "csv").stdout
     assert "'=HYPERLINK" in by_user
     assert ",=HYPERLINK" not in by_user
+
+
+# -- rule 10: honest exits --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--since", "0001-01-01"], "--since: '0001-01-01' is outside the years"),
+        (["report", "--until", "9999-12-31"], "--until: '9999-12-31' is outside the years"),
+        (["report", "--since", "999999999999d"], "--since: '999999999999d' is outside the years"),
+        (["alerts", "--window", "999999999999d"], "--window: '999999999999d' is longer than"),
+        (["check", "--ledger", "--window", "99999999999d"], "--window: '99999999999d' is longer"),
+        (["budget", "set", "x", "--amount", "NaN"], "--amount: 'NaN' must be more than 0"),
+        (["budget", "set", "x", "--amount", "1e400"], "--amount: '1e400' must be more than 0"),
+        (["export", "-o", "no/such/dir/x.jsonl"], "Could not open file"),
+    ],
+)
+def test_absurd_command_line_values_are_usage_errors(run, tmp_path, args, message):
+    run("--db", "l.db", "ingest", _file(tmp_path, "in.jsonl", GOOD % 1))
+    res = run("--db", "l.db", *args)
+    assert res.exit_code == 2, res.stderr
+    assert message in res.stderr
+
+
+# -- rule 11: CI gate inputs are validated ----------------------------------------------------
+def test_estimate_settings_in_llmaudit_toml_are_validated(run, tmp_path):
+    (tmp_path / "p.txt").write_text("Summarise this.\n")
+    (tmp_path / "llmaudit.toml").write_text('[estimate]\nmodels = ["gpt-4o-mini"]\nper = "daily"\n')
+    res = run("estimate", "p.txt")
+    assert res.exit_code == 3
+    assert "llmaudit.toml: [estimate].per: must be 'day' or 'month', got 'daily'" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("per", "year", "settings.per: must be 'day' or 'month', got 'year'"),
+        ("requests", -5, "settings.requests: must be a whole number from 1 to 10^12, got -5"),
+        ("output_tokens", "x", "settings.output_tokens: must be a whole number from 0 to 10^12"),
+        ("models", "gpt-4o", "settings.models: must be a list of model names"),
+    ],
+)
+def test_a_baseline_with_bad_settings_is_an_error(run, tmp_path, key, value, message):
+    (tmp_path / "p.txt").write_text("Summarise this.\n")
+    made = run("estimate", "p.txt", "--model", "gpt-4o-mini", "--format", "json")
+    base = json.loads(made.stdout)
+    base["settings"][key] = value
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    res = run("check", "p.txt", "--baseline", "base.json")
+    assert res.exit_code == 3, res.stderr
+    assert f"base.json: {message}" in res.stderr

@@ -35,22 +35,26 @@ def _section(project: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _settings(app: App, project: dict, models, output_tokens, cache_hit, requests, per, feature):
-    from llmaudit.estimate.estimate import DEFAULT_MODELS, Settings
+    from llmaudit.estimate.estimate import DEFAULT_MODELS, Settings, checked_setting
 
     conf = _section(project, "estimate")
-    chosen = tuple(models) or tuple(conf.get("models", ())) or DEFAULT_MODELS
-    out = output_tokens if output_tokens is not None else conf.get("output_tokens")
+
+    def get(name: str) -> Any:
+        return checked_setting(name, conf.get(name), "llmaudit.toml: [estimate]")
+
+    chosen = tuple(models) or get("models") or DEFAULT_MODELS
+    out = output_tokens if output_tokens is not None else get("output_tokens")
     if out is None and feature:
         out = _median_output(app, feature, chosen)
-    hit = cache_hit if cache_hit is not None else conf.get("cache_hit", 0.0)
+    hit = cache_hit if cache_hit is not None else (get("cache_hit") or 0.0)
     if not 0 <= float(hit) <= 1:
         raise UsageError("--cache-hit: a share between 0 and 1, such as 0.6")
     return Settings(
         models=chosen,
         output_tokens=int(out or 0),
         cache_hit=float(hit),
-        requests=requests if requests is not None else conf.get("requests"),
-        per=per or conf.get("per", "month"),
+        requests=requests if requests is not None else get("requests"),
+        per=per or get("per") or "month",
     )
 
 

@@ -63,7 +63,7 @@ def limits_from(conf: dict[str, Any], **options: Any) -> Thresholds:
 def load_baseline(path: Path, default_models: Any = None) -> tuple[dict[str, Any], Any]:
     """The baseline file and the estimate settings it was made with (so both sides are priced
     the same way)."""
-    from llmaudit.estimate.estimate import Settings
+    from llmaudit.estimate.estimate import Settings, checked_setting
 
     try:
         base = json.loads(path.read_text(encoding="utf-8"))
@@ -75,12 +75,18 @@ def load_baseline(path: Path, default_models: Any = None) -> tuple[dict[str, Any
     except ValueError as exc:
         raise DataError(f"{path}: invalid JSON: {exc}") from exc
     saved = base.get("settings", {}) if isinstance(base, dict) else {}
+    if not isinstance(saved, dict):
+        raise DataError(f"{path}: settings: must be an object")
+
+    def get(name: str) -> Any:
+        return checked_setting(name, saved.get(name), f"{path}: settings")
+
     settings = Settings(
-        models=tuple(saved.get("models") or default_models or ()),
-        output_tokens=int(saved.get("output_tokens") or 0),
-        cache_hit=float(saved.get("cache_hit") or 0),
-        requests=saved.get("requests"),
-        per=saved.get("per") or "month",
+        models=get("models") or tuple(default_models or ()),
+        output_tokens=get("output_tokens") or 0,
+        cache_hit=get("cache_hit") or 0.0,
+        requests=get("requests"),
+        per=get("per") or "month",
     )
     return base, settings
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from llmaudit.errors import ConfigError
 from llmaudit.estimate import tokens as tk
 from llmaudit.estimate.prompts import Prompt
 from llmaudit.ledger.record import UsageRecord
@@ -26,6 +27,40 @@ DAYS_PER_MONTH = 30
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
+
+
+PERIODS = ("day", "month")
+
+
+def checked_setting(name: str, value: Any, where: str) -> Any:
+    """One estimate setting from a file (llmaudit.toml, a baseline), strictly: a wrong type or
+    value is a ConfigError naming where it is and what it may be, never a silent default."""
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{where}.{name}: must be {expected}, got {value!r}")
+
+    if value is None:
+        return None
+    if name == "models":
+        if not isinstance(value, list) or not value:
+            raise bad("a list of model names")
+        if not all(isinstance(m, str) and m.strip() for m in value):
+            raise bad("a list of model names")
+        return tuple(value)
+    if name in ("output_tokens", "requests"):
+        low = 0 if name == "output_tokens" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 10**12:
+            raise bad(f"a whole number from {low} to 10^12")
+        return value
+    if name == "cache_hit":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise bad("a share between 0 and 1, such as 0.6")
+        return float(value)
+    if name == "per":
+        if value not in PERIODS:
+            raise bad(" or ".join(repr(p) for p in PERIODS))
+        return value
+    return value
 
 
 @dataclass
