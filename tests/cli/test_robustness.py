@@ -298,3 +298,46 @@ def test_a_baseline_with_bad_settings_is_an_error(run, tmp_path, key, value, mes
     res = run("check", "p.txt", "--baseline", "base.json")
     assert res.exit_code == 3, res.stderr
     assert f"base.json: {message}" in res.stderr
+
+
+def test_a_full_disk_is_exit_3_and_says_so(run, tmp_path, monkeypatch):
+    from llmaudit.ledger import store
+
+    real_open = store.Ledger.open.__func__
+
+    def small(cls, path):
+        led = real_open(cls, path)
+        pages = led.conn.execute("PRAGMA page_count").fetchone()[0]
+        led.conn.execute(f"PRAGMA max_page_count = {pages + 3}")  # SQLITE_FULL soon after
+        return led
+
+    monkeypatch.setattr(store.Ledger, "open", classmethod(small))
+    big = "\n".join(GOOD % n for n in range(1, 5001))
+    res = run("--db", "l.db", "ingest", _file(tmp_path, "big.jsonl", big))
+    assert res.exit_code == 3, res.stderr
+    assert "disk full: cannot write to the ledger (database or disk is full)" in res.stderr
+    assert "internal error" not in res.stderr
+
+
+def test_a_killed_ingest_is_not_left_running(run, tmp_path):
+    import subprocess
+    import sys
+
+    run("--db", "l.db", "ingest", _file(tmp_path, "a.jsonl", GOOD % 1))
+    # a process that starts an ingest and dies without finishing it (as kill -9 would)
+    code = (
+        "import os; from llmaudit.ledger.store import Ledger\n"
+        f"led = Ledger.open({str(tmp_path / 'l.db')!r})\n"
+        "led.begin_ingest(kind='llmaudit', source_name='x', location='x', size=0, mtime=None,"
+        " machine_id=None)\n"
+        "os._exit(9)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9
+    with sqlite3.connect(tmp_path / "l.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM ingests WHERE status = 'running'").fetchone() == (
+            1,
+        )
+    run("--db", "l.db", "ingest", _file(tmp_path, "b.jsonl", GOOD % 2))
+    with sqlite3.connect(tmp_path / "l.db") as conn:
+        statuses = [s for (s,) in conn.execute("SELECT status FROM ingests ORDER BY id")]
+    assert statuses == ["ok", "interrupted", "ok"]

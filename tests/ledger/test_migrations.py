@@ -24,6 +24,7 @@ EXPECTED_COLUMNS = {
         "updated",
         "duplicate",
         "rejected",
+        "owner",
     ],
     "records": [
         "id",

@@ -289,6 +289,14 @@ def m007_versioned_content_keys(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m008_ingest_owner(conn: sqlite3.Connection) -> None:
+    """host:pid of the process running an ingest, so one that was killed can be marked
+    interrupted by the next run instead of showing as running forever."""
+    conn.execute("ALTER TABLE ingests ADD COLUMN owner TEXT")
+    conn.execute("UPDATE ingests SET status = 'interrupted' WHERE status = 'running'")
+
+
 def applied(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)

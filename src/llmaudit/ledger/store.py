@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -71,6 +74,22 @@ class WriteCounts:
         self.duplicate += other.duplicate
         self.rejected += other.rejected
         return self
+
+
+# Who runs an ingest: host and process, so a later run can tell a dead one from a live one.
+_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
 
 
 def _now() -> str:
@@ -147,6 +166,7 @@ class Ledger:
         machine_id: str | None,
     ) -> int:
         sid = self.source_id(kind, source_name)
+        self._close_abandoned_ingests()
         mtime_text = (
             datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
             if mtime is not None
@@ -154,11 +174,30 @@ class Ledger:
         )
         with self._tx():
             cur = self.conn.execute(
-                "INSERT INTO ingests (source_id, location, size, mtime, machine_id, started_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (sid, safe_text(location), size, mtime_text, machine_id, _now()),
+                "INSERT INTO ingests (source_id, location, size, mtime, machine_id, started_at, "
+                "owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, safe_text(location), size, mtime_text, machine_id, _now(), _OWNER),
             )
         return int(cur.lastrowid)
+
+    def _close_abandoned_ingests(self) -> None:
+        """Ingests this host started whose process is gone (killed, crashed) are marked
+        ``interrupted`` instead of staying ``running`` forever."""
+        prefix = _OWNER.rsplit(":", 1)[0] + ":"
+        stale = []
+        for ingest_id, owner in self.conn.execute(
+            "SELECT id, owner FROM ingests WHERE status = 'running' AND owner LIKE ? || '%'",
+            (prefix,),
+        ):
+            pid = owner[len(prefix) :]
+            if pid.isdigit() and not _alive(int(pid)):
+                stale.append((ingest_id,))
+        if stale:
+            with self._tx():
+                self.conn.executemany(
+                    "UPDATE ingests SET status = 'interrupted' WHERE id = ? AND status = 'running'",
+                    stale,
+                )
 
     def finish_ingest(self, ingest_id: int, counts: WriteCounts, status: str = "ok") -> None:
         with self._tx():
@@ -523,11 +562,27 @@ class _Transaction:
                 self.conn.execute("COMMIT")
                 return
             except sqlite3.Error as err:
-                self.conn.execute("ROLLBACK")
-                raise StoreError(f"cannot write to the ledger: {err}") from err
-        self.conn.execute("ROLLBACK")
+                self._rollback()
+                raise write_error(err) from err
+        self._rollback()
         if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"cannot write to the ledger: {exc}") from exc
+            raise write_error(exc) from exc
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (it does on a full disk)
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("ROLLBACK")
+
+
+def write_error(exc: sqlite3.Error) -> StoreError:
+    """A failed write as the user should read it; a full disk says so."""
+    text = str(exc)
+    if "full" in text.lower():
+        return StoreError(
+            f"disk full: cannot write to the ledger ({text})",
+            hint="free some space and run again; the failed batch was not kept",
+        )
+    return StoreError(f"cannot write to the ledger: {text}")
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:

@@ -208,6 +208,8 @@ def read_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read price file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
     try:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
@@ -270,13 +272,25 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _price(value: Any, where: str, key: str) -> Decimal:
+# No published price comes near these; a value past them is a typo or a hostile file, and
+# would turn every report into nonsense (or overflow it).
+MAX_PRICE = Decimal(100_000)  # USD per million tokens, per request, per 1k searches
+MAX_MULTIPLIER = Decimal(100)  # a service tier's factor on the standard price
+
+
+def _price(value: Any, where: str, key: str, limit: Decimal = MAX_PRICE) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise ConfigError(f"{where}: {key}: must be a number, got {value!r}")
     result = Decimal(value)
     if not result.is_finite() or result < 0:
         raise ConfigError(f"{where}: {key}: must be a non-negative number, got {value}")
+    if result > limit:
+        raise ConfigError(f"{where}: {key}: {value} is implausibly large (the limit is {limit})")
     return result
+
+
+def _multiplier(value: Any, where: str, key: str) -> Decimal:
+    return _price(value, where, key, MAX_MULTIPLIER)
 
 
 def _text(raw: dict[str, Any], name: str, where: str, key: str, required: bool = False) -> Any:
@@ -311,7 +325,7 @@ def _provider(pid: str, raw: Any, where: str) -> Provider:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: {key}: must be a table")
     _check_keys(raw, PROVIDER_KEYS, where, key)
-    tiers = {t: _price(raw[t], where, f"{key}.{t}") for t in SERVICE_TIER_KEYS if t in raw}
+    tiers = {t: _multiplier(raw[t], where, f"{key}.{t}") for t in SERVICE_TIER_KEYS if t in raw}
     return Provider(
         pid, _text(raw, "name", where, key) or pid, _text(raw, "source", where, key), tiers
     )
@@ -392,7 +406,7 @@ def _period(raw: Any, where: str, key: str) -> Period:
             _check_keys(value, frozenset(RATE_KEYS), where, f"{key}.{tier}")
             tiers[tier] = _rates(value, where, f"{key}.{tier}")
         else:
-            tiers[tier] = _price(value, where, f"{key}.{tier}")
+            tiers[tier] = _multiplier(value, where, f"{key}.{tier}")
     return Period(
         start=start,
         end=end,
@@ -416,7 +430,7 @@ def _discount(raw: Any, where: str, key: str) -> Discount:
         raise ConfigError(f"{where}: {key}: name exactly one of 'provider' or 'model'")
     if "multiplier" not in raw:
         raise ConfigError(f"{where}: {key}.multiplier: is required (e.g. 0.8 for 20% off)")
-    multiplier = _price(raw["multiplier"], where, f"{key}.multiplier")
+    multiplier = _multiplier(raw["multiplier"], where, f"{key}.multiplier")
     return Discount(
         multiplier,
         provider=_text(raw, "provider", where, key),

@@ -291,6 +291,7 @@ def _ingest_one(
                 inp.location, inp.consumed, inp.size, c.added + c.updated + c.duplicate + c.rejected
             )
 
+    status = "failed"
     try:
         for item in source.items(inp, request.options):
             if isinstance(item, Reject):
@@ -300,8 +301,13 @@ def _ingest_one(
             if len(records) + len(rejects) >= BATCH_SIZE:
                 flush()
         flush()
+        status = "ok"
     finally:
-        ledger.finish_ingest(ingest_id, result.counts, "ok")
+        try:
+            ledger.finish_ingest(ingest_id, result.counts, status)
+        except DataError:
+            if status == "ok":  # else the error that stopped the ingest is the one to show
+                raise
     return result
 
 
