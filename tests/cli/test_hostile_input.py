@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA
+from llmaudit.sources import FORMATS
 
 LOGS = DATA / "logs"
 _HUNT = os.environ.get("LLMAUDIT_FUZZ_EXAMPLES")
@@ -149,12 +150,22 @@ def test_one_hostile_value_is_one_reject(run, tmp_path_factory, name, data):
     assert later.exit_code in (0, 3), later.stderr
 
 
-@SETTINGS
+FORMAT_NAMES = ["auto", *FORMATS]
+
+
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+@settings(
+    max_examples=int(_HUNT or 15),
+    derandomize=not _HUNT,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(blob=st.binary(max_size=2048))
-def test_arbitrary_bytes_never_crash(run, tmp_path_factory, blob):
+def test_arbitrary_bytes_never_crash(run, tmp_path_factory, fmt, blob):
     tmp = tmp_path_factory.mktemp("b")
     path = tmp / "input.jsonl"
     path.write_bytes(blob)
-    res = run("--db", str(tmp / "l.db"), "ingest", str(path))
+    extra = ["--map", "ts=t", "--map", "model=m"] if fmt == "mapped" else []
+    res = run("--db", str(tmp / "l.db"), "ingest", "--format", fmt, *extra, str(path))
     assert res.exit_code in (0, 3), res.stderr
     assert "internal error" not in res.stderr

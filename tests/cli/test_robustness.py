@@ -341,3 +341,21 @@ def test_a_killed_ingest_is_not_left_running(run, tmp_path):
     with sqlite3.connect(tmp_path / "l.db") as conn:
         statuses = [s for (s,) in conn.execute("SELECT status FROM ingests ORDER BY id")]
     assert statuses == ["ok", "interrupted", "ok"]
+
+
+def test_many_records_at_the_token_bound_never_overflow_a_report(run, tmp_path):
+    # 1,100 records of 2^53 tokens overflowed the rollup before; at the bound they sum safely
+    big = "\n".join(
+        f'{{"ts":"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z","model":"gpt-4o",'
+        '"input_tokens":1000000000000}'
+        for n in range(1100)
+    )
+    res = run("--db", "l.db", "ingest", _file(tmp_path, "big.jsonl", big))
+    assert res.exit_code == 0, res.stderr
+    assert _tokens(tmp_path / "l.db") == (1100, 1100 * 10**12)
+    for args in (["report", "--format", "json"], ["export"], ["openmetrics"]):
+        args = ["export", "openmetrics"] if args == ["openmetrics"] else args
+        out = run("--db", "l.db", *args)
+        assert out.exit_code == 0, (args, out.stderr)
+    summary = json.loads(run("--db", "l.db", "report", "summary", "--format", "json").stdout)
+    assert "1100000000000000" in json.dumps(summary)

@@ -246,14 +246,13 @@ def validate(rec: UsageRecord) -> None:
         _check_text(getattr(rec, name), name)
     for name in _COUNT_FIELDS:
         value = getattr(rec, name)
-        limit = MAX_REQUESTS if name == "requests" else MAX_COUNT
-        if type(value) is int and 0 <= value <= limit:
+        if type(value) is int and 0 <= value <= MAX_STORED:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
             raise RecordError(f"must be an integer, got {_short(value)}", field=name)
         if value < 0:
             raise RecordError(f"must not be negative, got {_short(value)}", field=name)
-        raise RecordError(f"is implausibly large (over {limit:,})", field=name)
+        raise RecordError(f"is too large to store (over {MAX_STORED:,})", field=name)
     if rec.reasoning > rec.output:
         raise RecordError(
             f"({rec.reasoning}) is larger than output ({rec.output}); reasoning is part of output",
@@ -302,6 +301,16 @@ def validate(rec: UsageRecord) -> None:
                 f"must be a finite decimal, got {_short(cost)}", field="reported_cost_usd"
             )
         check_money(cost, "reported_cost_usd")
+
+
+def check_plausible(rec: UsageRecord) -> None:
+    """The bounds of one record read from a source (a request, or one provider bucket):
+    beyond them a count is a corrupt value, not usage. Aggregates built by reports are not
+    held to them (a month of a big organisation's traffic may pass 10^12 tokens)."""
+    for name in _COUNT_FIELDS:
+        limit = MAX_REQUESTS if name == "requests" else MAX_COUNT
+        if getattr(rec, name) > limit:
+            raise RecordError(f"is implausibly large (over {limit:,})", field=name)
 
 
 def _check_text(value: str, name: str) -> None:
@@ -433,6 +442,7 @@ def _integral(value: Any) -> bool:
 # stay far inside SQLite's 64-bit integers.
 MAX_COUNT = 10**12  # tokens in one record
 MAX_REQUESTS = 10**10  # requests in one (aggregated) record
+MAX_STORED = 2**62  # any count, aggregates included: inside SQLite's 64-bit integers
 MAX_DURATION_MS = 10**9  # latency / time to first token: about 11.5 days
 MAX_TEXT = 4_194_304  # characters of one text field (4 Mi)
 MONEY_MIN_EXP = -18  # the smallest non-zero amount kept: 1e-18 $

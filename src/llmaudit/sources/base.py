@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, ClassVar
 
-from llmaudit.errors import DataError, InputError
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.errors import DataError, InputError, RecordError
+from llmaudit.ledger.record import UsageRecord, check_plausible
 from llmaudit.ledger.store import Reject
 
 Item = UsageRecord | Reject
@@ -189,7 +189,13 @@ class Source(ABC):
         """:meth:`parse`, with read failures of the input itself (a truncated gzip stream,
         an I/O error, undecodable CSV) turned into one final reject instead of an exception."""
         try:
-            yield from self.parse(inp, opts)
+            for item in self.parse(inp, opts):
+                if isinstance(item, UsageRecord):
+                    try:
+                        check_plausible(item)
+                    except RecordError as exc:
+                        item = Reject(inp.location, _line_of(item), exc.reason, exc.field, None)
+                yield item
         except InputError:
             raise
         except DataError as exc:
@@ -215,6 +221,12 @@ class Source(ABC):
         if name.endswith(".gz"):
             name = name[:-3]
         return name.endswith(self.extensions)
+
+
+def _line_of(rec: UsageRecord) -> int | None:
+    """The line a record came from, when its location says (``path:12``)."""
+    tail = (rec.source_location or "").rpartition(":")[2]
+    return int(tail) if tail.isdigit() else None
 
 
 def walk(path: Path, problems: list[tuple[str, str, bool]] | None = None) -> Iterator[Path]:

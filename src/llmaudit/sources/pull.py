@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from llmaudit.errors import ProviderError, RecordError, UsageError
-from llmaudit.ledger.record import UsageRecord, format_ts
+from llmaudit.ledger.record import UsageRecord, check_plausible, format_ts
 from llmaudit.ledger.store import Ledger, Reject, WriteCounts
 from llmaudit.sources.common import LINE_ERRORS, line_error
 from llmaudit.sources.http import Client
@@ -230,8 +230,12 @@ def apply_page(
             rejects.append(Reject(where, i, "bucket is not an object", None, str(item)[:4096]))
             continue
         try:
-            spans.append(ep.span(item))
+            span = ep.span(item)
             parsed = ep.parse(item, ep.name)
+            for p in parsed:
+                if isinstance(p, UsageRecord):
+                    check_plausible(p)
+            spans.append(span)
         except LINE_ERRORS as err:
             exc = line_error(err)
             rejects.append(
