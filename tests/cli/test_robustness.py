@@ -359,3 +359,25 @@ def test_many_records_at_the_token_bound_never_overflow_a_report(run, tmp_path):
         assert out.exit_code == 0, (args, out.stderr)
     summary = json.loads(run("--db", "l.db", "report", "summary", "--format", "json").stdout)
     assert "1100000000000000" in json.dumps(summary)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe garbage", "bad.toml: not a UTF-8 text file (byte 0)"),
+        (
+            b'[[models]]\nid = "gpt-4o"\nprovider = "openai"\n[[models.prices]]\n'
+            b"input = 1e300\noutput = 10\n",
+            "models[0] (gpt-4o).prices[0].input: 1E+300 is implausibly large (the limit is 100000)",
+        ),
+        (
+            b'[[discounts]]\nprovider = "openai"\nmultiplier = 1e308\n',
+            "discounts[0].multiplier: 1E+308 is implausibly large (the limit is 100)",
+        ),
+    ],
+)
+def test_pricing_check_flags_a_broken_price_file(run, tmp_path, content, message):
+    (tmp_path / "bad.toml").write_bytes(content)
+    res = run("--pricing", "bad.toml", "pricing", "check")
+    assert res.exit_code == 3
+    assert message in res.stderr
