@@ -101,6 +101,15 @@ EXPECTED = {
         "claude-code",
         {"claude-opus-4-20250514": (2, 3 + 4, 89356 + 89517, 161 + 1204, 0, 97 + 512, 0)},
     ),
+    # Claude Code 2.1.84: opens with progress, file-history-snapshot and queue-operation lines;
+    # msg_01A2... is written twice (thinking block with a placeholder output of 1, then the
+    # tool_use block with 245): one record with 245. The <synthetic> API error is skipped.
+    "claude_code_session_v2.jsonl": (
+        "claude-code",
+        {"claude-sonnet-4-5-20250929": (2, 3 + 5, 12000 + 14245, 2000, 0, 245 + 87, 0)},
+    ),
+    # summary lines only: a transcript without usage
+    "claude_code_summaries_only.jsonl": ("claude-code", {}),
     "codex_rollout.jsonl": (
         "codex",
         {
@@ -228,6 +237,35 @@ def test_fixture_totals(run, tmp_path, name):
 def test_every_fixture_is_covered():
     names = {p.name for p in LOGS.iterdir() if p.name != "README.md"}
     assert names - set(EXPECTED) == {"otel_genai_metrics.otlp.json"}
+
+
+def test_claude_code_2x_detected_past_a_snapshot_larger_than_the_head(run, tmp_path):
+    lines = (LOGS / "claude_code_session_v2.jsonl").read_text().splitlines()
+    snapshot = json.loads(lines[1])
+    snapshot["snapshot"]["trackedFileBackups"] = {
+        f"/Users/dana/src/billing-api/f{n}.py": {"backupFileName": f"{n:040x}@v1", "version": 1}
+        for n in range(2000)
+    }  # about 190 KB: far past the 64 KiB head
+    lines[1] = json.dumps(snapshot)
+    (tmp_path / "s.jsonl").write_text("\n".join(lines) + "\n")
+    res = run("--db", "f.db", "ingest", "s.jsonl", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["inputs"][0]["format"] == "claude-code"
+    assert totals(tmp_path / "f.db") == EXPECTED["claude_code_session_v2.jsonl"][1]
+
+
+def test_a_transcript_without_usage_says_what_it_held(run, tmp_path):
+    shutil.copy(LOGS / "claude_code_summaries_only.jsonl", tmp_path)
+    res = run("--db", "f.db", "ingest", "claude_code_summaries_only.jsonl")
+    assert res.exit_code == 0
+    assert "no usage in it; lines read: 2 summary lines" in res.stderr
+
+
+def test_codex_is_not_mistaken_for_claude_code():
+    from llmaudit.sources.base import InputFile
+    from llmaudit.sources.ingest import detect
+
+    assert detect(InputFile.from_path(LOGS / "codex_rollout.jsonl")).name == "codex"
 
 
 def test_otel_metrics_are_not_requests(run, tmp_path):

@@ -134,6 +134,10 @@ def ingest(
             f"{result.location}: {c.added} added, {c.updated} updated, "
             f"{c.duplicate} duplicate, {c.rejected} rejected{note}"
         )
+        if result.skipped and not (c.added or c.updated or c.duplicate or c.rejected):
+            # nothing was usage: say what the input held instead
+            seen = ", ".join(f"{n:,} {why}" for why, n in result.skipped.items())
+            app.info(f"{result.location}: no usage in it; lines read: {seen}")
         if result.pending_tail:
             app.info(f"{result.location}: the last line is incomplete; it will be read next run")
 

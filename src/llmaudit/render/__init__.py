@@ -27,7 +27,12 @@ def printable(text: str, *, keep_newlines: bool = True) -> str:
     controls that start terminal escape sequences) shown as ``\\x1b``, never sent as is."""
     if text.isprintable():
         return text
-    return text.translate(_CONTROL if keep_newlines else _CONTROL_ALL)
+    text = text.translate(_CONTROL if keep_newlines else _CONTROL_ALL)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (undecodable bytes in a file name or line)
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

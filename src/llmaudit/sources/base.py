@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import os
 import shutil
 import stat
@@ -12,10 +13,11 @@ import sys
 import tempfile
 import zlib
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO, Any, ClassVar
 
 from llmaudit.errors import DataError, InputError, RecordError
 from llmaudit.ledger.record import UsageRecord, check_plausible
@@ -24,6 +26,7 @@ from llmaudit.ledger.store import Reject
 Item = UsageRecord | Reject
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024
+MAX_DOCUMENT = 256 * 1024 * 1024  # a whole-JSON document parsed to detect its format
 
 
 @dataclass
@@ -43,6 +46,10 @@ class InputFile:
     consumed: int = 0
     lines_read: int = 0
     pending_tail: bool = False
+    # Lines read that are not usage, by reason ("user message", "span without usage"): said in
+    # the ingest summary, so an input that gives no record always says what it held.
+    skipped: Counter[str] = field(default_factory=Counter)
+    _document: list[Any] = field(default_factory=list)  # the whole-JSON parse, once
 
     @classmethod
     def from_path(cls, path: Path) -> InputFile:
@@ -116,6 +123,23 @@ class InputFile:
             self.open_binary(), encoding="utf-8-sig", errors="surrogateescape", newline=None
         )
 
+    def document(self, limit: int = MAX_DOCUMENT) -> Any:
+        """The whole input as one JSON value (an array, an object), or None when it is not
+        one or is larger than ``limit`` bytes. For detecting formats whose documents are
+        bigger than the head; parsed once."""
+        if not self._document:
+            value = None
+            if self.size is None or self.size <= limit:
+                try:
+                    with self.open_binary() as fh:
+                        data = fh.read(limit + 1)
+                    if len(data) <= limit:
+                        value = json.loads(data.decode("utf-8-sig"))
+                except (OSError, EOFError, zlib.error, ValueError, RecursionError):
+                    value = None
+            self._document.append(value)
+        return self._document[0]
+
     def head(self, size: int = HEAD_BYTES) -> str:
         """The first ``size`` bytes of (decompressed) content, as text, for format detection."""
         try:
@@ -173,6 +197,12 @@ class Source(ABC):
     @abstractmethod
     def sniff(self, head: str) -> bool:
         """True when the first bytes of an input look like this format."""
+
+    def detect(self, inp: InputFile, head: str) -> bool:
+        """True when ``inp`` is in this format. By default its head is sniffed; formats whose
+        telltale lines may come after any number of others, or whose documents are larger
+        than the head, look further."""
+        return self.sniff(head)
 
     # How a record whose key is already in the ledger (from this same kind) is treated:
     # "latest" replaces it when the content differs; "first" keeps the stored one; "max_output"

@@ -19,9 +19,55 @@ from llmaudit.ledger.record import UsageRecord, parse_ts, to_decimal
 from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, first_json_objects, json_lines, line_error, text
+from llmaudit.sources.common import (
+    LINE_ERRORS,
+    first_json_objects,
+    json_lines,
+    line_error,
+    loads,
+    text,
+)
 
 KIND = "claude-code"
+
+
+# Lines Claude Code writes that carry no usage. Seen in transcripts of 1.0.x to 2.1.x; the
+# ones with a sessionId say by themselves that the file is Claude Code's.
+BOOKKEEPING = frozenset(
+    {
+        "summary",
+        "file-history-snapshot",
+        "queue-operation",
+        "progress",
+        "system",
+        "attachment",
+        "custom-title",
+        "ai-title",
+        "last-prompt",
+        "permission-mode",
+        "mode",
+        "worktree-state",
+        "pr-link",
+    }
+)
+CONVERSATION = frozenset({"user", "assistant", "system", "progress"})
+DETECT_LINES = 10_000
+DETECT_BYTES = 32 * 1024 * 1024
+
+
+def _line_verdict(obj: Any) -> bool | None:
+    """True: a Claude Code conversation line; None: a bookkeeping line, look further;
+    False: not Claude Code."""
+    if not isinstance(obj, dict):
+        return False
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        return False
+    if kind in CONVERSATION and "sessionId" in obj and ("uuid" in obj or "version" in obj):
+        return True
+    if kind in BOOKKEEPING:
+        return None
+    return False
 
 
 def _billable(obj: Any) -> bool:
@@ -80,6 +126,19 @@ def _record(obj: dict, location: str) -> UsageRecord:
     )
 
 
+def _why_skipped(obj: Any) -> str:
+    if not isinstance(obj, dict):
+        return "not an object"
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        return "lines of other types"
+    if kind == "assistant":
+        return "assistant without usage (synthetic or API error)"
+    if kind in BOOKKEEPING or kind == "user":
+        return f"{kind} lines"
+    return "lines of other types"
+
+
 class ClaudeCode(Source):
     name = KIND
     summary = "Claude Code transcripts (~/.claude/projects/**/*.jsonl), de-duplicated per message"
@@ -87,17 +146,36 @@ class ClaudeCode(Source):
     keep = "max_output"
 
     def sniff(self, head: str) -> bool:
+        verdict = None
         for obj in first_json_objects(head, 5):
-            if not isinstance(obj, dict):
-                return False
-            if obj.get("type") == "summary" and "leafUuid" in obj:
-                continue
-            return (
-                "sessionId" in obj
-                and "uuid" in obj
-                and obj.get("type") in ("user", "assistant", "system")
-            )
+            verdict = _line_verdict(obj)
+            if verdict is not None:
+                return verdict
         return False
+
+    def detect(self, inp: InputFile, head: str) -> bool:
+        """Claude Code 2.x files may open with any number of ``progress``,
+        ``file-history-snapshot``, ``queue-operation``, ``summary`` or ``system`` lines (a
+        snapshot line alone can be larger than the head): read lines until one says what the
+        file is. A file of bookkeeping lines only (``summary`` lines, say) is a transcript
+        without usage."""
+        if not head.lstrip().startswith("{"):
+            return False
+        bookkeeping = 0
+        for n, (_, data, _) in enumerate(inp.lines()):
+            if n >= DETECT_LINES or inp.consumed > DETECT_BYTES:
+                break
+            if not data.strip():
+                continue
+            try:
+                obj = loads(data.decode("utf-8"))
+            except (ValueError, RecursionError):
+                return False
+            verdict = _line_verdict(obj)
+            if verdict is not None:
+                return verdict
+            bookkeeping += 1
+        return bookkeeping > 0
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         # Streams: the ledger keeps the largest output per key (keep = "max_output"), so only
@@ -108,6 +186,7 @@ class ClaudeCode(Source):
                 yield obj
                 continue
             if not _billable(obj):
+                inp.skipped[_why_skipped(obj)] += 1
                 continue
             try:
                 rec = _record(obj, f"{inp.location}:{lineno}")

@@ -23,6 +23,7 @@ from llmaudit.ledger.record import ATTRIBUTION_FIELDS, UsageRecord
 from llmaudit.ledger.store import Ledger, Reject, WriteCounts
 from llmaudit.sources import FORMATS
 from llmaudit.sources.base import InputFile, Options, Source, walk
+from llmaudit.sources.common import LINE_ERRORS
 
 BATCH_SIZE = 2000
 HEAD_BYTES = 4096
@@ -41,6 +42,7 @@ class InputResult:
     # before: read again in full), unchanged (skipped), empty (nothing in it)
     mode: str = "full"
     pending_tail: bool = False  # an incomplete last line was left for the next run
+    skipped: dict[str, int] = field(default_factory=dict)  # lines that are not usage, by reason
 
     def as_dict(self) -> dict:
         c = self.counts
@@ -53,6 +55,7 @@ class InputResult:
             "duplicate": c.duplicate,
             "rejected": c.rejected,
             "pending_tail": self.pending_tail,
+            "skipped_lines": dict(self.skipped),
             "error": self.error,
         }
 
@@ -104,8 +107,11 @@ def resolve_format(name: str) -> Source | None:
 def detect(inp: InputFile) -> Source | None:
     head = inp.head()
     for source in FORMATS.values():
-        if source.sniff(head):
-            return source
+        try:
+            if source.detect(inp, head):
+                return source
+        except LINE_ERRORS:  # a sniffer surprised by odd content: not that format
+            continue
     return None
 
 
@@ -235,6 +241,7 @@ def _one(
     result = _ingest_one(ledger, inp, source, request, machine)
     result.mode = mode
     result.pending_tail = inp.pending_tail
+    result.skipped = dict(inp.skipped.most_common())
     if key is not None and result.error is None and inp.size is not None:
         offset = inp.consumed if inp.resumable else inp.size
         _save_state(ledger, key, inp, source.name, offset, inp.lines_read if inp.resumable else 0)
