@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from conftest import DATA
 from llmaudit.sources import FORMATS
+from llmaudit.sources.base import loads_document
 
 LOGS = DATA / "logs"
 _HUNT = os.environ.get("LLMAUDIT_FUZZ_EXAMPLES")
@@ -112,8 +113,8 @@ def test_one_hostile_value_is_one_reject(run, tmp_path_factory, name, data):
     try:
         lines = text.splitlines()
         objs = [(i, json.loads(line)) for i, line in enumerate(lines) if line.strip()]
-    except ValueError:  # one pretty-printed document: its items stand for the lines
-        doc = json.loads(text)
+    except ValueError:  # one document: its items stand for the lines
+        doc = loads_document(text)  # (Helicone's export tool leaves a comma before "]")
         items = doc["data"] if isinstance(doc, dict) else doc
         lines = [json.dumps(item) for item in items]
         objs = list(enumerate(items))

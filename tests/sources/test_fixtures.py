@@ -88,6 +88,28 @@ EXPECTED = {
             "text-embedding-3-small": (1, 512, 0, 0, 0, 0, 0),
         },
     ),
+    # the same five rows as LiteLLM's /spend/logs/ui JSON page (naive startTime strings)
+    "litellm_spend_logs_ui_page.json": (
+        "litellm-spendlogs",
+        {
+            "gpt-4o-mini": (2, 508 * 2, 1024 * 2, 0, 0, 212 * 2, 0),
+            "claude-sonnet-4-5-20250929": (2, 12, 16372, 2048, 0, 733, 0),
+            "text-embedding-3-small": (1, 512, 0, 0, 0, 0, 0),
+        },
+    ),
+    # Helicone's export tool: "[", each record followed by ",\n", then "]" (a trailing comma)
+    "helicone_export_tool.json": (
+        "helicone",
+        {
+            "gpt-4o-mini-2024-07-18": (2, 508 + 1532, 1024, 0, 0, 212 * 2, 0),
+            "claude-sonnet-4-5-20250929": (1, 12, 16372, 2048, 0, 733, 0),
+        },
+    ),
+    # Batch embeddings results carry no `created`; the third line expired (no usage, skipped)
+    "openai_batch_embeddings_output.jsonl": (
+        "openai-batch",
+        {"text-embedding-3-small": (3, 13 + 13 + 211, 0, 0, 0, 0, 0)},
+    ),
     "claude_code_session.jsonl": (
         "claude-code",
         {
@@ -274,3 +296,72 @@ def test_otel_metrics_are_not_requests(run, tmp_path):
     assert result.exit_code == 3
     assert "OTLP metrics are aggregates, not requests" in result.stderr
     assert totals(tmp_path / "f.db") == {}
+
+
+@pytest.mark.parametrize("shape", ["indented page", "array", "indented array"])
+def test_litellm_spend_logs_json_variants(run, tmp_path, shape):
+    page = json.loads((LOGS / "litellm_spend_logs_ui_page.json").read_text())
+    doc = {
+        "indented page": lambda: json.dumps(page, indent=2),
+        "array": lambda: json.dumps(page["data"]),
+        "indented array": lambda: json.dumps(page["data"], indent=4),
+    }[shape]()
+    (tmp_path / "spend.json").write_text(doc)
+    res = run("--db", "f.db", "ingest", "spend.json", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["inputs"][0]["format"] == "litellm-spendlogs"
+    assert totals(tmp_path / "f.db") == EXPECTED["litellm_spend_logs_ui_page.json"][1]
+
+
+def test_litellm_one_pretty_printed_row(run, tmp_path):
+    """LiteLLM's own test fixtures hold one SpendLogs row, pretty-printed: one record."""
+    row = json.loads((LOGS / "litellm_spend_logs_ui_page.json").read_text())["data"][1]
+    (tmp_path / "row.json").write_text(json.dumps(row, indent=4))
+    res = run("--db", "f.db", "ingest", "row.json", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["totals"]["added"] == 1
+    assert totals(tmp_path / "f.db") == {
+        "claude-sonnet-4-5-20250929": (1, 12, 16372, 2048, 0, 733, 0)
+    }
+
+
+def test_a_gemini_cli_legacy_session_larger_than_the_head(run, tmp_path):
+    """A whole-JSON session-*.json of ~174 KB (the head is 64 KiB) is still recognised."""
+    lines = [json.loads(x) for x in (LOGS / "gemini_cli_session.jsonl").read_text().splitlines()]
+    meta, messages = lines[0], lines[1:]
+    for m in messages:
+        if m.get("type") == "user":
+            m["content"] = [{"text": "x" * 90_000}]
+    legacy = {**meta, "messages": messages}
+    (tmp_path / "session-2026-08-18T14-00-5c1e9a7b.json").write_text(json.dumps(legacy, indent=2))
+    assert (tmp_path / "session-2026-08-18T14-00-5c1e9a7b.json").stat().st_size > 170_000
+    res = run("--db", "f.db", "ingest", str(tmp_path), "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["inputs"][0]["format"] == "gemini-cli"
+    assert totals(tmp_path / "f.db") == EXPECTED["gemini_cli_session.jsonl"][1]
+
+
+def test_batch_embeddings_are_timed_by_ts_or_the_file_time_and_say_so(run, tmp_path):
+    import os
+
+    name = "openai_batch_embeddings_output.jsonl"
+    shutil.copy(LOGS / name, tmp_path / name)
+    os.utime(tmp_path / name, (1793613600, 1793613600))  # 2026-11-02T10:00:00Z
+    res = run("--db", "a.db", "ingest", name)
+    assert res.exit_code == 0, res.stderr
+    assert (
+        f"{name}: 3 record(s): no 'created' in the response: timed by the file's modification "
+        "time, 2026-11-02T10:00:00.000000Z (set --ts to choose)"
+    ) in res.stderr
+    rows = [json.loads(x) for x in run("--db", "a.db", "export").stdout.splitlines()]
+    assert {r["ts"] for r in rows} == {"2026-11-02T10:00:00.000000Z"}
+    # two identical embeddings are two requests: keyed by their batch request ids
+    assert sorted(r["record_key"] for r in rows)[0] == (
+        "openai-batch:batch_req_6931a0e2c4b88190a7e1f5d3c2b1a098"
+    )
+    given = run("--db", "b.db", "ingest", name, "--ts", "2026-10-31T23:00:00-01:00")
+    assert "timed by --ts 2026-11-01T00:00:00.000000Z" in given.stderr
+    rows = [json.loads(x) for x in run("--db", "b.db", "export").stdout.splitlines()]
+    assert {r["ts"] for r in rows} == {"2026-11-01T00:00:00.000000Z"}
+    bad = run("--db", "c.db", "ingest", name, "--ts", "yesterday")
+    assert bad.exit_code == 2 and "--ts: 'yesterday' is not an ISO-8601 timestamp" in bad.stderr

@@ -56,6 +56,13 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option(
     "--mapping", metavar="NAME", help="mapped: use the mapping saved in config under mappings.NAME."
 )
+@click.option(
+    "--ts",
+    "default_ts",
+    metavar="WHEN",
+    help="The time of records that carry none (OpenAI Batch embeddings results), ISO-8601 "
+    "with an offset; default: the file's modification time, and the summary says so.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--list-formats", is_flag=True, help="List the formats llmaudit reads, and exit.")
 @click.pass_obj
@@ -70,6 +77,7 @@ def ingest(
     mapping: str | None,
     as_json: bool,
     list_formats: bool,
+    default_ts: str | None,
 ) -> None:
     """Ingest usage logs (files, directories, .gz, or - for stdin) into the ledger.
 
@@ -106,7 +114,9 @@ def ingest(
         fmt=fmt,
         source_name=source_name,
         tags=_pairs(tags, "--tag"),
-        options=Options(response_key=response_key, mapping=field_map),
+        options=Options(
+            response_key=response_key, mapping=field_map, default_ts=_default_ts(default_ts)
+        ),
     )
     shown = 0
 
@@ -134,6 +144,8 @@ def ingest(
             f"{result.location}: {c.added} added, {c.updated} updated, "
             f"{c.duplicate} duplicate, {c.rejected} rejected{note}"
         )
+        for note, n in result.notes.items():
+            app.info(f"{result.location}: {n:,} record(s): {note}")
         if result.skipped and not (c.added or c.updated or c.duplicate or c.rejected):
             # nothing was usage: say what the input held instead
             seen = ", ".join(f"{n:,} {why}" for why, n in result.skipped.items())
@@ -147,6 +159,18 @@ def ingest(
         summary = run_ingest(ledger, request)
         ledger.refresh_rollup()
     _finish(app, summary, shown, as_json)
+
+
+def _default_ts(text: str | None):
+    if text is None:
+        return None
+    from llmaudit.errors import RecordError
+    from llmaudit.ledger.record import parse_ts
+
+    try:
+        return parse_ts(text, "--ts")
+    except RecordError as exc:
+        raise UsageError(f"--ts: {exc.reason}") from None
 
 
 def _mapping(app: App, name: str | None, maps: tuple[str, ...]) -> dict[str, str] | None:

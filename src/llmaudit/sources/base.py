@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -16,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -49,6 +51,7 @@ class InputFile:
     # Lines read that are not usage, by reason ("user message", "span without usage"): said in
     # the ingest summary, so an input that gives no record always says what it held.
     skipped: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)  # how records were read, to be said
     _document: list[Any] = field(default_factory=list)  # the whole-JSON parse, once
 
     @classmethod
@@ -134,11 +137,32 @@ class InputFile:
                     with self.open_binary() as fh:
                         data = fh.read(limit + 1)
                     if len(data) <= limit:
-                        value = json.loads(data.decode("utf-8-sig"))
+                        value = loads_document(data.decode("utf-8-sig"))
                 except (OSError, EOFError, zlib.error, ValueError, RecursionError):
                     value = None
             self._document.append(value)
         return self._document[0]
+
+    def document_sample(self, head: str) -> str | None:
+        """For a JSON document larger than the head: the document with every list cut to its
+        first three items, as indented text, so a format's sniffer can look at its shape.
+        None when the head is JSON lines or the whole document already."""
+        start = head.lstrip()[:1]
+        if start not in ("[", "{"):
+            return None
+        first = head.lstrip().split("\n", 1)[0]
+        try:
+            json.loads(head)
+            return None  # the head is the whole document
+        except (ValueError, RecursionError):
+            pass
+        try:
+            json.loads(first)
+            return None  # JSON lines
+        except (ValueError, RecursionError):
+            pass
+        doc = self.document()
+        return None if doc is None else json.dumps(_cut_lists(doc), indent=1, default=str)
 
     def head(self, size: int = HEAD_BYTES) -> str:
         """The first ``size`` bytes of (decompressed) content, as text, for format detection."""
@@ -183,6 +207,7 @@ class Options:
     """Per-ingest settings some formats use."""
 
     response_key: str | None = None  # middleware: where the provider response sits
+    default_ts: datetime | None = None  # --ts: the time of records that carry none
     mapping: dict[str, str] | None = None  # mapped JSON/CSV: record field -> source path
 
 
@@ -199,10 +224,14 @@ class Source(ABC):
         """True when the first bytes of an input look like this format."""
 
     def detect(self, inp: InputFile, head: str) -> bool:
-        """True when ``inp`` is in this format. By default its head is sniffed; formats whose
-        telltale lines may come after any number of others, or whose documents are larger
-        than the head, look further."""
-        return self.sniff(head)
+        """True when ``inp`` is in this format. By default its head is sniffed, and a JSON
+        document larger than the head is sniffed through a sample of it (every list cut to
+        three items); formats whose telltale lines may come after any number of others look
+        further themselves."""
+        if self.sniff(head):
+            return True
+        sample = inp.document_sample(head)
+        return sample is not None and self.sniff(sample)
 
     # How a record whose key is already in the ledger (from this same kind) is treated:
     # "latest" replaces it when the content differs; "first" keeps the stored one; "max_output"
@@ -251,6 +280,29 @@ class Source(ABC):
         if name.endswith(".gz"):
             name = name[:-3]
         return name.endswith(self.extensions)
+
+
+_TRAILING_COMMA = re.compile(r",\s*\]\s*$")
+
+
+def loads_document(text: str) -> Any:
+    """One JSON document; also Helicone's export, an array whose last item is followed by a
+    comma (``[`` + ``{...},`` per line + ``]``)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        fixed, n = _TRAILING_COMMA.subn("]", text)
+        if not n:
+            raise
+        return json.loads(fixed)
+
+
+def _cut_lists(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, list):
+        return [_cut_lists(v, depth + 1) for v in value[:3]]
+    if isinstance(value, dict) and depth < 4:
+        return {k: _cut_lists(v, depth + 1) for k, v in value.items()}
+    return value
 
 
 def _line_of(rec: UsageRecord) -> int | None:

@@ -11,7 +11,7 @@ from typing import Any
 from llmaudit.errors import RecordError
 from llmaudit.ledger.record import parse_ts, to_int
 from llmaudit.ledger.store import Reject
-from llmaudit.sources.base import InputFile
+from llmaudit.sources.base import _TRAILING_COMMA, InputFile
 
 # Keys apps use for attribution, in order of preference, -> the record's field.
 ATTRIBUTION_KEYS: dict[str, tuple[str, ...]] = {
@@ -222,10 +222,36 @@ def first_json_objects(head: str, limit: int = 5) -> list[Any]:
     return out
 
 
+_LIST_KEYS = ("data", "results", "items", "rows", "observations", "logs")
+
+
+def first_objects(head: str, limit: int = 3) -> list[Any]:
+    """The first values of JSON lines, or the first items of a JSON array or of a page's
+    list (``{"data": [...]}``), or the one document, for sniffing."""
+    objs = first_json_objects(head, limit)
+    if not objs:
+        doc = whole_json(head)
+        objs = doc[:limit] if isinstance(doc, list) else [] if doc is None else [doc]
+    if objs and isinstance(objs[0], list):  # an array on one line
+        objs = objs[0][:limit]
+    if len(objs) == 1 and isinstance(objs[0], dict):  # a page: its items
+        for key in _LIST_KEYS:
+            items = objs[0].get(key)
+            if isinstance(items, list) and items and isinstance(items[0], dict):
+                return items[:limit]
+    return objs
+
+
 def whole_json(head: str) -> Any:
     try:
         return json.loads(head)
     except ValueError:
+        fixed, n = _TRAILING_COMMA.subn("]", head)
+        if n:
+            try:
+                return json.loads(fixed)
+            except ValueError:
+                pass
         return None
 
 

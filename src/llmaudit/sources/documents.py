@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmaudit.ledger.store import Reject
-from llmaudit.sources.base import InputFile
+from llmaudit.sources.base import _TRAILING_COMMA, InputFile
 from llmaudit.sources.common import json_lines, loads
 
 LIST_KEYS = ("data", "results", "items", "rows", "observations", "logs")
@@ -35,6 +35,17 @@ def rows(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
     yield from json_lines(inp)
 
 
+def loads_document_exact(text: str) -> Any:
+    """A whole document with exact decimals; Helicone's trailing comma before ``]`` allowed."""
+    try:
+        return loads(text)
+    except ValueError:
+        fixed, n = _TRAILING_COMMA.subn("]", text)
+        if not n:
+            raise
+        return loads(fixed)
+
+
 def _first_line(inp: InputFile) -> str:
     for _, data, _ in inp.lines():
         if data.strip():
@@ -59,7 +70,7 @@ def _list_in(obj: dict) -> list | None:
 def _document(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
     with inp.open_text() as fh:
         try:
-            doc = loads(fh.read())
+            doc = loads_document_exact(fh.read())
         except (ValueError, UnicodeDecodeError) as exc:
             yield 1, "", Reject(inp.location, None, f"invalid JSON document: {exc}", None, None)
             return

@@ -24,7 +24,7 @@ from llmaudit.sources.common import (
     LINE_ERRORS,
     attribution,
     count,
-    first_json_objects,
+    first_objects,
     line_error,
     text,
 )
@@ -148,7 +148,7 @@ class Helicone(Source):
         first = head.splitlines()[0] if head else ""
         if first.replace('"', "").startswith(",".join(CSV_HEADER[:4])):
             return True
-        objs = first_json_objects(head, 1)
+        objs = first_objects(head, 1)
         return (
             bool(objs)
             and isinstance(objs[0], dict)

@@ -43,6 +43,7 @@ class InputResult:
     mode: str = "full"
     pending_tail: bool = False  # an incomplete last line was left for the next run
     skipped: dict[str, int] = field(default_factory=dict)  # lines that are not usage, by reason
+    notes: dict[str, int] = field(default_factory=dict)  # how records were read (--ts, mtime)
 
     def as_dict(self) -> dict:
         c = self.counts
@@ -56,6 +57,7 @@ class InputResult:
             "rejected": c.rejected,
             "pending_tail": self.pending_tail,
             "skipped_lines": dict(self.skipped),
+            "notes": dict(self.notes),
             "error": self.error,
         }
 
@@ -242,6 +244,7 @@ def _one(
     result.mode = mode
     result.pending_tail = inp.pending_tail
     result.skipped = dict(inp.skipped.most_common())
+    result.notes = dict(inp.notes.most_common())
     if key is not None and result.error is None and inp.size is not None:
         offset = inp.consumed if inp.resumable else inp.size
         _save_state(ledger, key, inp, source.name, offset, inp.lines_read if inp.resumable else 0)

@@ -10,7 +10,6 @@ and (in current versions) cache writes; the cache split lives in ``usage_object`
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,13 +24,13 @@ from llmaudit.sources.common import (
     attribution,
     count,
     dig,
-    first_json_objects,
+    first_objects,
     json_lines,
     line_error,
     loads,
     text,
-    whole_json,
 )
+from llmaudit.sources.documents import rows
 
 PROVIDER_IDS = ("chatcmpl-", "msg_", "resp_", "cmpl-")
 SPENDLOG_COLUMNS = {"request_id", "call_type", "spend", "prompt_tokens", "startTime", "model"}
@@ -117,13 +116,13 @@ def _record(row: dict[str, Any], kind: str, location: str, payload: bool) -> Usa
     start = row.get("startTime")
     if start in (None, ""):
         raise RecordError("is missing", field="startTime")
-    ts = any_time(start, "startTime") if payload else _utc_naive(start, "startTime")
+    ts = _utc_naive(start, "startTime")  # the same rule in every LiteLLM format
     end = row.get("endTime")
     latency = None
     if row.get("request_duration_ms") not in (None, ""):
         latency = float(row["request_duration_ms"])
     elif end not in (None, ""):
-        end_ts = any_time(end, "endTime") if payload else _utc_naive(end, "endTime")
+        end_ts = _utc_naive(end, "endTime")
         latency = max(0.0, (end_ts - ts).total_seconds() * 1000)
     ttft = None
     first = row.get("completionStartTime")
@@ -194,11 +193,8 @@ class LiteLLMSpendLogs(Source):
         first = head.splitlines()[0] if head else ""
         if "," in first and {c.strip().strip('"') for c in first.split(",")} >= SPENDLOG_COLUMNS:
             return True
-        objs = first_json_objects(head, 1) or [whole_json(head)]
-        obj = objs[0]
-        if isinstance(obj, list) and obj:
-            obj = obj[0]
-        return isinstance(obj, dict) and set(obj) >= SPENDLOG_COLUMNS
+        objs = first_objects(head, 1)
+        return bool(objs) and isinstance(objs[0], dict) and set(objs[0]) >= SPENDLOG_COLUMNS
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         head = inp.head(4096).lstrip()
@@ -222,36 +218,15 @@ class LiteLLMSpendLogs(Source):
                 yield _from_row(row, self.name, inp.location, lineno, raw, payload=False)
 
     def _json(self, inp: InputFile) -> Iterator[Item]:
-        head = inp.head(16).lstrip()
-        if head.startswith("["):
-            with inp.open_text() as fh:
-                try:
-                    rows = loads(fh.read())
-                except ValueError as exc:
-                    yield Reject(inp.location, None, f"invalid JSON: {exc}", None, None)
-                    return
-            if isinstance(rows, dict):
-                rows = rows.get("data") or rows.get("logs") or []
-            for i, row in enumerate(rows if isinstance(rows, list) else [], 1):
-                if not isinstance(row, dict):
-                    yield Reject(inp.location, i, "not a JSON object", None, str(row)[:4096])
-                    continue
-                yield _from_row(
-                    row,
-                    self.name,
-                    inp.location,
-                    i,
-                    json.dumps(row, default=str)[:4096],
-                    payload=False,
-                )
-            return
-        for lineno, raw, obj in json_lines(inp):
+        # an array, a /spend/logs page ({"data": [...], "total": N, ...}), one pretty-printed
+        # row, or JSON lines
+        for pos, raw, obj in rows(inp):
             if isinstance(obj, Reject):
                 yield obj
             elif not isinstance(obj, dict):
-                yield Reject(inp.location, lineno, "not a JSON object", None, raw)
+                yield Reject(inp.location, pos, "not a JSON object", None, raw)
             else:
-                yield _from_row(obj, self.name, inp.location, lineno, raw, payload=False)
+                yield _from_row(obj, self.name, inp.location, pos, raw, payload=False)
 
 
 class LiteLLMPayload(Source):
@@ -261,7 +236,7 @@ class LiteLLMPayload(Source):
     appendable = True
 
     def sniff(self, head: str) -> bool:
-        objs = first_json_objects(head, 1)
+        objs = first_objects(head, 1)
         return (
             bool(objs)
             and isinstance(objs[0], dict)

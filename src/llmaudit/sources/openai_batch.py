@@ -6,10 +6,14 @@ or ``response: null`` with an ``error``) carry no usage and are not billed: they
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
 
+from llmaudit.errors import RecordError
+from llmaudit.ledger.record import format_ts
 from llmaudit.ledger.store import Reject
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, first_json_objects, json_lines, line_error
+from llmaudit.sources.common import LINE_ERRORS, first_json_objects, json_lines, line_error, text
 from llmaudit.sources.middleware import has_usage, response_record
 
 KIND = "openai-batch"
@@ -45,20 +49,40 @@ class OpenAIBatch(Source):
             status = response.get("status_code") if isinstance(response, dict) else None
             if not has_usage(body):
                 if obj.get("error") or (isinstance(status, int) and status >= 400):
-                    continue  # a failed request: no usage, not billed
+                    inp.skipped["failed requests (not billed)"] += 1
+                    continue
                 yield Reject(
                     inp.location, lineno, "no usage in response.body", "response.body", raw
                 )
                 continue
             envelope = {"custom_id": obj.get("custom_id")}
+            if body.get("created") is None and body.get("created_at") is None:
+                # Embeddings results carry no time: --ts, else the file's modification time
+                when, said = _fallback_time(inp, opts)
+                envelope["ts"] = when
+                inp.notes[f"no 'created' in the response: timed by {said}"] += 1
             try:
-                yield response_record(
+                rec = response_record(
                     body,
                     envelope,
                     kind=KIND,
                     location=f"{inp.location}:{lineno}",
                     service_tier="batch",
                 )
+                if rec.source_id is None and text(obj.get("id")):
+                    # no response id (embeddings): the batch request's own id is the identity
+                    rid = text(response.get("request_id")) if isinstance(response, dict) else None
+                    rec = replace(rec, source_id=text(obj["id"]), request_id=rid)
+                yield rec
             except LINE_ERRORS as err:
                 exc = line_error(err)
                 yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
+
+
+def _fallback_time(inp: InputFile, opts: Options) -> tuple[str, str]:
+    if opts.default_ts is not None:
+        return format_ts(opts.default_ts), f"--ts {format_ts(opts.default_ts)}"
+    if inp.mtime is not None:
+        when = format_ts(datetime.fromtimestamp(inp.mtime, timezone.utc))
+        return when, f"the file's modification time, {when} (set --ts to choose)"
+    raise RecordError("no 'created' in the response and no --ts to time it by", field="ts")
