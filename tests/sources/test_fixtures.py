@@ -110,6 +110,14 @@ EXPECTED = {
         "openai-batch",
         {"text-embedding-3-small": (3, 13 + 13 + 211, 0, 0, 0, 0, 0)},
     ),
+    # the guide's own span attributes (llm.model, llm.input_tokens, ...); the HTTP span has none
+    "guide_llm_attributes.otlp.json": (
+        "otel",
+        {
+            "gpt-4o": (1, 1200, 0, 0, 0, 300, 0),
+            "claude-sonnet-4-5": (1, 5000, 0, 0, 0, 420, 0),
+        },
+    ),
     "claude_code_session.jsonl": (
         "claude-code",
         {
@@ -365,3 +373,15 @@ def test_batch_embeddings_are_timed_by_ts_or_the_file_time_and_say_so(run, tmp_p
     assert {r["ts"] for r in rows} == {"2026-11-01T00:00:00.000000Z"}
     bad = run("--db", "c.db", "ingest", name, "--ts", "yesterday")
     assert bad.exit_code == 2 and "--ts: 'yesterday' is not an ISO-8601 timestamp" in bad.stderr
+
+
+def test_the_guides_llm_attributes_keep_attribution_and_reported_cost(run, tmp_path):
+    shutil.copy(LOGS / "guide_llm_attributes.otlp.json", tmp_path)
+    assert run("--db", "g.db", "ingest", "guide_llm_attributes.otlp.json").exit_code == 0
+    rows = {
+        r["request_id"]: r for r in map(json.loads, run("--db", "g.db", "export").stdout.split())
+    }
+    assert rows["r1"]["user"] == "alice" and rows["r1"]["feature"] == "search"
+    assert rows["r1"]["reported_cost_usd"] == "0.006"
+    assert rows["r2"]["reported_cost_usd"] == "0.0213"
+    assert rows["r1"]["record_key"] == "otel:5b8efff798038103d269b633813fc60c:a1b2c3d4e5f60002"

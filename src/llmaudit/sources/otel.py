@@ -9,11 +9,12 @@ Traceloop association properties) reaches the LLM spans beneath it in the same e
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.ledger.record import UsageRecord, infer_provider, to_decimal
 from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
@@ -30,11 +31,19 @@ from llmaudit.sources.common import (
 
 KIND = "otel"
 
-INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+# llm.input_tokens, llm.output_tokens, llm.model, llm.cost_usd, llm.user_id, llm.feature and
+# llm.request_id are the span attributes of the cost-monitoring guide llmaudit follows.
+INPUT = (
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+    "llm.token_count.prompt",
+    "llm.input_tokens",
+)
 OUTPUT = (
     "gen_ai.usage.output_tokens",
     "gen_ai.usage.completion_tokens",
     "llm.token_count.completion",
+    "llm.output_tokens",
 )
 CACHE_READ = (
     "gen_ai.usage.cache_read.input_tokens",
@@ -58,7 +67,9 @@ MODEL = (
     "llm.model_name",
     "gen_ai.request.model",
     "llm.request.model_name",
+    "llm.model",
 )
+COST = ("llm.cost_usd",)
 PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.system", "llm.provider")
 TIER = ("openai.response.service_tier", "gen_ai.openai.response.service_tier")
 # span or resource attribute -> attribution field
@@ -67,6 +78,8 @@ ATTRIBUTION = {
     "user.id": "user",
     "gen_ai.user": "user",
     "llm.user": "user",
+    "llm.user_id": "user",
+    "llm.feature": "feature",
     "session.id": "session",
     "gen_ai.conversation.id": "session",
     "deployment.environment.name": "environment",
@@ -185,10 +198,12 @@ def span_record(
     except (TypeError, ValueError):
         ttft_ms = None
     fields, tags = _attribution(a, inherited, resource)
-    rid = text(a.get("gen_ai.response.id"))
+    response_id = text(a.get("gen_ai.response.id"))
+    rid = response_id or text(a.get("llm.request_id"))
+    cost = _first(a, COST)
     trace, span_id = text(span.get("traceId")), text(span.get("spanId"))
     status_code = (span.get("status") or {}).get("code")
-    provider = providers.provider_name(_first(a, PROVIDER)) or "unknown"
+    provider = providers.provider_name(_first(a, PROVIDER)) or infer_provider(model)
     return UsageRecord(
         ts=ts,
         provider=provider,
@@ -198,10 +213,14 @@ def span_record(
         ttft_ms=ttft_ms if ttft_ms is None or ttft_ms >= 0 else None,
         status="error" if str(status_code) == "2" else "ok",
         request_id=rid,
+        reported_cost_usd=to_decimal(cost, "llm.cost_usd") if cost is not None else None,
         tags=tags,
         source_kind=KIND,
         source_location=location,
-        source_id=f"rid:{rid}" if rid else (f"{trace}:{span_id}" if trace and span_id else None),
+        # only a provider's response id is global (rid:); the app's own llm.request_id is not
+        source_id=f"rid:{response_id}"
+        if response_id
+        else (f"{trace}:{span_id}" if trace and span_id else None),
         **fields,
         **tokens.fields(),
     )
@@ -240,13 +259,15 @@ class OtelSpans(Source):
             try:
                 # a line's spans are few: read them all, so a bad value anywhere in the
                 # line is one reject of that line
-                items = list(self._export(obj, inp.location, lineno, raw))
+                items = list(self._export(obj, inp.location, lineno, raw, inp.skipped))
             except LINE_ERRORS as err:
                 exc = line_error(err)
                 items = [Reject(inp.location, lineno, exc.reason, exc.field, raw[:4096])]
             yield from items
 
-    def _export(self, obj: dict, location: str, lineno: int, raw: str) -> Iterator[Item]:
+    def _export(
+        self, obj: dict, location: str, lineno: int, raw: str, skipped: Counter[str]
+    ) -> Iterator[Item]:
         resource_spans = obj.get("resourceSpans")
         if not isinstance(resource_spans, list):
             yield Reject(
@@ -268,6 +289,7 @@ class OtelSpans(Source):
             for sp in spans:
                 a = by_id[sp.get("spanId")][1]
                 if not has_usage(a):
+                    skipped["spans without token usage"] += 1
                     continue
                 inherited = []
                 parent = sp.get("parentSpanId")
