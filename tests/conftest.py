@@ -20,6 +20,10 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     for name in ("LLMAUDIT_DB", "LLMAUDIT_DEBUG", "FORCE_COLOR"):
         monkeypatch.delenv(name, raising=False)
+    # `ingest` with no path looks for agent logs in the home folder: never the real one
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "LLM_USER_PATH", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

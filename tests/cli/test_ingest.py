@@ -131,3 +131,46 @@ def test_ledger_info_table_fits_80_columns(run, tmp_path):
     assert "records" in result.stdout
     assert "2026-11-01 09:05:00 UTC" in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_ingest_with_no_path_finds_the_agent_logs_on_this_machine(run, tmp_path, monkeypatch):
+    import shutil
+
+    from conftest import DATA
+
+    home = tmp_path / "home"
+    claude = home / ".claude" / "projects" / "-Users-dana-src-billing-api"
+    claude.mkdir(parents=True)
+    shutil.copy(
+        DATA / "logs" / "claude_code_session_v2.jsonl",
+        claude / "7c1e9a52-3b4d-4f6e-8a9b-0c1d2e3f4a5b.jsonl",
+    )
+    codex = tmp_path / "codex-home" / "sessions" / "2026" / "08" / "18"
+    codex.mkdir(parents=True)
+    shutil.copy(DATA / "logs" / "codex_rollout.jsonl", codex / "rollout-2026-08-18T14-00-00.jsonl")
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
+    gemini = home / ".gemini" / "tmp" / "7d8e3f1a" / "chats"
+    gemini.mkdir(parents=True)
+    shutil.copy(DATA / "logs" / "gemini_cli_session.jsonl", gemini / "session-2026-08-18.jsonl")
+    llm = home / ".config" / "io.datasette.llm"
+    llm.mkdir(parents=True)
+    shutil.copy(DATA / "logs" / "llm_logs.sqlite", llm / "logs.db")
+
+    res = run("--db", "t.db", "ingest", "--json")
+    assert res.exit_code == 3, res.stderr  # logs.db holds one row its README rejects
+    assert f"found Claude Code logs: {home / '.claude' / 'projects'}" in res.stderr
+    assert f"found Codex CLI logs: {tmp_path / 'codex-home' / 'sessions'} (from CODEX_HOME)" in (
+        res.stderr
+    )
+    assert f"found Gemini CLI logs: {gemini}" in res.stderr
+    assert f"found llm logs: {llm / 'logs.db'}" in res.stderr
+    formats = {i["format"] for i in json.loads(res.stdout)["inputs"]}
+    assert formats == {"claude-code", "codex", "gemini-cli", "llm"}
+
+
+def test_ingest_with_no_path_and_no_logs_says_where_it_looked(run):
+    res = run("--db", "t.db", "ingest")
+    assert res.exit_code == 2
+    assert "no agent logs found on this machine (looked in $CLAUDE_CONFIG_DIR/projects" in (
+        res.stderr
+    )

@@ -81,6 +81,9 @@ def ingest(
 ) -> None:
     """Ingest usage logs (files, directories, .gz, or - for stdin) into the ledger.
 
+    With no PATH, finds the logs that coding agents keep on this machine (Claude Code, Codex
+    CLI, Gemini CLI, and llm's logs.db) and ingests them.
+
     Re-running reads only what was appended since the last run, and re-ingesting the same
     input changes nothing. Lines that cannot be read are reported with file:line and reason,
     kept in the ledger ('llmaudit ledger rejects'), and make the command exit with 3; the good
@@ -94,7 +97,18 @@ def ingest(
             click.echo(f"{name:<{width}}  {source.summary}")
         return
     if not paths:
-        raise UsageError("no input given: name files or directories, or - for stdin")
+        from llmaudit.sources.discover import discover, places
+
+        found = discover()
+        if not found:
+            raise UsageError(
+                "no input given, and no agent logs found on this machine (looked in "
+                f"{places()}): name files or directories, or - for stdin"
+            )
+        for item in found:
+            how = "" if item.why == "default" else f" (from {item.why})"
+            app.info(f"found {item.what} logs: {item.path}{how}")
+        paths = tuple(str(item.path) for item in found)
     if fmt != "auto" and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose from auto, {', '.join(FORMATS)}")
 
