@@ -241,6 +241,22 @@ def totals(db):
     return {model: tuple(v) for model, v in out.items()}
 
 
+# The guide's structured logs: flat, dotted llm.* and nested usage (2000 prompt incl. 1024
+# cached); and the same calls inside each aggregator's export.
+STRUCTURED = {
+    "gpt-4o": (2, 1200 + 2000 - 1024, 1024, 0, 0, 300 + 50, 0),
+    "gpt-4o-mini": (1, 800, 0, 0, 0, 100, 0),
+}
+for _name in (
+    "structured_app_log.jsonl",
+    "structured_loki_logcli.jsonl",
+    "structured_loki_query_range.json",
+    "structured_elasticsearch_search.json",
+    "structured_cloudwatch_events.json",
+    "structured_datadog_logs.json",
+):
+    EXPECTED[_name] = ("structured", STRUCTURED)
+
 # Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
 REJECTED = {
     "llm_logs.sqlite": [
@@ -379,9 +395,37 @@ def test_the_guides_llm_attributes_keep_attribution_and_reported_cost(run, tmp_p
     shutil.copy(LOGS / "guide_llm_attributes.otlp.json", tmp_path)
     assert run("--db", "g.db", "ingest", "guide_llm_attributes.otlp.json").exit_code == 0
     rows = {
-        r["request_id"]: r for r in map(json.loads, run("--db", "g.db", "export").stdout.split())
+        r["request_id"]: r for r in map(json.loads, run("--db", "g.db", "export").stdout.splitlines())
     }
     assert rows["r1"]["user"] == "alice" and rows["r1"]["feature"] == "search"
     assert rows["r1"]["reported_cost_usd"] == "0.006"
     assert rows["r2"]["reported_cost_usd"] == "0.0213"
     assert rows["r1"]["record_key"] == "otel:5b8efff798038103d269b633813fc60c:a1b2c3d4e5f60002"
+
+
+def test_structured_logs_say_the_mapping_and_map_overrides_it(run, tmp_path):
+    shutil.copy(LOGS / "structured_app_log.jsonl", tmp_path)
+    res = run("--db", "a.db", "ingest", "structured_app_log.jsonl")
+    assert res.exit_code == 0, res.stderr
+    assert (
+        "1 record(s): read with the mapping model <- llm.model, input_tokens <- "
+        "llm.usage.prompt_tokens, cache_read_tokens <- "
+        "llm.usage.prompt_tokens_details.cached_tokens, output_tokens <- "
+        "llm.usage.completion_tokens, user <- user, feature <- route, request_id <- request_id, "
+        "ts <- timestamp"
+    ) in res.stderr
+    rows = {
+        r["request_id"]: r for r in map(json.loads, run("--db", "a.db", "export").stdout.splitlines())
+    }
+    assert rows["r1"]["user"] == "alice" and rows["r1"]["reported_cost_usd"] == "0.006"
+    assert rows["r3"]["feature"] == "/answer"
+    # --map overrides what was inferred
+    res = run(
+        "--db", "b.db", "ingest", "structured_app_log.jsonl", "--format", "structured",
+        "--map", "feature=msg",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    rows = {
+        r["request_id"]: r for r in map(json.loads, run("--db", "b.db", "export").stdout.splitlines())
+    }
+    assert {r["feature"] for r in rows.values()} == {"llm call"}

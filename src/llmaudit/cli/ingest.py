@@ -120,7 +120,8 @@ def ingest(
     if field_map:
         from llmaudit.sources.mapped import check_mapping
 
-        check_mapping(field_map)
+        # for the structured reader, --map overrides single fields of what it infers
+        check_mapping(field_map, complete=fmt != "structured")
         if fmt == "auto":
             fmt = "mapped"
     request = IngestRequest(

@@ -15,9 +15,11 @@ from llmaudit.sources.mapped import Mapped
 from llmaudit.sources.middleware import Middleware
 from llmaudit.sources.openai_batch import OpenAIBatch
 from llmaudit.sources.otel import OtelSpans
+from llmaudit.sources.structured import Structured
 
 # Every built-in format, in the order auto-detection tries them (most specific first; the
-# generic middleware shape last; "mapped" is only ever chosen by --map / --mapping).
+# generic middleware shape and the structured-log reader last; "mapped" is only ever chosen by
+# --map / --mapping).
 FORMATS: dict[str, Source] = {
     src.name: src
     for src in (
@@ -33,6 +35,7 @@ FORMATS: dict[str, Source] = {
         Helicone(),
         LlmLogsDb(),
         Middleware(),
+        Structured(),
         Mapped(),
     )
 }

@@ -27,7 +27,7 @@ KIND = "mapped"
 EXTRA_FIELDS = ("uncached_input_tokens",)
 
 
-def check_mapping(mapping: dict[str, str]) -> None:
+def check_mapping(mapping: dict[str, str], *, complete: bool = True) -> None:
     for field in mapping:
         if field in FIELDS or field in EXTRA_FIELDS or (field.startswith("tag.") and field[4:]):
             continue
@@ -35,7 +35,7 @@ def check_mapping(mapping: dict[str, str]) -> None:
             f"--map: unknown field {field!r}; use one of {', '.join(FIELDS)}, "
             "uncached_input_tokens or tag.NAME"
         )
-    if "model" not in mapping or "ts" not in mapping:
+    if complete and ("model" not in mapping or "ts" not in mapping):
         raise UsageError("--map: map at least ts and model (e.g. --map ts=time --map model=m)")
 
 
