@@ -115,12 +115,20 @@ def test_one_hostile_value_is_one_reject(run, tmp_path_factory, name, data):
         objs = [(i, json.loads(line)) for i, line in enumerate(lines) if line.strip()]
     except ValueError:  # one document: its items stand for the lines
         doc = loads_document(text)  # (Helicone's export tool leaves a comma before "]")
-        items = doc["data"] if isinstance(doc, dict) else doc
-        lines = [json.dumps(item) for item in items]
-        objs = list(enumerate(items))
-        if isinstance(doc, dict):  # write items back as lines of the same page shape
-            lines = [json.dumps({**doc, "data": [item]}) for item in items]
-            objs = [(i, {**doc, "data": [item]}) for i, item in enumerate(items)]
+        if isinstance(doc, list):
+            items, wrap = doc, (lambda item: item)
+        else:  # a page: write each item back as a line of the same page shape
+            key = next((k for k in ("data", "events") if isinstance(doc.get(k), list)), None)
+            if key is not None:
+                items = doc[key]
+                wrap = lambda item, k=key: {**doc, k: [item]}  # noqa: E731
+            elif isinstance(doc.get("hits"), dict):  # Elasticsearch
+                items = doc["hits"]["hits"]
+                wrap = lambda item: {**doc, "hits": {**doc["hits"], "hits": [item]}}  # noqa: E731
+            else:
+                items, wrap = [doc], (lambda item: item)
+        lines = [json.dumps(wrap(item)) for item in items]
+        objs = [(i, wrap(item)) for i, item in enumerate(items)]
     if len(lines) == 1 or not objs:
         pytest.skip("one document: nothing around it to keep")
     i, obj = data.draw(st.sampled_from(objs), label="line")

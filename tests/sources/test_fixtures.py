@@ -395,7 +395,8 @@ def test_the_guides_llm_attributes_keep_attribution_and_reported_cost(run, tmp_p
     shutil.copy(LOGS / "guide_llm_attributes.otlp.json", tmp_path)
     assert run("--db", "g.db", "ingest", "guide_llm_attributes.otlp.json").exit_code == 0
     rows = {
-        r["request_id"]: r for r in map(json.loads, run("--db", "g.db", "export").stdout.splitlines())
+        r["request_id"]: r
+        for r in map(json.loads, run("--db", "g.db", "export").stdout.splitlines())
     }
     assert rows["r1"]["user"] == "alice" and rows["r1"]["feature"] == "search"
     assert rows["r1"]["reported_cost_usd"] == "0.006"
@@ -415,7 +416,8 @@ def test_structured_logs_say_the_mapping_and_map_overrides_it(run, tmp_path):
         "ts <- timestamp"
     ) in res.stderr
     rows = {
-        r["request_id"]: r for r in map(json.loads, run("--db", "a.db", "export").stdout.splitlines())
+        r["request_id"]: r
+        for r in map(json.loads, run("--db", "a.db", "export").stdout.splitlines())
     }
     assert rows["r1"]["user"] == "alice" and rows["r1"]["reported_cost_usd"] == "0.006"
     assert rows["r3"]["feature"] == "/answer"
@@ -426,6 +428,7 @@ def test_structured_logs_say_the_mapping_and_map_overrides_it(run, tmp_path):
     )  # fmt: skip
     assert res.exit_code == 0, res.stderr
     rows = {
-        r["request_id"]: r for r in map(json.loads, run("--db", "b.db", "export").stdout.splitlines())
+        r["request_id"]: r
+        for r in map(json.loads, run("--db", "b.db", "export").stdout.splitlines())
     }
     assert {r["feature"] for r in rows.values()} == {"llm call"}
