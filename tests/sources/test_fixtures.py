@@ -432,3 +432,31 @@ def test_structured_logs_say_the_mapping_and_map_overrides_it(run, tmp_path):
         for r in map(json.loads, run("--db", "b.db", "export").stdout.splitlines())
     }
     assert {r["feature"] for r in rows.values()} == {"llm call"}
+
+
+def test_reconcile_logs_names_an_app_with_a_stale_price_table(run, tmp_path):
+    """The guide's own example: its table prices gpt-4o at $15/$60 per 1M while the list price
+    is $2.50/$10. 1,200 in and 300 out: the app logs (1200 x 15 + 300 x 60) / 1M = $0.036;
+    the list price is (1200 x 2.5 + 300 x 10) / 1M = $0.006, 6x less."""
+    lines = [
+        '{"timestamp":"2026-11-20T10:00:00Z","model":"gpt-4o","input_tokens":1200,'
+        '"output_tokens":300,"cost_usd":0.036,"feature":"search","request_id":"r1"}',
+        # 800 x 0.15 + 100 x 0.60 = $0.00018: the right price
+        '{"timestamp":"2026-11-20T10:01:00Z","model":"gpt-4o-mini","input_tokens":800,'
+        '"output_tokens":100,"cost_usd":0.00018,"feature":"tagging","request_id":"r2"}',
+    ]
+    (tmp_path / "app.jsonl").write_text("\n".join(lines) + "\n")
+    assert run("--db", "a.db", "ingest", "app.jsonl").exit_code == 0
+    res = run(
+        "--db", "a.db", "reconcile", "--logs", "--since", "2026-11-01", "--until", "2026-11-29",
+        "--format", "json",
+    )  # fmt: skip
+    assert res.exit_code == 1, res.stderr
+    body = json.loads(res.stdout)["reconcile_logs"]
+    rows = {r["model"]: r for r in body["rows"]}
+    assert rows["gpt-4o"]["logged_usd"] == "0.036"
+    assert rows["gpt-4o"]["computed_usd"] == "0.006"
+    assert rows["gpt-4o"]["difference"] == 5.0
+    assert "the app logs 6.00x the list price (gpt-4o@2024-10-02)" in rows["gpt-4o"]["cause"]
+    assert rows["gpt-4o-mini"]["difference"] == 0.0
+    assert rows["gpt-4o-mini"]["cause"] is None

@@ -162,3 +162,80 @@ def _cause(r: dict[str, Any], share: float | None, tolerance: Decimal, key: tupl
             "(llmaudit pricing explain MODEL --at DAY)"
         )
     return None
+
+
+def reconcile_logs(
+    records: Any, table: PriceTable, since, until, tolerance: Decimal
+) -> dict[str, Any]:
+    """The cost an app logged itself (LiteLLM ``spend``, Helicone ``cost``, Langfuse
+    ``calculatedTotalCost``, ``llm.cost_usd``, ...) against llmaudit's list price of the same
+    records, per model and feature: a gap names an app whose price table is stale."""
+    from llmaudit.pricing.kernel import price_record
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in records:
+        r = rows.setdefault(
+            (rec.model, rec.feature or "(none)"),
+            {"records": 0, "logged": ZERO, "computed": ZERO, "unpriced": 0, "price_id": None},
+        )
+        r["records"] += 1
+        r["logged"] += rec.reported_cost_usd
+        cost = price_record(rec, table)
+        if cost.priced and cost.total is not None:
+            r["computed"] += cost.total
+            r["price_id"] = cost.price_id
+        else:
+            r["unpriced"] += 1
+    out = []
+    for (model, feature), r in sorted(rows.items()):
+        diff = r["logged"] - r["computed"]
+        share = float(diff / r["computed"]) if r["computed"] else None
+        out.append(
+            {
+                "model": model,
+                "feature": feature,
+                "records": r["records"],
+                "logged_usd": r["logged"],
+                "computed_usd": None if r["unpriced"] == r["records"] else r["computed"],
+                "difference_usd": diff,
+                "difference": round(share, 6) if share is not None else None,
+                "cause": _log_cause(r, share, tolerance, model),
+            }
+        )
+    logged = sum((r["logged_usd"] for r in out), ZERO)
+    computed = sum((r["computed_usd"] or ZERO for r in out), ZERO)
+    share = float((logged - computed) / computed) if computed else None
+    return {
+        "since": format_ts(since),
+        "until": format_ts(until),
+        "tolerance": float(tolerance),
+        "rows": out,
+        "total": {
+            "logged_usd": logged,
+            "computed_usd": computed,
+            "difference_usd": logged - computed,
+            "difference": round(share, 6) if share is not None else None,
+        },
+        "within_tolerance": all(
+            r["difference"] is None or abs(r["difference"]) <= float(tolerance) for r in out
+        ),
+    }
+
+
+def _log_cause(
+    r: dict[str, Any], share: float | None, tolerance: Decimal, model: str
+) -> str | None:
+    if r["unpriced"]:
+        return f"{model} has no price in pricing.toml: the app's figure cannot be checked"
+    if share is None or abs(share) <= float(tolerance):
+        return None
+    ratio = float(r["logged"] / r["computed"]) if r["computed"] else 0.0
+    if share > 0:
+        return (
+            f"the app logs {ratio:.2f}x the list price ({r['price_id']}): its price table is "
+            "stale or adds a markup"
+        )
+    return (
+        f"the app logs {ratio:.2f}x the list price ({r['price_id']}): its price table is "
+        "stale, or it counts discounts llmaudit does not know (cache, batch, a contract)"
+    )

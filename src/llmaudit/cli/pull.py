@@ -167,11 +167,20 @@ class _progress:
     metavar="PCT",
     help="Exit 1 when the total difference is larger.",
 )
+@click.option(
+    "--logs",
+    is_flag=True,
+    help="Compare the cost your logs carry (LiteLLM spend, Helicone cost, llm.cost_usd, ...) "
+    "with llmaudit's list price, per model and feature, instead of the provider's bill.",
+)
 @format_option
 @click.pass_obj
-def reconcile(app: App, since, until, providers, by, tolerance, fmt: Format | None) -> None:
+def reconcile(
+    app: App, since, until, providers, by, tolerance, logs: bool, fmt: Format | None
+) -> None:
     """llmaudit's offline cost of the pulled usage against the provider's billed cost, with
-    the likely cause of each difference."""
+    the likely cause of each difference; with --logs, the cost your own logs carry against
+    llmaudit's list price (a stale price table in your app shows up here)."""
     from llmaudit.analysis.reconcile import reconcile as run
     from llmaudit.estimate.check import parse_share
     from llmaudit.sources.pull import window
@@ -180,6 +189,9 @@ def reconcile(app: App, since, until, providers, by, tolerance, fmt: Format | No
     start, end = window(
         _when(since, "--since"), _when(until, "--until", True), datetime.now(timezone.utc)
     )
+    if logs:
+        _reconcile_logs(app, start, end, limit, tolerance, fmt)
+        return
     with app.open_ledger(create=False) as ledger:
         result = run(
             ledger.conn,
@@ -283,3 +295,34 @@ def attribute_rm(app: App, kind: str, ident: str) -> None:
         raise UsageError(f"{kind} {ident} is not in the attribution map")
     cfg.save_config(app.config_path, data)
     app.info(f"removed {kind} {ident}")
+
+
+def _reconcile_logs(app: App, start, end, limit, tolerance: str, fmt: Format | None) -> None:
+    from llmaudit.analysis.reconcile import reconcile_logs
+    from llmaudit.ledger.record import format_ts
+
+    with app.open_ledger(create=False) as ledger:
+        records = ledger.iter_records(
+            "WHERE reported_cost_usd IS NOT NULL AND ts >= ? AND ts < ?",
+            (format_ts(start), format_ts(end)),
+        )
+        result = reconcile_logs(records, app.price_table, start, end, limit)
+    pct = lambda v: "-" if v is None else f"{v * 100:+.2f}%"  # noqa: E731
+    rows = [*result["rows"], {"model": "total", **result["total"], "cause": None}]
+    table = Table(
+        "Your logs' cost vs. the list price",
+        [
+            Column("model", "model"),
+            Column("feature", "feature"),
+            Column("logged", "logged_usd", "right", usd),
+            Column("list price", "computed_usd", "right", usd),
+            Column("diff", "difference", "right", pct),
+            Column("likely cause", "cause"),
+        ],
+        rows,
+    )
+    app.emit(fmt, [table], {"reconcile_logs": result})
+    if not result["rows"]:
+        app.info("no records carry a cost of their own in this window")
+    if not result["within_tolerance"]:
+        raise Findings(f"logged costs differ from the list price by more than {tolerance}")
