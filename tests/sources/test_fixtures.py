@@ -118,6 +118,27 @@ EXPECTED = {
             "claude-sonnet-4-5": (1, 5000, 0, 0, 0, 420, 0),
         },
     ),
+    # a fork of codex_rollout.jsonl: replays its first two turns (totals 8723, 18387), then one
+    # turn of its own to 27300: alone it counts the replayed turns as the parent's records
+    "codex_rollout_fork.jsonl": (
+        "codex",
+        {
+            "gpt-5-codex": (
+                3,
+                (8412 - 6144) + (9120 - 8320) + (26000 - 17532) - (22000 - 14464),
+                6144 + 8320 + (22000 - 14464),
+                0,
+                0,
+                311 + 544 + (1300 - 855),
+                192 + 320 + (700 - 512),
+            ),
+        },
+    ),
+    # no turn_context (Codex CLI 0.21, August 2025): priced as gpt-5, tagged model_assumed
+    "codex_rollout_no_turn_context.jsonl": (
+        "codex",
+        {"gpt-5": (1, 5200 - 3072, 3072, 0, 0, 640, 384)},
+    ),
     "claude_code_session.jsonl": (
         "claude-code",
         {
@@ -460,3 +481,26 @@ def test_reconcile_logs_names_an_app_with_a_stale_price_table(run, tmp_path):
     assert "the app logs 6.00x the list price (gpt-4o@2024-10-02)" in rows["gpt-4o"]["cause"]
     assert rows["gpt-4o-mini"]["difference"] == 0.0
     assert rows["gpt-4o-mini"]["cause"] is None
+
+
+@pytest.mark.parametrize("order", [("parent", "fork"), ("fork", "parent")])
+def test_a_codex_fork_counts_only_its_own_growth(run, tmp_path, order):
+    names = {"parent": "codex_rollout.jsonl", "fork": "codex_rollout_fork.jsonl"}
+    for key in order:
+        shutil.copy(LOGS / names[key], tmp_path)
+        res = run("--db", "f.db", "ingest", names[key])
+        assert res.exit_code == 0, res.stderr
+    parent = EXPECTED["codex_rollout.jsonl"][1]
+    growth = (1, (26000 - 17532) - (22000 - 14464), 22000 - 14464, 0, 0, 1300 - 855, 700 - 512)
+    want = dict(parent)
+    want["gpt-5-codex"] = tuple(a + b for a, b in zip(parent["gpt-5-codex"], growth, strict=True))
+    assert totals(tmp_path / "f.db") == want
+
+
+def test_an_old_codex_rollout_says_the_model_was_assumed(run, tmp_path):
+    shutil.copy(LOGS / "codex_rollout_no_turn_context.jsonl", tmp_path)
+    res = run("--db", "f.db", "ingest", "codex_rollout_no_turn_context.jsonl")
+    assert res.exit_code == 0, res.stderr
+    assert "no turn_context with a model: priced as gpt-5" in res.stderr
+    row = json.loads(run("--db", "f.db", "export").stdout)
+    assert row["model"] == "gpt-5" and row["tags"]["model_assumed"] == "true"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import PurePath
 
-from llmaudit.errors import RecordError
 from llmaudit.ledger.record import UsageRecord, parse_ts
 from llmaudit.ledger.store import Reject
 from llmaudit.sources import providers
@@ -27,6 +26,7 @@ from llmaudit.sources.common import (
 )
 
 KIND = "codex"
+FALLBACK_MODEL = "gpt-5"
 FIELDS = (
     "input_tokens",
     "cached_input_tokens",
@@ -59,7 +59,7 @@ class CodexRollout(Source):
         )
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
-        session = provider = cwd = branch = None
+        session = provider = cwd = branch = parent = None
         model = None
         previous: dict[str, int] | None = None
         for lineno, raw, obj in json_lines(inp):
@@ -77,6 +77,8 @@ class CodexRollout(Source):
                 provider = providers.provider_name(payload.get("model_provider"))
                 cwd = text(payload.get("cwd"))
                 branch = text(dig(payload, "git", "branch"))
+                # a fork (branch) replays its parent's token counts, then goes on from there
+                parent = text(payload.get("forked_from_id"))
                 continue
             if kind == "turn_context":
                 model = text(payload.get("model")) or model
@@ -85,7 +87,8 @@ class CodexRollout(Source):
                 continue
             info = payload.get("info")
             if not isinstance(info, dict):
-                continue  # a rate-limit refresh: no usage
+                inp.skipped["token counts without usage (rate-limit refreshes)"] += 1
+                continue
             try:
                 total = _usage(info.get("total_token_usage"), "info.total_token_usage")
                 last = _usage(info.get("last_token_usage"), "info.last_token_usage")
@@ -103,10 +106,16 @@ class CodexRollout(Source):
                     delta = last
                 if delta is None:
                     continue
-                if not model:
-                    raise RecordError(
-                        "no turn_context with a model before this token count", field="model"
-                    )
+                # the model of this count when it says; else the last turn_context's
+                this_model = text(info.get("model")) or model
+                assumed = not this_model
+                if assumed:
+                    # rollouts of before turn_context (Codex CLI of summer 2025) ran gpt-5
+                    this_model = FALLBACK_MODEL
+                    inp.notes[
+                        f"no turn_context with a model: priced as {FALLBACK_MODEL}, the "
+                        "Codex CLI's model then (tag model_assumed)"
+                    ] += 1
                 tokens = providers.inclusive(
                     delta["input_tokens"],
                     delta["cached_input_tokens"],
@@ -122,15 +131,21 @@ class CodexRollout(Source):
                 continue
             marker = previous["total_tokens"] if total is not None else f"line{lineno}"
             tags = {k: v for k, v in (("cwd", cwd), ("git_branch", branch)) if v}
+            if parent:
+                tags["forked_from"] = parent
+            if assumed:
+                tags["model_assumed"] = "true"
+            # Keyed by the cumulative total in the parent's session for a fork: its replayed
+            # counts are the parent's own records, and only its growth is new.
             yield UsageRecord(
                 ts=ts,
                 provider=provider or "openai",
-                model=model,
+                model=this_model,
                 session=session,
                 project=PurePath(cwd).name if cwd else None,
                 tags=tags,
                 source_kind=KIND,
                 source_location=f"{inp.location}:{lineno}",
-                source_id=f"{session or inp.location}:{marker}",
+                source_id=f"{parent or session or inp.location}:{marker}",
                 **tokens.fields(),
             )
