@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -325,7 +326,11 @@ def test_a_transcript_without_usage_says_what_it_held(run, tmp_path):
     shutil.copy(LOGS / "claude_code_summaries_only.jsonl", tmp_path)
     res = run("--db", "f.db", "ingest", "claude_code_summaries_only.jsonl")
     assert res.exit_code == 0
-    assert "no usage in it; lines read: 2 summary lines" in res.stderr
+    assert res.stderr == (
+        "claude_code_summaries_only.jsonl: 0 added, 0 updated, 0 duplicate, 0 rejected; "
+        "2 line(s) skipped: 2 summary lines\n"
+        "claude_code_summaries_only.jsonl: no usage in it (see the lines skipped above)\n"
+    )
 
 
 def test_codex_is_not_mistaken_for_claude_code():
@@ -504,3 +509,40 @@ def test_an_old_codex_rollout_says_the_model_was_assumed(run, tmp_path):
     assert "no turn_context with a model: priced as gpt-5" in res.stderr
     row = json.loads(run("--db", "f.db", "export").stdout)
     assert row["model"] == "gpt-5" and row["tags"]["model_assumed"] == "true"
+
+
+def test_a_folder_mixing_every_format_and_decoys(run, tmp_path):
+    """Every fixture in one folder (and a nested one), with decoys: each supported file is read
+    with its own format, the rest are listed as skipped, and nothing fails."""
+    logs = tmp_path / "mixed"
+    (logs / "nested").mkdir(parents=True)
+    for i, p in enumerate(sorted(LOGS.iterdir())):
+        if p.name in ("README.md", "otel_genai_metrics.otlp.json"):
+            continue
+        shutil.copy(p, (logs / "nested" if i % 2 else logs) / p.name)
+    (logs / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    (logs / "blob.jsonl").write_bytes(bytes(range(256)) * 8)  # binary, named like a log
+    (logs / "package.json").write_text('{"name": "app", "version": "1.0.0"}\n')
+    (logs / "notes.json").write_text('[{"todo": "ship it"}]\n')
+    res = run("--db", "f.db", "ingest", str(logs), "--json")
+    body = json.loads(res.stdout)
+    formats = {Path(i["path"]).name: i["format"] for i in body["inputs"]}
+    for name, (fmt, _) in EXPECTED.items():
+        assert formats.get(name) == fmt, name
+    skipped = {Path(p).name for p in body["skipped"]}
+    assert skipped == {"photo.png", "blob.jsonl", "package.json", "notes.json"}
+    assert body["totals"]["failed_inputs"] == 0
+    assert res.exit_code == 3  # llm_logs.sqlite's one documented reject
+    assert body["totals"]["rejected"] == 1
+    assert "package.json: skipped: no format recognises its content" in res.stderr
+
+
+def test_litellm_naive_times_are_utc_or_the_tz_given(run, tmp_path):
+    shutil.copy(LOGS / "litellm_spend_logs_ui_page.json", tmp_path)
+    assert run("--db", "u.db", "ingest", "litellm_spend_logs_ui_page.json").exit_code == 0
+    first = json.loads(run("--db", "u.db", "export").stdout.splitlines()[0])
+    assert first["ts"] == "2026-08-18T09:14:03.401000Z"  # "2026-08-18 09:14:03.401000", UTC
+    res = run("--db", "p.db", "ingest", "litellm_spend_logs_ui_page.json", "--tz", "Europe/Paris")
+    assert res.exit_code == 0, res.stderr
+    first = json.loads(run("--db", "p.db", "export").stdout.splitlines()[0])
+    assert first["ts"] == "2026-08-18T07:14:03.401000Z"  # Paris is UTC+2 in August

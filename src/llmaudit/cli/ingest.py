@@ -63,6 +63,13 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     help="The time of records that carry none (OpenAI Batch embeddings results), ISO-8601 "
     "with an offset; default: the file's modification time, and the summary says so.",
 )
+@click.option(
+    "--tz",
+    "naive_tz",
+    metavar="ZONE",
+    help="LiteLLM: the time zone of times written without an offset (default UTC, the "
+    "proxy database's time); an IANA name such as Europe/Paris.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--list-formats", is_flag=True, help="List the formats llmaudit reads, and exit.")
 @click.pass_obj
@@ -78,6 +85,7 @@ def ingest(
     as_json: bool,
     list_formats: bool,
     default_ts: str | None,
+    naive_tz: str | None,
 ) -> None:
     """Ingest usage logs (files, directories, .gz, or - for stdin) into the ledger.
 
@@ -130,7 +138,10 @@ def ingest(
         source_name=source_name,
         tags=_pairs(tags, "--tag"),
         options=Options(
-            response_key=response_key, mapping=field_map, default_ts=_default_ts(default_ts)
+            response_key=response_key,
+            mapping=field_map,
+            default_ts=_default_ts(default_ts),
+            naive_tz=_zone(naive_tz),
         ),
     )
     shown = 0
@@ -155,16 +166,20 @@ def ingest(
             "appended": " (appended lines only)",
             "rewritten": " (changed since the last run: read again from the start)",
         }.get(result.mode, "")
+        skipped = ""
+        if result.skipped:
+            lines = sum(result.skipped.values())
+            why = ", ".join(f"{n:,} {reason}" for reason, n in result.skipped.items())
+            skipped = f"; {lines:,} line(s) skipped: {why}"
         app.info(
             f"{result.location}: {c.added} added, {c.updated} updated, "
-            f"{c.duplicate} duplicate, {c.rejected} rejected{note}"
+            f"{c.duplicate} duplicate, {c.rejected} rejected{note}{skipped}"
         )
         for note, n in result.notes.items():
             app.info(f"{result.location}: {n:,} record(s): {note}")
         if result.skipped and not (c.added or c.updated or c.duplicate or c.rejected):
-            # nothing was usage: say what the input held instead
-            seen = ", ".join(f"{n:,} {why}" for why, n in result.skipped.items())
-            app.info(f"{result.location}: no usage in it; lines read: {seen}")
+            # nothing was usage: say so plainly
+            app.info(f"{result.location}: no usage in it (see the lines skipped above)")
         if result.pending_tail:
             app.info(f"{result.location}: the last line is incomplete; it will be read next run")
 
@@ -174,6 +189,14 @@ def ingest(
         summary = run_ingest(ledger, request)
         ledger.refresh_rollup()
     _finish(app, summary, shown, as_json)
+
+
+def _zone(name: str | None):
+    if name is None:
+        return None
+    from llmaudit.ledger.query import zone
+
+    return zone(name)
 
 
 def _default_ts(text: str | None):
@@ -253,6 +276,8 @@ def _finish(app: App, summary, shown: int, as_json: bool) -> None:
         app.info(warning)
     for failed in summary.failed:
         app.info(f"{failed.location}: {failed.error}")
+    for name, why in summary.unrecognised:
+        app.info(f"{name}: skipped: {why}")
     if summary.skipped:
         app.info(f"skipped {len(summary.skipped)} file(s) no format reads (by name)")
     total = summary.counts
@@ -267,7 +292,7 @@ def _finish(app: App, summary, shown: int, as_json: bool) -> None:
         body = {
             "version": 1,
             "inputs": [r.as_dict() for r in summary.inputs],
-            "skipped": summary.skipped,
+            "skipped": summary.skipped + [name for name, _ in summary.unrecognised],
             "warnings": summary.warnings,
             "totals": {
                 "added": total.added,

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -48,6 +48,7 @@ class InputFile:
     consumed: int = 0
     lines_read: int = 0
     pending_tail: bool = False
+    in_directory: bool = False  # found by walking a folder the user named
     # Lines read that are not usage, by reason ("user message", "span without usage"): said in
     # the ingest summary, so an input that gives no record always says what it held.
     skipped: Counter[str] = field(default_factory=Counter)
@@ -208,6 +209,7 @@ class Options:
 
     response_key: str | None = None  # middleware: where the provider response sits
     default_ts: datetime | None = None  # --ts: the time of records that carry none
+    naive_tz: tzinfo | None = None  # --tz: the zone of times written without an offset
     mapping: dict[str, str] | None = None  # mapped JSON/CSV: record field -> source path
 
 

@@ -26,6 +26,10 @@ from llmaudit.sources.base import InputFile, Options, Source, walk
 from llmaudit.sources.common import LINE_ERRORS
 
 BATCH_SIZE = 2000
+NOT_RECOGNISED = (
+    "format not recognised; name it with --format NAME, or describe your fields with --map "
+    "(see 'llmaudit ingest --list-formats')"
+)
 HEAD_BYTES = 4096
 
 
@@ -67,6 +71,9 @@ class IngestSummary:
     inputs: list[InputResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files in a directory no format claimed
     warnings: list[str] = field(default_factory=list)  # special files and broken links skipped
+    # files in a directory whose content no format recognised (a file named on its own that
+    # is not recognised is an error instead)
+    unrecognised: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def counts(self) -> WriteCounts:
@@ -145,7 +152,9 @@ def _inputs(
                     summary.skipped.append(str(path))
                     continue
             try:
-                yield InputFile.from_path(path)
+                inp = InputFile.from_path(path)
+                inp.in_directory = root.is_dir()
+                yield inp
             except OSError as exc:
                 summary.inputs.append(
                     InputResult(str(path), None, error=f"cannot read: {exc.strerror}")
@@ -171,6 +180,10 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
             result = _one(ledger, inp, forced, request, machine)
         except DataError as exc:
             result = InputResult(inp.location, None, error=exc.message)
+        if result.error == NOT_RECOGNISED and inp.in_directory:
+            # one of many files in a folder (a README, a config, an image): listed, not failed
+            summary.unrecognised.append((inp.location, "no format recognises its content"))
+            continue
         summary.inputs.append(result)
         if request.on_input:
             request.on_input(result)
@@ -214,12 +227,7 @@ def _one(
     if source is None:
         source = detect(inp)
         if source is None:
-            return InputResult(
-                inp.location,
-                None,
-                error="format not recognised; name it with --format NAME, or describe your "
-                "fields with --map (see 'llmaudit ingest --list-formats')",
-            )
+            return InputResult(inp.location, None, error=NOT_RECOGNISED)
     mode = "full"
     # What was read last time still there, byte for byte? (Else the file was rewritten.)
     kept = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from llmaudit.errors import RecordError
@@ -45,15 +46,19 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _utc_naive(value: Any, field: str):
-    """SpendLogs times are UTC; psql writes them without an offset ('2026-08-18 09:14:03.401')."""
+def _utc_naive(value: Any, field: str, tz: tzinfo | None = None):
+    """LiteLLM writes times without an offset ('2026-08-18 09:14:03.401', psql and its JSON
+    alike); they are UTC (the proxy's database time), or the zone ``ingest --tz`` names."""
     if isinstance(value, str):
         try:
             return parse_ts(value, field)
         except RecordError as exc:
             if "no time zone offset" not in exc.reason:
                 raise
-            return parse_ts(value.strip() + "Z", field)
+            if tz is None or tz is timezone.utc:
+                return parse_ts(value.strip() + "Z", field)
+            local = datetime.fromisoformat(value.strip().replace(" ", "T")).replace(tzinfo=tz)
+            return parse_ts(local.isoformat(), field)
     return any_time(value, field)
 
 
@@ -103,7 +108,9 @@ def _tags(request_tags: Any) -> dict[str, str]:
     return out
 
 
-def _record(row: dict[str, Any], kind: str, location: str, payload: bool) -> UsageRecord:
+def _record(
+    row: dict[str, Any], kind: str, location: str, payload: bool, tz: tzinfo | None = None
+) -> UsageRecord:
     meta = _json(row.get("metadata"))
     meta = meta if isinstance(meta, dict) else {}
     usage = meta.get("usage_object") or meta.get("additional_usage_values")
@@ -116,13 +123,13 @@ def _record(row: dict[str, Any], kind: str, location: str, payload: bool) -> Usa
     start = row.get("startTime")
     if start in (None, ""):
         raise RecordError("is missing", field="startTime")
-    ts = _utc_naive(start, "startTime")  # the same rule in every LiteLLM format
+    ts = _utc_naive(start, "startTime", tz)  # the same rule in every LiteLLM format
     end = row.get("endTime")
     latency = None
     if row.get("request_duration_ms") not in (None, ""):
         latency = float(row["request_duration_ms"])
     elif end not in (None, ""):
-        end_ts = _utc_naive(end, "endTime")
+        end_ts = _utc_naive(end, "endTime", tz)
         latency = max(0.0, (end_ts - ts).total_seconds() * 1000)
     ttft = None
     first = row.get("completionStartTime")
@@ -130,7 +137,7 @@ def _record(row: dict[str, Any], kind: str, location: str, payload: bool) -> Usa
         first_ts = (
             any_time(first, "completionStartTime")
             if payload
-            else _utc_naive(first, "completionStartTime")
+            else _utc_naive(first, "completionStartTime", tz)
         )
         ttft = max(0.0, (first_ts - ts).total_seconds() * 1000)
     cache_hit = str(row.get("cache_hit")).lower() == "true"
@@ -176,9 +183,17 @@ def _record(row: dict[str, Any], kind: str, location: str, payload: bool) -> Usa
     )
 
 
-def _from_row(row: dict, kind: str, location: str, lineno: int, raw: str, payload: bool) -> Item:
+def _from_row(
+    row: dict,
+    kind: str,
+    location: str,
+    lineno: int,
+    raw: str,
+    payload: bool,
+    tz: tzinfo | None = None,
+) -> Item:
     try:
-        return _record(row, kind, f"{location}:{lineno}", payload)
+        return _record(row, kind, f"{location}:{lineno}", payload, tz)
     except LINE_ERRORS as err:
         exc = line_error(err)
         return Reject(location, lineno, exc.reason, exc.field, raw)
@@ -199,7 +214,7 @@ class LiteLLMSpendLogs(Source):
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         head = inp.head(4096).lstrip()
         if head.startswith("[") or head.startswith("{"):
-            yield from self._json(inp)
+            yield from self._json(inp, opts)
             return
         with inp.open_text() as fh:
             reader = csv.DictReader(fh)
@@ -215,9 +230,11 @@ class LiteLLMSpendLogs(Source):
                         raw,
                     )
                     continue
-                yield _from_row(row, self.name, inp.location, lineno, raw, payload=False)
+                yield _from_row(
+                    row, self.name, inp.location, lineno, raw, payload=False, tz=opts.naive_tz
+                )
 
-    def _json(self, inp: InputFile) -> Iterator[Item]:
+    def _json(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         # an array, a /spend/logs page ({"data": [...], "total": N, ...}), one pretty-printed
         # row, or JSON lines
         for pos, raw, obj in rows(inp):
@@ -226,7 +243,9 @@ class LiteLLMSpendLogs(Source):
             elif not isinstance(obj, dict):
                 yield Reject(inp.location, pos, "not a JSON object", None, raw)
             else:
-                yield _from_row(obj, self.name, inp.location, pos, raw, payload=False)
+                yield _from_row(
+                    obj, self.name, inp.location, pos, raw, payload=False, tz=opts.naive_tz
+                )
 
 
 class LiteLLMPayload(Source):
@@ -250,4 +269,6 @@ class LiteLLMPayload(Source):
             elif not isinstance(obj, dict):
                 yield Reject(inp.location, lineno, "not a JSON object", None, raw)
             else:
-                yield _from_row(obj, self.name, inp.location, lineno, raw, payload=True)
+                yield _from_row(
+                    obj, self.name, inp.location, lineno, raw, payload=True, tz=opts.naive_tz
+                )
