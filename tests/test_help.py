@@ -49,3 +49,16 @@ def test_help_does_not_import_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_no_document_tells_users_to_pip_install_the_pypi_llmaudit():
+    """PyPI's `llmaudit` is someone else's project: a recipe installing it is a supply-chain
+    hole. Every document installs from the repository instead."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    docs = [root / "README.md", root / "CHANGELOG.md", *(root / "docs").glob("*.md")]
+    bad = re.compile(r"pip install (-U |--upgrade )?['\"]?llmaudit(['\"\s]|$)", re.M)
+    offenders = [str(p.name) for p in docs if bad.search(p.read_text())]
+    assert offenders == []
