@@ -59,6 +59,7 @@ def test_no_document_tells_users_to_pip_install_the_pypi_llmaudit():
 
     root = Path(__file__).parent.parent
     docs = [root / "README.md", root / "CHANGELOG.md", *(root / "docs").glob("*.md")]
-    bad = re.compile(r"pip install (-U |--upgrade )?['\"]?llmaudit(['\"\s]|$)", re.M)
+    # `pip install llmaudit`, `... llmaudit==1.0`, but not `"llmaudit @ git+https://..."`
+    bad = re.compile(r"pip install (-U |--upgrade )?['\"]?llmaudit(?!\s*@)(['\"\s=<>~]|$)", re.M)
     offenders = [str(p.name) for p in docs if bad.search(p.read_text())]
     assert offenders == []
