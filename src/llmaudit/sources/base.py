@@ -54,6 +54,7 @@ class InputFile:
     skipped: Counter[str] = field(default_factory=Counter)
     notes: Counter[str] = field(default_factory=Counter)  # how records were read, to be said
     _document: list[Any] = field(default_factory=list)  # the whole-JSON parse, once
+    _sample: list[str | None] = field(default_factory=list)  # its sample for sniffers, once
 
     @classmethod
     def from_path(cls, path: Path) -> InputFile:
@@ -147,7 +148,12 @@ class InputFile:
     def document_sample(self, head: str) -> str | None:
         """For a JSON document larger than the head: the document with every list cut to its
         first three items, as indented text, so a format's sniffer can look at its shape.
-        None when the head is JSON lines or the whole document already."""
+        None when the head is JSON lines or the whole document already. Worked out once."""
+        if not self._sample:
+            self._sample.append(self._make_sample(head))
+        return self._sample[0]
+
+    def _make_sample(self, head: str) -> str | None:
         start = head.lstrip()[:1]
         if start not in ("[", "{"):
             return None
