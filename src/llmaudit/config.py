@@ -136,6 +136,35 @@ def get_number(
     return number
 
 
+def get_attribution(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The [attribution] map, checked: ``attribution.KIND.ID.DIM = "name"``, where KIND is
+    project, api_key or user; anything else is a ConfigError naming the key."""
+    value = config.get("attribution")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError("config key attribution: must be a table ([attribution.project.ID])")
+    for kind, idents in value.items():
+        if kind not in ("project", "api_key", "user"):
+            raise ConfigError(
+                f"config key attribution.{kind}: unknown; use project, api_key or user"
+            )
+        if not isinstance(idents, dict):
+            raise ConfigError(f"config key attribution.{kind}: must be a table of ids")
+        for ident, names in idents.items():
+            if not isinstance(names, dict):
+                raise ConfigError(
+                    f"config key attribution.{kind}.{ident}: must be a table such as "
+                    '{ team = "search" }'
+                )
+            for dim, name in names.items():
+                if not isinstance(name, str):
+                    raise ConfigError(
+                        f"config key attribution.{kind}.{ident}.{dim}: must be a string"
+                    )
+    return value
+
+
 def set_key(config: dict[str, Any], key: str, value: Any) -> None:
     parts = _split(key)
     node = config

@@ -381,3 +381,28 @@ def test_pricing_check_flags_a_broken_price_file(run, tmp_path, content, message
     res = run("--pricing", "bad.toml", "pricing", "check")
     assert res.exit_code == 3
     assert message in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("[pricing]\npath = 7\n", "config key pricing.path: must be a file path, got 7"),
+        ("attribution = 5\n", "config key attribution: must be a table"),
+        (
+            "[attribution.project]\nproj_1 = 5\n",
+            "config key attribution.project.proj_1: must be a table such as",
+        ),
+        ("[attribution.team.x]\nteam = 'a'\n", "config key attribution.team: unknown"),
+    ],
+)
+def test_bad_config_values_name_the_key(run, tmp_path, config, message):
+    import os
+
+    run("--db", "l.db", "ingest", _file(tmp_path, "in.jsonl", GOOD % 1))
+    cfg = tmp_path / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(config)
+    os.chmod(cfg, 0o600)
+    res = run("--db", "l.db", "report", "--format", "json")
+    assert res.exit_code == 3, res.stderr
+    assert message in res.stderr

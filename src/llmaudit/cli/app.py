@@ -43,7 +43,11 @@ class App:
 
         layers = []
         configured = get_key(self.config, "pricing.path")
-        if isinstance(configured, str) and configured:
+        if configured is not None and (not isinstance(configured, str) or not configured):
+            from llmaudit.errors import ConfigError
+
+            raise ConfigError(f"config key pricing.path: must be a file path, got {configured!r}")
+        if configured:
             layers.append(Path(configured).expanduser())
         if self._pricing:
             layers.append(Path(self._pricing).expanduser())

@@ -264,9 +264,11 @@ def attribute_set(app: App, kind: str, ident: str, names: tuple[str, ...]) -> No
 @click.pass_obj
 def attribute_list(app: App, fmt: Format | None) -> None:
     """The attribution map."""
+    from llmaudit.config import get_attribution
+
     rows = [
         {"kind": kind, "id": ident, "names": ", ".join(f"{k}={v}" for k, v in names.items())}
-        for kind, idents in (app.config.get("attribution") or {}).items()
+        for kind, idents in (get_attribution(app.config) or {}).items()
         for ident, names in idents.items()
     ]
     app.emit(

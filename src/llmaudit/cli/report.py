@@ -102,7 +102,9 @@ def report(
     """
     _validate_by(by)
     tz = kwargs.get("tz")
-    filters = build_filters(kwargs, app.config.get("attribution"))
+    from llmaudit.config import get_attribution
+
+    filters = build_filters(kwargs, get_attribution(app.config))
     sections = (section,) if section else SECTION_NAMES
     with app.open_ledger(create=False) as ledger:
         run_report(app, ledger, sections, by, top, bucket, tz, filters, fmt)

@@ -45,7 +45,9 @@ def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwar
             raise UsageError(f"--swap: {swap!r} is not FROM=TO")
         pairs.append((src.strip(), dst.strip()))
     tz = kwargs.get("tz")
-    filters = build_filters(kwargs, app.config.get("attribution"))
+    from llmaudit.config import get_attribution
+
+    filters = build_filters(kwargs, get_attribution(app.config))
     with app.open_ledger(create=False) as ledger:
         window = resolve_window(ledger.conn, filters, zone(tz))
         if window is not None:
