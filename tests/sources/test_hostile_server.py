@@ -4,14 +4,35 @@ exit 4 with one line, within bounds, and keeps no key."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from llmaudit.sources import http, pull
+
+_KEYS = st.sampled_from(
+    ["data", "has_more", "next_page", "results", "start_time", "end_time", "starting_at",
+     "ending_at", "model", "input_tokens", "output_tokens", "uncached_input_tokens",
+     "cache_read_input_tokens", "amount", "currency", "value", "num_model_requests", "usage",
+     "date", "tokens_prompt", "tokens_completion", "project_id", "cost", "object", "page"]
+)  # fmt: skip
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats() | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_KEYS, children, max_size=6),
+    max_leaves=30,
+)
+# pages shaped like the real ones, with anything inside
+_ITEM = st.dictionaries(_KEYS, json_values | st.lists(st.dictionaries(_KEYS, json_values)))
+pages = st.fixed_dictionaries(
+    {"data": st.lists(_ITEM, max_size=4)},
+    optional={"has_more": json_values, "next_page": json_values},
+)
 
 KEY = "sk-admin-HOSTILE-0123456789abcdef0123"
 PATH = "/v1/organization/usage/completions"
@@ -64,6 +85,8 @@ class Hostile(BaseHTTPRequestHandler):
             return self.reply({"data": [bucket], "has_more": False, "note": KEY})
         if mode == "typed":  # pages of the wrong shape: data items of every type
             return self.reply({"data": [1, "x", None, {"start_time": "soon"}, BUCKET]})
+        if mode == "random":  # whatever the test put there, for every endpoint
+            return self.reply(srv.body, srv.status)
         if mode == "badtoken":
             return self.reply({"data": [BUCKET], "has_more": True, "next_page": {"x": 1}})
         return self.reply({"data": "not a list"})
@@ -95,6 +118,7 @@ def hostile(monkeypatch):
     srv = Server(("127.0.0.1", 0), Hostile)
     srv.hits = 0
     srv.mode = ""
+    srv.body, srv.status = {}, 200
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01})
     thread.start()
     monkeypatch.setenv("OPENAI_ADMIN_KEY", KEY)
@@ -164,3 +188,28 @@ def test_proxy_credentials_in_a_base_url_are_redacted(run, hostile, monkeypatch,
     assert "hunter2pass" not in res.stderr + res.stdout
     dump = "\n".join(sqlite3.connect(tmp_path / "l.db").iterdump())
     assert "hunter2pass" not in dump
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "openrouter"])
+@settings(
+    max_examples=int(os.environ.get("LLMAUDIT_FUZZ_EXAMPLES") or 20),
+    derandomize=not os.environ.get("LLMAUDIT_FUZZ_EXAMPLES"),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    body=json_values | pages,
+    status=st.sampled_from([200, 200, 200, 400, 404, 500]),
+)
+def test_any_server_answer_is_a_clean_exit(run, hostile, monkeypatch, provider, body, status):
+    """Every endpoint of every provider, answering any JSON with any status: exit 0, 3 or 4."""
+    port = hostile.server_port
+    monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", "sk-ant-admin01-HOSTILE-0123456789")
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-HOSTILE-0123456789")
+    base = {"openai": "/v1", "anthropic": "", "openrouter": "/api/v1"}[provider]
+    monkeypatch.setenv(f"LLMAUDIT_{provider.upper()}_BASE_URL", f"http://127.0.0.1:{port}{base}")
+    monkeypatch.setattr(http, "RETRY_BUDGET", 0.0)  # a 500 fails at once
+    hostile.mode, hostile.body, hostile.status = "random", body, status
+    res = run("--db", "l.db", "pull", provider, "--since", "2026-08-01", "--until", "2026-08-02")
+    assert res.exit_code in (0, 3, 4), res.stderr
+    assert "internal error" not in res.stderr
