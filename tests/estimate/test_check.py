@@ -104,11 +104,37 @@ def test_dollar_threshold_and_warn_level(run, prompts, tmp_path):
 def test_unknown_model_is_unestimated_not_zero(run, prompts, tmp_path):
     (tmp_path / "base.json").write_text(baseline(run, ("gpt-4o-mini", "gpt-9")))
     result = run("check", "--baseline", "base.json", "--format", "json")
-    assert result.exit_code == 0
+    # an unestimated pair fails the gate (a mistyped model must not pass forever)...
+    assert result.exit_code == 1
     rows = {r["model"]: r for r in json.loads(result.stdout)["check"]["rows"]}
     assert rows["gpt-9"]["status"] == "unestimated"
     assert rows["gpt-9"]["new_usd"] is None
     assert "gpt-9: unestimated" in result.stderr
+    assert "1 prompt/model pair(s) cannot be estimated" in result.stderr
+    # ...unless the team says it may
+    allowed = run("check", "--baseline", "base.json", "--format", "json", "--allow-unpriced")
+    assert allowed.exit_code == 0, allowed.stderr
+
+
+def test_a_mistyped_model_fails_the_gate_with_the_closest_names(run, prompts, tmp_path):
+    (tmp_path / "llmaudit.toml").write_text('[estimate]\nmodels = ["gpt-4o-mni"]\n')
+    made = run("estimate", "prompts", "--format", "json")
+    assert "gpt-4o-mni: unestimated" in made.stderr and "did you mean gpt-4o-mini" in made.stderr
+    (tmp_path / "llmaudit-baseline.json").write_text(made.stdout)
+    prompts.write_text(BASE_TEXT * 50)
+    result = run("check", "prompts")
+    assert result.exit_code == 1
+    assert "did you mean gpt-4o-mini" in result.stderr
+
+
+def test_json_output_parses_on_github_actions(run, prompts, tmp_path, monkeypatch):
+    (tmp_path / "base.json").write_text(baseline(run))
+    prompts.write_text(BASE_TEXT * 2)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = run("check", "--baseline", "base.json", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["check"]["failed"] == 1  # nothing else on stdout
+    assert "::error file=prompts/answer.txt::gpt-4o-mini: cost +" in result.stderr
 
 
 def test_step_summary_annotations_and_project_file(run, prompts, tmp_path, monkeypatch):
@@ -123,7 +149,8 @@ def test_step_summary_annotations_and_project_file(run, prompts, tmp_path, monke
     result = run("check", "--format", "markdown")
     assert result.exit_code == 1
     assert summary.read_text().startswith("<!-- llmaudit-check -->\n### llmaudit cost check")
-    assert "::error file=prompts/answer.txt::gpt-4o-mini: cost +" in result.stdout
+    assert "::error file=prompts/answer.txt::gpt-4o-mini: cost +" in result.stderr
+    assert "::error" not in result.stdout  # the PR comment holds no workflow command
 
 
 def test_missing_baseline_is_a_usage_error(run, prompts):

@@ -242,7 +242,7 @@ def estimate(
             )
         for r in e["rows"]:
             if not r["priced"]:
-                app.warn(f"{e['file']}: {r['model']}: unestimated ({r['note']})")
+                app.warn(f"{e['file']}: {r['model']}: unestimated ({r['note']}){_closest(app, r)}")
 
 
 def _pct(v) -> str:
@@ -300,6 +300,12 @@ def check_markdown(result: dict, limits_text: str) -> str:
 @click.option(
     "--window", default="7d", show_default=True, metavar="Nd", help="--ledger: the window, in days."
 )
+@click.option(
+    "--allow-unpriced",
+    is_flag=True,
+    help="Pass although a model or prompt cannot be estimated (by default that fails the gate: "
+    "a mistyped model name must not pass forever).",
+)
 @format_option
 @click.pass_obj
 def check(
@@ -314,13 +320,16 @@ def check(
     project,
     from_ledger,
     window,
+    allow_unpriced: bool,
     fmt: Format | None,
 ) -> None:
     """The CI cost gate: re-estimate the prompts and compare with a baseline.
 
     Exit 0 when every prompt is within the thresholds, 1 when one is over (findings), 2 or 3
     for usage and data errors. Settings and thresholds may live in ./llmaudit.toml, so the CI
-    step is just 'llmaudit check'. An unknown model is reported as unestimated, never as $0.
+    step is just 'llmaudit check'. A model or prompt that cannot be estimated (an unknown
+    model, named with the closest known ones) fails the gate unless --allow-unpriced.
+    GitHub annotations go to stderr, so a data format on stdout always parses.
     """
     from llmaudit.estimate.check import compare, limits_from, load_baseline, usage_regression
     from llmaudit.estimate.prompts import parse_vars
@@ -341,7 +350,7 @@ def check(
         days = parse_span(window + "d" if bare else window, option="--window", units="d").days
         with app.open_ledger(create=False) as ledger:
             result = usage_regression(ledger.conn, app.price_table, days, limits)
-        _report_check(app, result, limits, fmt)
+        _report_check(app, result, limits, fmt, allow_unpriced)
         return
     base, settings = load_baseline(
         Path(baseline or conf.get("baseline") or "llmaudit-baseline.json"), est.get("models")
@@ -352,10 +361,12 @@ def check(
         or sorted({e["file"] for e in base.get("estimates", [])})
     )
     current = run_estimates(app, files, {**est.get("vars", {}), **parse_vars(variables)}, settings)
-    _report_check(app, compare(base, current, limits), limits, fmt)
+    _report_check(app, compare(base, current, limits), limits, fmt, allow_unpriced)
 
 
-def _report_check(app: App, result: dict, limits, fmt: Format | None) -> None:
+def _report_check(
+    app: App, result: dict, limits, fmt: Format | None, allow_unpriced: bool = False
+) -> None:
     """Print the result (table, JSON or Markdown), write the CI extras, exit 1 on a breach."""
     limits_text = ", ".join(
         f"{name} {value}"
@@ -396,15 +407,31 @@ def _report_check(app: App, result: dict, limits, fmt: Format | None) -> None:
         for r in result["rows"]:
             if r["status"] in ("fail", "warn"):
                 level = "error" if r["status"] == "fail" else "warning"
-                sys.stdout.write(
+                # stderr: the runner reads workflow commands there too, and stdout stays data
+                sys.stderr.write(
                     f"::{level} file={r['file']}::{r['model']}: cost "
                     f"{_pct(r['delta'])} ({usd(r['delta_usd'])} a {r['basis']})\n"
                 )
     for r in result["rows"]:
         if r["status"] == "unestimated":
-            app.warn(f"{r['file']}: {r['model']}: unestimated ({r.get('note')})")
+            app.warn(f"{r['file']}: {r['model']}: unestimated ({r.get('note')}){_closest(app, r)}")
     if not result["passed"]:
         raise Findings(
             f"cost check failed: {result['failed']} prompt/model pair(s) over "
             f"the limit ({limits_text})"
         )
+    if result["unestimated"] and not allow_unpriced:
+        raise Findings(
+            f"cost check failed: {result['unestimated']} prompt/model pair(s) cannot be "
+            "estimated (fix the model name, add its price, or pass --allow-unpriced)"
+        )
+
+
+def _closest(app: App, row: dict) -> str:
+    from llmaudit.pricing.match import match, suggest
+
+    model = row.get("model") or ""
+    if not model or match(app.price_table, model) is not None:
+        return ""
+    close = suggest(app.price_table, model)
+    return f"; did you mean {', '.join(close)}?" if close else ""
