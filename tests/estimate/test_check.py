@@ -235,3 +235,64 @@ def test_estimate_csv_has_every_file_in_one_table(run, tmp_path):
         "a.txt,gpt-4o,gpt-4o@2024-10-02,9,true,0.0,o200k_base,0,10,0.0001225,0.1225",
         "b.txt,gpt-4o,gpt-4o@2024-10-02,11,true,0.0,o200k_base,0,10,0.0001275,0.1275",
     ]
+
+
+def _git(cwd, *args):
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_check_against_a_base_ref_in_a_real_git_repository(run, tmp_path):
+    """A base commit, then a PR commit that grows one prompt, adds one, removes one and renames
+    one: `check --base-ref` compares through git, without a baseline file or a checkout."""
+    policy = "Policy: refunds within 30 days; exchanges within 60 days.\n" * 20
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "answer.txt").write_text("Answer using the policy below.\n" + policy)
+    (tmp_path / "prompts" / "summarise.md").write_text("Summarise the thread in 3 bullets.\n")
+    (tmp_path / "prompts" / "old.txt").write_text("Classify the ticket.\n")
+    (tmp_path / "llmaudit.toml").write_text(
+        '[estimate]\nmodels = ["gpt-4o-mini"]\nprompts = ["prompts"]\nrequests = 10000\n'
+        'per = "day"\n[check]\nmax_increase = "10%"\n'
+    )
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    base = json.loads(run("estimate", "prompts", "--format", "json").stdout)
+    before = {e["file"]: e["rows"][0] for e in base["estimates"]}
+    _git(tmp_path, "checkout", "-q", "-b", "pr")
+    _git(tmp_path, "mv", "prompts/summarise.md", "prompts/summary.md")
+    _git(tmp_path, "rm", "-q", "prompts/old.txt")
+    grown = (
+        (tmp_path / "prompts" / "answer.txt").read_text() + "Context:\n" + "Order shipped.\n" * 40
+    )
+    (tmp_path / "prompts" / "answer.txt").write_text(grown)
+    (tmp_path / "prompts" / "new.txt").write_text("Write a polite apology.\n")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "pr")
+    after = json.loads(run("estimate", "prompts", "--format", "json").stdout)
+    now = {e["file"]: e["rows"][0] for e in after["estimates"]}
+
+    res = run("check", "--base-ref", "main", "--format", "json")
+    assert res.exit_code == 1, res.stderr
+    rows = {r["file"]: r for r in json.loads(res.stdout)["check"]["rows"]}
+    answer = rows["prompts/answer.txt"]
+    assert answer["status"] == "fail"
+    # the same figures as estimating each version on its own
+    assert answer["old_tokens"] == before["prompts/answer.txt"]["input_tokens"]
+    assert answer["new_tokens"] == now["prompts/answer.txt"]["input_tokens"]
+    assert answer["old_tokens"] < answer["new_tokens"]
+    assert rows["prompts/new.txt"]["status"] == "new"
+    assert rows["prompts/old.txt"]["status"] == "removed"
+    assert rows["prompts/summary.md"]["status"] == "pass"
+    assert rows["prompts/summary.md"]["renamed_from"] == "prompts/summarise.md"
+    # the working tree was not touched
+    assert (tmp_path / "prompts" / "answer.txt").read_text() == grown
+    missing = run("check", "--base-ref", "nope")
+    assert missing.exit_code == 2
+    assert "--base-ref: 'nope' is not a commit in this clone" in missing.stderr

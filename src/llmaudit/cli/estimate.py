@@ -264,7 +264,7 @@ def check_markdown(result: dict, limits_text: str) -> str:
     lines.append("|---|---|---|---:|---:|---:|---:|---|")
     for r in result["rows"]:
         cells = [
-            r["file"],
+            r.get("prompt") or r["file"],
             r["model"],
             r.get("basis") or "",
             usd(r["old_usd"]),
@@ -301,6 +301,13 @@ def check_markdown(result: dict, limits_text: str) -> str:
     "--window", default="7d", show_default=True, metavar="Nd", help="--ledger: the window, in days."
 )
 @click.option(
+    "--base-ref",
+    metavar="REF",
+    help="Compare with the same prompt files as they are at this git ref (a base branch, a "
+    "tag), read through git: no baseline file needed. Added, removed and renamed prompts are "
+    "shown as such.",
+)
+@click.option(
     "--allow-unpriced",
     is_flag=True,
     help="Pass although a model or prompt cannot be estimated (by default that fails the gate: "
@@ -320,6 +327,7 @@ def check(
     project,
     from_ledger,
     window,
+    base_ref: str | None,
     allow_unpriced: bool,
     fmt: Format | None,
 ) -> None:
@@ -352,6 +360,11 @@ def check(
             result = usage_regression(ledger.conn, app.price_table, days, limits)
         _report_check(app, result, limits, fmt, allow_unpriced)
         return
+    if base_ref:
+        values = {**est.get("vars", {}), **parse_vars(variables)}
+        result = _against_ref(app, proj, base_ref, list(files) or est.get("prompts", []), values)
+        _report_check(app, compare(*result, limits), limits, fmt, allow_unpriced)
+        return
     base, settings = load_baseline(
         Path(baseline or conf.get("baseline") or "llmaudit-baseline.json"), est.get("models")
     )
@@ -362,6 +375,35 @@ def check(
     )
     current = run_estimates(app, files, {**est.get("vars", {}), **parse_vars(variables)}, settings)
     _report_check(app, compare(base, current, limits), limits, fmt, allow_unpriced)
+
+
+def _against_ref(
+    app: App, project: dict, ref: str, files: list[str], variables: dict[str, str]
+) -> tuple[dict, dict]:
+    """(the estimates of the prompt files at REF, today's), the same settings for both."""
+    import tempfile
+
+    from llmaudit.estimate.gitref import snapshot
+
+    if not files:
+        raise UsageError(
+            "--base-ref: name the prompt files, or list them in llmaudit.toml "
+            '([estimate] prompts = ["prompts/"])'
+        )
+    settings = _settings(app, project, (), None, None, None, None, None)
+    current = run_estimates(app, [str(f) for f in files if Path(f).exists()], variables, settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        snap = snapshot(ref, [str(f) for f in files], Path(tmp))
+        old = run_estimates(app, [str(Path(tmp) / f) for f in snap.files], variables, settings)
+    at_ref = {path: new for new, path in snap.renamed.items()}
+    for e in old["estimates"]:
+        name = str(Path(e["file"]).relative_to(tmp))
+        e["file"] = at_ref.get(name, name)  # a renamed prompt compares with its old self
+    for e in current["estimates"]:
+        if e["file"] in snap.renamed:
+            for row in e["rows"]:
+                row["renamed_from"] = snap.renamed[e["file"]]
+    return old, current
 
 
 def _report_check(
@@ -380,6 +422,9 @@ def _report_check(
         )
         if value is not None
     )
+    for r in result["rows"]:  # what a person reads: a renamed prompt says so
+        was = r.get("renamed_from")
+        r["prompt"] = f"{r['file']} (renamed from {was})" if was else r["file"]
     markdown = check_markdown(result, limits_text)
     chosen = fmt or app.default_format()
     if chosen is Format.MARKDOWN:
@@ -388,7 +433,7 @@ def _report_check(
         table = Table(
             "Cost check",
             [
-                Column("prompt", "file"),
+                Column("prompt", "prompt"),
                 Column("model", "model"),
                 Column("old", "old_usd", "right", usd),
                 Column("new", "new_usd", "right", usd),

@@ -113,6 +113,8 @@ def compare(
     for key in sorted(set(old) | set(new)):
         o, n = old.get(key), new.get(key)
         row: dict[str, Any] = {"file": key[0], "model": key[1]}
+        if n is not None and n.get("renamed_from"):
+            row["renamed_from"] = n["renamed_from"]
         if n is None:
             row.update(
                 status="removed",
