@@ -167,6 +167,7 @@ def test_blank_ledger_migrates_to_the_exact_schema(tmp_path):
             "idx_billed_costs_provider_ts",
             "idx_rollup_daily_day",
             "idx_rejects_whole_file",
+            "idx_ingests_running",
         }
         assert migrations.applied(led.conn) == [name for name, _ in migrations.MIGRATIONS]
         assert led.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -295,6 +295,8 @@ def m008_ingest_owner(conn: sqlite3.Connection) -> None:
     interrupted by the next run instead of showing as running forever."""
     conn.execute("ALTER TABLE ingests ADD COLUMN owner TEXT")
     conn.execute("UPDATE ingests SET status = 'interrupted' WHERE status = 'running'")
+    # the few running ingests, found without scanning a ledger's whole history
+    conn.execute("CREATE INDEX idx_ingests_running ON ingests (owner) WHERE status = 'running'")
 
 
 def applied(conn: sqlite3.Connection) -> list[str]:

@@ -102,6 +102,7 @@ class Ledger:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        self._abandoned_checked = False
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
@@ -166,7 +167,9 @@ class Ledger:
         machine_id: str | None,
     ) -> int:
         sid = self.source_id(kind, source_name)
-        self._close_abandoned_ingests()
+        if not self._abandoned_checked:  # once a connection: ingests are many over time
+            self._close_abandoned_ingests()
+            self._abandoned_checked = True
         mtime_text = (
             datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
             if mtime is not None
