@@ -74,7 +74,7 @@ def cli(
 def _register() -> None:
     from llmaudit.cli.budget import alerts, budget
     from llmaudit.cli.config_cmd import config
-    from llmaudit.cli.estimate import check, estimate
+    from llmaudit.cli.estimate import check, comment, estimate
     from llmaudit.cli.export import export
     from llmaudit.cli.ingest import ingest
     from llmaudit.cli.ledger import ledger
@@ -94,6 +94,7 @@ def _register() -> None:
     cli.add_command(whatif)
     cli.add_command(estimate)
     cli.add_command(check)
+    cli.add_command(comment)
     cli.add_command(budget)
     cli.add_command(alerts)
     cli.add_command(maturity)

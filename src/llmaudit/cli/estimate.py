@@ -480,3 +480,59 @@ def _closest(app: App, row: dict) -> str:
         return ""
     close = suggest(app.price_table, model)
     return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+@click.group()
+def comment() -> None:
+    """Post the cost check as one pull-request comment, updated on every run."""
+
+
+def _comment_options(fn):
+    fn = click.option(
+        "--behavior",
+        type=click.Choice(["update", "new", "delete-and-new"]),
+        default="update",
+        show_default=True,
+        help="update: edit llmaudit's comment in place (or create it); new: always add one; "
+        "delete-and-new: delete llmaudit's comments, then add one.",
+    )(fn)
+    fn = click.option("--pr", "number", type=click.IntRange(min=1), help="The PR / MR number.")(fn)
+    return click.argument("body", type=click.File("r", encoding="utf-8"))(fn)
+
+
+def _posted(app: App, posted) -> None:
+    app.info(f"comment {posted.action}" + (f": {posted.url}" if posted.url else ""))
+    if posted.url:
+        sys.stdout.write(posted.url + "\n")
+    output = os.environ.get("GITHUB_OUTPUT")
+    if output and posted.url:
+        with open(output, "a", encoding="utf-8") as fh:
+            fh.write(f"comment_url={posted.url}\n")
+
+
+@comment.command("github")
+@_comment_options
+@click.option("--repo", metavar="OWNER/NAME", help="Default: GITHUB_REPOSITORY.")
+@click.pass_obj
+def comment_github(app: App, body, number, behavior, repo) -> None:
+    """Create or update the comment on a GitHub pull request (GITHUB_TOKEN; GITHUB_API_URL for
+    GitHub Enterprise). BODY is the Markdown of 'llmaudit check --format markdown' (- for
+    stdin); the comment is found again by its hidden marker."""
+    from llmaudit.estimate.comment import github
+
+    _posted(app, github(body.read(), repo=repo, number=number, behavior=behavior, debug=app.debug))
+
+
+@comment.command("gitlab")
+@_comment_options
+@click.option("--project", metavar="ID", help="Default: CI_PROJECT_ID.")
+@click.pass_obj
+def comment_gitlab(app: App, body, number, behavior, project) -> None:
+    """Create or update the note on a GitLab merge request (GITLAB_TOKEN with api scope, or
+    CI_JOB_TOKEN; CI_API_V4_URL for self-managed GitLab)."""
+    from llmaudit.estimate.comment import gitlab
+
+    _posted(
+        app,
+        gitlab(body.read(), project=project, number=number, behavior=behavior, debug=app.debug),
+    )

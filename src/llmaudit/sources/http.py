@@ -116,6 +116,8 @@ class Client:
                     f"{self.provider}: {path} answered HTTP "
                     f"{response.status_code}: {self._error_text(response)}"
                 )
+            if response.status_code == 204 or not response.content.strip():
+                return None, url  # a DELETE, or another answer without a body
             try:
                 return response.json(), url
             except (ValueError, json.JSONDecodeError):
