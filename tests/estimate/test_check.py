@@ -296,3 +296,26 @@ def test_check_against_a_base_ref_in_a_real_git_repository(run, tmp_path):
     missing = run("check", "--base-ref", "nope")
     assert missing.exit_code == 2
     assert "--base-ref: 'nope' is not a commit in this clone" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[estimate]\nmodel = ["gpt-4o"]\n',
+            "estimate.model: unknown key; did you mean 'estimate.models'?",
+        ),
+        ("[chek]\nmax_increase = '10%'\n", "chek: unknown key; did you mean 'check'?"),
+        ("[check]\nmax_increse = '10%'\n", "check.max_increse: unknown key; did you mean"),
+        (
+            '[estimate]\nprompts = "prompts"\n',
+            "estimate.prompts: must be a list of files or folders",
+        ),
+        ("[check]\nmax_increase = true\n", "check.max_increase: must be a percentage or an amount"),
+    ],
+)
+def test_llmaudit_toml_is_validated_strictly(run, prompts, tmp_path, toml, message):
+    (tmp_path / "llmaudit.toml").write_text(toml)
+    res = run("estimate", "prompts")
+    assert res.exit_code == 3, res.stderr
+    assert f"llmaudit.toml: {message}" in res.stderr

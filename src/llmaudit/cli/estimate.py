@@ -24,7 +24,52 @@ def _project(path: str | None) -> dict[str, Any]:
     file = Path(path) if path else Path(PROJECT_FILE)
     if path and not file.exists():
         raise UsageError(f"--project: {path}: no such file")
-    return load_config(file) if file.exists() else {}
+    project = load_config(file) if file.exists() else {}
+    _check_project(project, file.name)
+    return project
+
+
+PROJECT_KEYS = {
+    "estimate": ("models", "output_tokens", "cache_hit", "requests", "per", "prompts", "vars"),
+    "check": ("max_increase", "max_increase_usd", "warn_increase", "warn_increase_usd", "baseline"),
+}
+
+
+def _check_project(project: dict[str, Any], name: str) -> None:
+    """llmaudit.toml strictly: a misspelt key would otherwise be a setting silently not set."""
+    import difflib
+
+    def unknown(key: str, known: tuple[str, ...] | list[str]) -> ConfigError:
+        close = difflib.get_close_matches(key, list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+        return ConfigError(f"{name}: {key}: unknown key{hint}")
+
+    for section, value in project.items():
+        if section not in PROJECT_KEYS:
+            raise unknown(section, list(PROJECT_KEYS))
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: [{section}] must be a table")
+        for key, item in value.items():
+            if key not in PROJECT_KEYS[section]:
+                raise unknown(f"{section}.{key}", [f"{section}.{k}" for k in PROJECT_KEYS[section]])
+            where = f"{name}: {section}.{key}"
+            if key == "prompts" and (
+                not isinstance(item, list) or not all(isinstance(p, str) for p in item)
+            ):
+                raise ConfigError(f"{where}: must be a list of files or folders")
+            if key == "vars" and (
+                not isinstance(item, dict)
+                or not all(isinstance(v, (str, int, float)) for v in item.values())
+            ):
+                raise ConfigError(f"{where}: must be a table of NAME = value")
+            if key == "baseline" and not isinstance(item, str):
+                raise ConfigError(f"{where}: must be a file path")
+            if (
+                section == "check"
+                and key != "baseline"
+                and (isinstance(item, bool) or not isinstance(item, (str, int, float)))
+            ):
+                raise ConfigError(f'{where}: must be a percentage or an amount, such as "10%"')
 
 
 def _section(project: dict[str, Any], name: str) -> dict[str, Any]:
