@@ -58,11 +58,16 @@ def test_growth_of_30_percent_fails(run, prompts, tmp_path):
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0] == "<!-- llmaudit-check -->"
-    assert "| prompt | model | basis | old | new | delta | delta % | status |" in lines
+    assert "| prompt | model | tokens | $ a call | $ a period | change | status |" in lines
     row = next(line for line in lines if line.startswith("| prompts/answer.txt | gpt-4o-mini"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[2] == "month" and cells[7] == "fail"
-    assert cells[6].startswith("+2") and cells[6].endswith("%")  # about +29%
+    assert cells[4].endswith("a month") and cells[6] == "fail"
+    assert cells[5].startswith("+2") and cells[5].endswith("%")  # about +29%
+    old, new = (int(t.replace(",", "")) for t in cells[2].split(" -> "))
+    assert new > old
+    # the total and, in words, what changed
+    assert any(line.startswith("Total: $") and "a month" in line for line in lines)
+    assert f"- prompts/answer.txt: {new - old:+,} tokens" in "\n".join(lines)
     assert "cost check failed" in result.stderr
 
 

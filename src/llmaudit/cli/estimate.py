@@ -304,22 +304,65 @@ def check_markdown(result: dict, limits_text: str) -> str:
         f"**{verdict}**: {result['failed']} over the limit, {result['warned']} "
         f"warning(s), {result['unestimated']} unestimated ({limits_text})"
     )
+    total = result.get("total")
+    if total and (total["old_usd"] or total["new_usd"]):
+        lines.append("")
+        lines.append(
+            f"Total: {usd(total['old_usd'])} -> {usd(total['new_usd'])} a {total['basis']} "
+            f"({'+' if total['increase_usd'] >= 0 else '-'}{usd(abs(total['increase_usd']))}, "
+            f"{_pct(total['increase'])})"
+        )
+    changed = _what_changed(result["rows"])
+    if changed:
+        lines += ["", "What changed:", *changed]
     lines.append("")
-    lines.append("| prompt | model | basis | old | new | delta | delta % | status |")
-    lines.append("|---|---|---|---:|---:|---:|---:|---|")
+    lines.append("| prompt | model | tokens | $ a call | $ a period | change | status |")
+    lines.append("|---|---|---:|---:|---:|---:|---|")
     for r in result["rows"]:
         cells = [
             r.get("prompt") or r["file"],
             r["model"],
-            r.get("basis") or "",
-            usd(r["old_usd"]),
-            usd(r["new_usd"]),
-            usd(r["delta_usd"]),
+            _arrow(r.get("old_tokens"), r.get("new_tokens"), lambda v: f"{v:,}"),
+            _arrow(r.get("old_per_call_usd"), r.get("new_per_call_usd"), usd),
+            _arrow(r["old_usd"], r["new_usd"], usd)
+            + (f" a {r['basis']}" if r.get("basis") else ""),
             _pct(r["delta"]),
             r["status"],
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
+
+
+def _arrow(old, new, show) -> str:
+    if old is None and new is None:
+        return "-"
+    if old is None:
+        return f"new: {show(new)}"
+    if new is None:
+        return f"was {show(old)}"
+    return show(new) if old == new else f"{show(old)} -> {show(new)}"
+
+
+def _what_changed(rows: list[dict]) -> list[str]:
+    """One line a prompt, in words: "prompts/summarise.md: +2,140 tokens (+38%)"."""
+    out: dict[str, str] = {}
+    for r in rows:
+        name = r["file"]
+        if name in out:
+            continue
+        old, new = r.get("old_tokens"), r.get("new_tokens")
+        if r["status"] == "new":
+            out[name] = f"- {name}: added ({new:,} tokens)" if new else f"- {name}: added"
+        elif r["status"] == "removed":
+            out[name] = f"- {name}: removed"
+        elif old is not None and new is not None and old != new:
+            share = f" ({(new - old) / old * 100:+.0f}%)" if old else ""
+            out[name] = f"- {name}: {new - old:+,} tokens{share}"
+        if r.get("renamed_from"):
+            out[name] = (
+                out.get(name, f"- {name}: unchanged") + f", renamed from {r['renamed_from']}"
+            )
+    return list(out.values())
 
 
 @click.command()
@@ -353,6 +396,12 @@ def check_markdown(result: dict, limits_text: str) -> str:
     "shown as such.",
 )
 @click.option(
+    "--markdown",
+    "markdown_file",
+    metavar="FILE",
+    help="Also write the PR comment's Markdown to FILE, whatever --format prints.",
+)
+@click.option(
     "--allow-unpriced",
     is_flag=True,
     help="Pass although a model or prompt cannot be estimated (by default that fails the gate: "
@@ -373,6 +422,7 @@ def check(
     from_ledger,
     window,
     base_ref: str | None,
+    markdown_file: str | None,
     allow_unpriced: bool,
     fmt: Format | None,
 ) -> None:
@@ -403,12 +453,12 @@ def check(
         days = parse_span(window + "d" if bare else window, option="--window", units="d").days
         with app.open_ledger(create=False) as ledger:
             result = usage_regression(ledger.conn, app.price_table, days, limits)
-        _report_check(app, result, limits, fmt, allow_unpriced)
+        _report_check(app, result, limits, fmt, allow_unpriced, markdown_file)
         return
     if base_ref:
         values = {**est.get("vars", {}), **parse_vars(variables)}
         result = _against_ref(app, proj, base_ref, list(files) or est.get("prompts", []), values)
-        _report_check(app, compare(*result, limits), limits, fmt, allow_unpriced)
+        _report_check(app, compare(*result, limits), limits, fmt, allow_unpriced, markdown_file)
         return
     base, settings = load_baseline(
         Path(baseline or conf.get("baseline") or "llmaudit-baseline.json"), est.get("models")
@@ -419,7 +469,7 @@ def check(
         or sorted({e["file"] for e in base.get("estimates", [])})
     )
     current = run_estimates(app, files, {**est.get("vars", {}), **parse_vars(variables)}, settings)
-    _report_check(app, compare(base, current, limits), limits, fmt, allow_unpriced)
+    _report_check(app, compare(base, current, limits), limits, fmt, allow_unpriced, markdown_file)
 
 
 def _against_ref(
@@ -452,7 +502,12 @@ def _against_ref(
 
 
 def _report_check(
-    app: App, result: dict, limits, fmt: Format | None, allow_unpriced: bool = False
+    app: App,
+    result: dict,
+    limits,
+    fmt: Format | None,
+    allow_unpriced: bool = False,
+    markdown_file: str | None = None,
 ) -> None:
     """Print the result (table, JSON or Markdown), write the CI extras, exit 1 on a breach."""
     limits_text = ", ".join(
@@ -471,6 +526,11 @@ def _report_check(
         was = r.get("renamed_from")
         r["prompt"] = f"{r['file']} (renamed from {was})" if was else r["file"]
     markdown = check_markdown(result, limits_text)
+    if markdown_file:
+        try:
+            Path(markdown_file).write_text(markdown + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--markdown: cannot write {markdown_file}: {exc.strerror}") from None
     chosen = fmt or app.default_format()
     if chosen is Format.MARKDOWN:
         sys.stdout.write(markdown + "\n")

@@ -161,6 +161,11 @@ def compare(
                 new_tokens=n["input_tokens"],
                 status=_status(share, delta, basis, limits),
             )
+        # what a reader of the PR comment wants besides the verdict: tokens and $ per call
+        row.setdefault("old_tokens", o.get("input_tokens") if o else None)
+        row.setdefault("new_tokens", n.get("input_tokens") if n else None)
+        row["old_per_call_usd"] = _money(o.get("cost_per_call_usd")) if o else None
+        row["new_per_call_usd"] = _money(n.get("cost_per_call_usd")) if n else None
         rows.append(row)
     failed = [r for r in rows if r["status"] == "fail"]
     warned = [r for r in rows if r["status"] == "warn"]
@@ -170,6 +175,23 @@ def compare(
         "warned": len(warned),
         "unestimated": sum(1 for r in rows if r["status"] == "unestimated"),
         "passed": not failed,
+        "total": _total(rows),
+    }
+
+
+def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Old and new spend over every priced row (added and removed prompts included), a month
+    at the stated volume, else per 1,000 calls of each."""
+    basis = "month" if any(r.get("basis") == "month" for r in rows) else "1k calls"
+    old = sum((r["old_usd"] for r in rows if r.get("old_usd") is not None), Decimal(0))
+    new = sum((r["new_usd"] for r in rows if r.get("new_usd") is not None), Decimal(0))
+    delta = new - old
+    return {
+        "basis": basis,
+        "old_usd": old,
+        "new_usd": new,
+        "increase_usd": delta,
+        "increase": round(float(delta / old), 6) if old else None,
     }
 
 
