@@ -127,9 +127,11 @@ def test_a_mistyped_model_fails_the_gate_with_the_closest_names(run, prompts, tm
     assert "gpt-4o-mni: unestimated" in made.stderr and "did you mean gpt-4o-mini" in made.stderr
     (tmp_path / "llmaudit-baseline.json").write_text(made.stdout)
     prompts.write_text(BASE_TEXT * 50)
-    result = run("check", "prompts")
+    result = run("check", "prompts", "--markdown", "comment.md")
     assert result.exit_code == 1
     assert "did you mean gpt-4o-mini" in result.stderr
+    # the PR comment says it too
+    assert "unestimated (did you mean gpt-4o-mini" in (tmp_path / "comment.md").read_text()
 
 
 def test_json_output_parses_on_github_actions(run, prompts, tmp_path, monkeypatch):

@@ -145,6 +145,16 @@ def test_a_body_over_the_limit_is_cut_with_a_note(run, api, tmp_path):
     assert body.endswith("the whole report is in the job's step summary)")
 
 
+def test_a_cut_body_links_to_the_run_on_github_actions(run, api, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
+    (tmp_path / "c.md").write_text(MARKER + "\n" + "| row |\n" * 20_000)
+    assert run("comment", "github", "c.md", "--pr", "7").exit_code == 0
+    body = ours(api)[0]["body"]
+    assert len(body) == 65_536
+    assert body.endswith("step summary: https://github.example/acme/app/actions/runs/42)")
+
+
 def test_a_refused_token_is_exit_4_and_never_shown(run, api, tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_WRONGtoken0123456789")
     (tmp_path / "c.md").write_text("x\n")

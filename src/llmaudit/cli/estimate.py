@@ -327,7 +327,7 @@ def check_markdown(result: dict, limits_text: str) -> str:
             _arrow(r["old_usd"], r["new_usd"], usd)
             + (f" a {r['basis']}" if r.get("basis") else ""),
             _pct(r["delta"]),
-            r["status"],
+            r["status"] + (f" ({r['suggestion']})" if r.get("suggestion") else ""),
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
@@ -525,6 +525,8 @@ def _report_check(
     for r in result["rows"]:  # what a person reads: a renamed prompt says so
         was = r.get("renamed_from")
         r["prompt"] = f"{r['file']} (renamed from {was})" if was else r["file"]
+        if r["status"] == "unestimated":
+            r["suggestion"] = _closest(app, r).removeprefix("; ") or None
     markdown = check_markdown(result, limits_text)
     if markdown_file:
         try:

@@ -30,12 +30,19 @@ class Posted:
 
 
 def fit(body: str, limit: int) -> str:
-    """The body with the marker first, cut to the platform's limit with a note."""
+    """The body with the marker first, cut to the platform's limit with a note (and, on
+    GitHub Actions, a link to the run, whose summary holds the whole report)."""
     if not body.startswith(MARKER):
         body = f"{MARKER}\n{body}"
     if len(body) <= limit:
         return body
-    return body[: limit - len(TRUNCATED)] + TRUNCATED
+    note = TRUNCATED
+    server, repo, run = (
+        os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if server and repo and run:
+        note = note[:-1] + f": {server}/{repo}/actions/runs/{run})"
+    return body[: limit - len(note)] + note
 
 
 def _pull_number() -> int | None:
