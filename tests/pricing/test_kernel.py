@@ -232,3 +232,38 @@ def test_totals_equal_the_sum_of_their_parts(table):
     each = [price_record(r, table).total for r in records]
     assert totals.total == sum(each)
     assert totals.total == sum(totals.parts.values())
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "vendor_entry"),
+    [
+        # Groq's mixtral-8x7b-32768 is $0.24/M; Mistral's own Mixtral 8x7B is $0.70/M
+        ("groq", "mixtral-8x7b-32768", "mistral's mixtral-8x7b"),
+        ("x", "groq/mixtral-8x7b-32768", "mistral's mixtral-8x7b"),
+        ("together_ai", "mixtral-8x7b-32768", "mistral's mixtral-8x7b"),
+        ("fireworks", "fireworks_ai/mixtral-8x7b", "mistral's mixtral-8x7b"),
+    ],
+)
+def test_a_third_party_host_is_never_priced_at_the_vendors_price(
+    table, provider, model, vendor_entry
+):
+    cost = price_record(rec(model, provider=provider, input_uncached=10**6), table)
+    assert cost.total is None and not cost.priced
+    assert "which sets its own prices" in cost.notes[0]
+    assert f"(not priced as {vendor_entry})" in cost.notes[0]
+    # the same model from its own vendor keeps the vendor's price
+    assert price_record(rec("mixtral-8x7b", provider="mistral", input_uncached=1), table).priced
+
+
+def test_a_hosts_own_price_file_prices_its_route(tmp_path):
+    mine = tmp_path / "groq.toml"
+    mine.write_text(
+        '[[models]]\nid = "mixtral-8x7b-32768"\nprovider = "groq"\n'
+        "[[models.prices]]\ninput = 0.24\noutput = 0.24\n"
+    )
+    table = load_table([mine])
+    # 1M input x $0.24 + 1M output x $0.24 = $0.48, at Groq's own price
+    cost = price_record(
+        rec("mixtral-8x7b-32768", provider="groq", input_uncached=10**6, output=10**6), table
+    )
+    assert cost.total == D("0.48")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from llmaudit.pricing.match import match, suggest
+from llmaudit.pricing.match import match, off_route, suggest
 from llmaudit.pricing.table import Period, PriceTable
 
 
@@ -28,6 +28,13 @@ def explain(table: PriceTable, name: str, at: datetime) -> dict[str, Any]:
         )
         lines.append("Add it in your own price file (config pricing.path; docs/pricing.md).")
         return {"model": name, "priced": False, "suggestions": near, "lines": lines}
+    wrong_route = off_route(found, None, name)
+    if wrong_route:
+        lines = [
+            f"{name}: unpriced - {wrong_route}.",
+            "Add the host's price in your own price file (config pricing.path; docs/pricing.md).",
+        ]
+        return {"model": name, "priced": False, "suggestions": [], "lines": lines}
     model = found.model
     period = model.period_at(at)
     lines = [

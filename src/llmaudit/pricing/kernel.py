@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from llmaudit.ledger.record import UsageRecord
-from llmaudit.pricing.match import match
+from llmaudit.pricing.match import match, off_route
 from llmaudit.pricing.table import Period, PriceTable, Rates
 
 ZERO = Decimal(0)
@@ -90,6 +90,9 @@ def price_record(record: UsageRecord, table: PriceTable, long_context: bool | No
     found = match(table, record.model)
     if found is None:
         return _unpriced(f"no price entry matches model {record.model!r}")
+    wrong_route = off_route(found, record.provider, record.model)
+    if wrong_route:
+        return _unpriced(wrong_route)
     model = found.model
     period = model.period_at(record.ts)
     if period is None:

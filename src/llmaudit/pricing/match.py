@@ -113,3 +113,52 @@ def suggest(table: PriceTable, reported: str, n: int = 3) -> list[str]:
         if pool[name] not in out:
             out.append(pool[name])
     return out[:n]
+
+
+# Hosts that serve other vendors' models (mostly open-weight: Llama, Mixtral, gpt-oss, Gemma)
+# at prices of their own. A request they served is priced at their price or not at all, never
+# at the model vendor's: Groq's mixtral-8x7b is not Mistral's. (pricing.toml has no entries of
+# theirs yet, so such records are unpriced, and say which price they were not given.)
+THIRD_PARTY_HOSTS = frozenset(
+    {
+        "groq",
+        "together",
+        "together_ai",
+        "togetherai",
+        "fireworks",
+        "fireworks_ai",
+        "deepinfra",
+        "cerebras",
+        "sambanova",
+        "novita",
+        "hyperbolic",
+        "nebius",
+        "lambda",
+        "perplexity",
+        "replicate",
+        "anyscale",
+        "baseten",
+        "ovhcloud",
+        "nscale",
+    }
+)
+
+
+def host_route(provider: str | None, model: str) -> str | None:
+    """The third-party host that served a request, from the record's provider or a
+    ``host/model`` name (``groq/llama-3.3-70b-versatile``), else None."""
+    if provider and provider.strip().lower() in THIRD_PARTY_HOSTS:
+        return provider.strip().lower()
+    head = model.split("/", 1)[0].strip().lower() if "/" in model else None
+    return head if head in THIRD_PARTY_HOSTS else None
+
+
+def off_route(found: Match, provider: str | None, model: str) -> str | None:
+    """Why a match must not price a request a third-party host served, or None."""
+    route = host_route(provider, model)
+    if route is None or found.model.provider == route:
+        return None
+    return (
+        f"served by {route}, which sets its own prices: pricing.toml has no {route} price for "
+        f"{model!r} (not priced as {found.model.provider}'s {found.model.id})"
+    )
