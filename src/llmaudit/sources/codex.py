@@ -71,6 +71,7 @@ class CodexRollout(Source):
                 continue
             kind, payload = obj.get("type"), obj.get("payload")
             if not isinstance(payload, dict):
+                inp.skipped["lines without a payload"] += 1
                 continue
             if kind == "session_meta":
                 session = text(payload.get("id"))
@@ -84,6 +85,8 @@ class CodexRollout(Source):
                 model = text(payload.get("model")) or model
                 continue
             if kind != "event_msg" or payload.get("type") != "token_count":
+                known = kind in ("response_item", "event_msg", "compacted")
+                inp.skipped[f"{kind} lines" if known else "lines of other types"] += 1
                 continue
             info = payload.get("info")
             if not isinstance(info, dict):

@@ -99,6 +99,9 @@ class GeminiCli(Source):
                 session = text(obj.get("sessionId")) or session
                 continue
             if obj.get("type") != "gemini" or not isinstance(obj.get("tokens"), dict):
+                kind = obj.get("type")
+                known = kind in ("user", "gemini", "info", "error", "warning")
+                inp.skipped[f"{kind} messages" if known else "messages of other types"] += 1
                 continue
             key = str(obj.get("id") or f"line{lineno}")
             last.pop(key, None)
