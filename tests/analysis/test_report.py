@@ -357,3 +357,24 @@ def test_latency_samples_above_the_limit(run, ledger, monkeypatch):
     assert lat["sampled_every"] == 2  # 4 timed requests, at most 2 -> every 2nd
     monkeypatch.setattr(report_module, "LATENCY_SAMPLE", 1_000_000)
     assert report(run, ledger, "latency")["sections"]["latency"]["sampled_every"] == 1
+
+
+def test_the_demos_follow_up_command_reproduces_its_total(run, tmp_path):
+    """`demo` prints a command to explore its ledger: run as printed, it covers the same window
+    and gives the same total to the cent; and the demo keeps one ledger, not one a run."""
+    import shlex
+
+    first = run("demo", "--format", "json")
+    assert first.exit_code == 0, first.stderr
+    report = json.loads(first.stdout)["report"]
+    line = next(x for x in first.stderr.splitlines() if x.startswith("explore it: llmaudit "))
+    args = shlex.split(line.removeprefix("explore it: llmaudit "))
+    follow = run(*args, "--format", "json")
+    assert follow.exit_code == 0, follow.stderr
+    again = json.loads(follow.stdout)["report"]
+    assert again["window"] == report["window"]
+    assert again["sections"]["spend"]["total_usd"] == report["sections"]["summary"]["spend_usd"]
+    assert report["sections"]["summary"]["spend_usd"].startswith("120.42")
+    run("demo", "--format", "json")
+    assert sorted(p.name for p in (tmp_path / "data").glob("demo.db*"))[0] == "demo.db"
+    assert len(list((tmp_path / "data").glob("demo*.db"))) == 1

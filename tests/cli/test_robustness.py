@@ -406,3 +406,10 @@ def test_bad_config_values_name_the_key(run, tmp_path, config, message):
     res = run("--db", "l.db", "report", "--format", "json")
     assert res.exit_code == 3, res.stderr
     assert message in res.stderr
+
+
+def test_maturity_on_a_mistyped_ledger_is_exit_3_and_creates_nothing(run, tmp_path):
+    res = run("--db", "typo.db", "maturity")
+    assert res.exit_code == 3
+    assert "typo.db" in res.stderr
+    assert not (tmp_path / "typo.db").exists()

@@ -45,7 +45,7 @@ def maturity(app: App, interactive: bool, at: str | None, fmt: Format | None) ->
             "Is there a monthly review of LLM spend with the owners?", err=True
         )
     now = _now(at) if at else datetime.now(timezone.utc)
-    with app.open_ledger() as ledger:
+    with app.open_ledger(create=False) as ledger:  # a mistyped --db must not look like level 0
         result = assess(ledger.conn, app.price_table, app.config, now, answers)
     rows = [
         {**c, "measured": _value(c["measured"], c["unit"]), "ok": "yes" if c["passed"] else "no"}

@@ -117,18 +117,20 @@ def report(
 def demo(app: App, seed: int, fmt: Format | None) -> None:
     """Build a month of realistic traffic for a fictional product and report on it.
 
-    No keys and no data needed. The ledger is a throwaway file unless --db (or LLMAUDIT_DB)
-    names one.
+    No keys and no data needed. The ledger is demo.db in llmaudit's data folder, rebuilt on
+    every run (one file, never one more per run), unless --db (or LLMAUDIT_DB) names one.
     """
-    import tempfile
+    from datetime import timedelta
 
+    from llmaudit.config import default_data_dir
     from llmaudit.ledger.query import Filters
     from llmaudit.ledger.store import Ledger
     from llmaudit.sources import demo as demo_source
 
     if app._db is None:
-        tmp = tempfile.mkdtemp(prefix="llmaudit-demo-")
-        path = Path(tmp) / "demo.db"
+        path = default_data_dir() / "demo.db"
+        for suffix in ("", "-wal", "-shm", "-journal"):  # a fresh demo each run
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
         path = app.db_path
     with Ledger.open(path) as ledger:
@@ -145,8 +147,14 @@ def demo(app: App, seed: int, fmt: Format | None) -> None:
         ledger.finish_ingest(iid, counts)
         ledger.refresh_rollup()
         app.info(f"demo ledger: {path} ({len(records):,} requests of Acme Helpdesk, October 2026)")
-        app.info(f"explore it: llmaudit --db {path} report spend --by team --by model")
         window = Filters(
             demo_source.START, demo_source.START.replace(month=demo_source.START.month + 1)
+        )
+        assert window.until is not None
+        last_day = (window.until - timedelta(days=1)).date().isoformat()
+        # the same window the demo reports (--until is a whole day, so October 31 included)
+        app.info(
+            f"explore it: llmaudit --db {path} report --since {window.since.date().isoformat()} "
+            f"--until {last_day} spend --by team --by model"
         )
         run_report(app, ledger, SECTION_NAMES, (), 8, "day", None, window, fmt)
