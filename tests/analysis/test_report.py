@@ -378,3 +378,19 @@ def test_the_demos_follow_up_command_reproduces_its_total(run, tmp_path):
     run("demo", "--format", "json")
     assert sorted(p.name for p in (tmp_path / "data").glob("demo.db*"))[0] == "demo.db"
     assert len(list((tmp_path / "data").glob("demo*.db"))) == 1
+
+
+def test_top_0_means_every_row(run, tmp_path):
+    assert run("--db", "d.db", "demo", "--format", "json").exit_code == 0
+    some = json.loads(
+        run("--db", "d.db", "report", "spend", "--by", "user", "--format", "json").stdout
+    )
+    every = json.loads(
+        run(
+            "--db", "d.db", "report", "spend", "--by", "user", "--top", "0", "--format", "json"
+        ).stdout
+    )
+    some, every = some["report"]["sections"]["spend"], every["report"]["sections"]["spend"]
+    assert len(some["rows"]) == 10 and some["other"] is not None
+    assert every["other"] is None and len(every["rows"]) > 10
+    assert every["total_usd"] == some["total_usd"]

@@ -33,6 +33,7 @@ def emit_report(app: App, report: dict, fmt: Format | None, single: bool) -> Non
 
 
 def run_report(app: App, ledger, sections, by, top, bucket, tz, filters, fmt) -> None:
+    top = top or 10**9  # --top 0: every row
     from llmaudit.analysis.report import ReportOptions, build_report
     from llmaudit.ledger.query import zone
 
@@ -71,10 +72,10 @@ def _validate_by(by: tuple[str, ...]) -> None:
 )
 @click.option(
     "--top",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=0),
     default=10,
     show_default=True,
-    help="Rows per table before the rest is summed up.",
+    help="Rows per table before the rest is summed up; 0 for all.",
 )
 @click.option(
     "--bucket",
