@@ -78,7 +78,12 @@ def test_export_reingests_to_the_same_rows(run, tmp_path):
     assert first.exit_code == 0
     again = run("--db", "b.db", "ingest", "export.jsonl")
     assert again.exit_code == 0, again.stderr
-    assert again.stderr == "export.jsonl: 4 added, 0 updated, 0 duplicate, 0 rejected\n"
+    assert again.stderr == (
+        "export.jsonl: 4 added, 0 updated, 0 duplicate, 0 rejected\n"
+        # gpt-9 has no price: said at the end of the ingest, never a silent $0
+        "unpriced: gpt-9 (55 tokens): their cost is unknown, never $0 "
+        "(see 'llmaudit pricing explain MODEL')\n"
+    )
     second = run("--db", "b.db", "export")
     assert second.stdout == (tmp_path / "export.jsonl").read_text()
 

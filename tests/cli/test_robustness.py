@@ -413,3 +413,22 @@ def test_maturity_on_a_mistyped_ledger_is_exit_3_and_creates_nothing(run, tmp_pa
     assert res.exit_code == 3
     assert "typo.db" in res.stderr
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_a_window_with_no_priced_token_never_shows_a_spend_of_zero(run, tmp_path):
+    unknown = '{"ts":"2026-11-01T00:00:00Z","model":"gpt-9","input_tokens":1000,"output_tokens":50}'
+    res = run("--db", "l.db", "ingest", _file(tmp_path, "u.jsonl", unknown))
+    assert "unpriced: gpt-9 (1,050 tokens): their cost is unknown, never $0" in res.stderr
+    table = run("--db", "l.db", "report", "summary", "--format", "markdown").stdout
+    assert "| spend | unknown: no token in this window has a price (see 'unpriced') |" in table
+    assert "$0.00" not in table
+    # partly priced: the spend says which share it covers
+    priced = GOOD % 1000  # gpt-4o: 1,000 x $2.50 + 5 x $10 per 1M = $0.00255
+    run(
+        "--db",
+        "l.db",
+        "ingest",
+        _file(tmp_path, "p.jsonl", priced.replace("2026-01-01", "2026-11-01")),
+    )
+    table = run("--db", "l.db", "report", "summary", "--format", "markdown").stdout
+    assert "| spend | $0.0026 for the 48.9% of tokens priced |" in table

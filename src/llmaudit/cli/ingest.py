@@ -288,6 +288,7 @@ def _finish(app: App, summary, shown: int, as_json: bool) -> None:
         )
     if shown > MAX_REJECTS_SHOWN:
         app.info(f"... and {shown - MAX_REJECTS_SHOWN} more rejects; see 'llmaudit ledger rejects'")
+    _say_unpriced(app, summary)
     if as_json:
         body = {
             "version": 1,
@@ -311,4 +312,24 @@ def _finish(app: App, summary, shown: int, as_json: bool) -> None:
             problems.append(f"{len(summary.failed)} input(s) not read")
         raise RejectedInput(
             ", ".join(problems), hint="the rest was ingested; see 'llmaudit ledger rejects'"
+        )
+
+
+def _say_unpriced(app: App, summary) -> None:
+    """Never a silent $0: name the models read that no price entry prices."""
+    from llmaudit.pricing.match import has_price
+
+    models = summary.models
+    if not models:
+        return
+    table = app.price_table
+    unpriced: dict[str, int] = {}
+    for (provider, model), tokens in models.items():
+        if not has_price(table, provider, model):
+            unpriced[model] = unpriced.get(model, 0) + tokens
+    if unpriced:
+        names = ", ".join(f"{m} ({t:,} tokens)" for m, t in sorted(unpriced.items()))
+        app.info(
+            f"unpriced: {names}: their cost is unknown, never $0 "
+            "(see 'llmaudit pricing explain MODEL')"
         )

@@ -162,3 +162,9 @@ def off_route(found: Match, provider: str | None, model: str) -> str | None:
         f"served by {route}, which sets its own prices: pricing.toml has no {route} price for "
         f"{model!r} (not priced as {found.model.provider}'s {found.model.id})"
     )
+
+
+def has_price(table: PriceTable, provider: str | None, model: str) -> bool:
+    """Whether a (provider, model) finds a price entry it may be priced by."""
+    found = match(table, model)
+    return found is not None and off_route(found, provider, model) is None

@@ -59,13 +59,24 @@ def tables(report: dict[str, Any]) -> list[Table]:
     return out
 
 
+def _spend_text(s: dict[str, Any]) -> str:
+    """Never "$0.00" for tokens with no price: unknown when nothing is priced, and the priced
+    share said when part is."""
+    share = s["priced_token_share"]
+    if s["unpriced_models"] and not share:
+        return "unknown: no token in this window has a price (see 'unpriced')"
+    if s["unpriced_models"]:
+        return f"{usd(s['spend_usd'])} for the {pct(share)} of tokens priced"
+    return usd(s["spend_usd"])
+
+
 def _summary(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
     w = report["window"]
     t = s["tokens"]
     prev = s["previous"]
     rows = [
         ("period", f"{w['since'][:10]} to {w['until'][:10]} (until excl., {w['tz']})"),
-        ("spend", usd(s["spend_usd"])),
+        ("spend", _spend_text(s)),
         (
             "vs. previous period",
             f"{signed_pct(prev['change'])} (from {usd(prev['spend_usd'])}"
@@ -88,7 +99,7 @@ def _summary(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
     ]
     if s["unpriced_models"]:
         names = ", ".join(f"{m['model']} ({num(m['requests'])} req)" for m in s["unpriced_models"])
-        rows.append(("unpriced", names))
+        rows.append(("unpriced", f"{names}; see llmaudit pricing explain MODEL"))
     rows.append(("spend with a feature", pct(s["feature_spend_share"])))
     rows.append(("spend with a user", pct(s["user_spend_share"])))
     return [

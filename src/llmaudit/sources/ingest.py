@@ -13,6 +13,7 @@ import hashlib
 import os
 import socket
 import stat
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,6 +49,8 @@ class InputResult:
     pending_tail: bool = False  # an incomplete last line was left for the next run
     skipped: dict[str, int] = field(default_factory=dict)  # lines that are not usage, by reason
     notes: dict[str, int] = field(default_factory=dict)  # how records were read (--ts, mtime)
+    # tokens read per (provider, model): what the summary checks for a price
+    models: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
         c = self.counts
@@ -80,6 +83,14 @@ class IngestSummary:
         total = WriteCounts()
         for result in self.inputs:
             total += result.counts
+        return total
+
+    @property
+    def models(self) -> Counter[tuple[str, str]]:
+        """Tokens read per (provider, model), over every input."""
+        total: Counter[tuple[str, str]] = Counter()
+        for result in self.inputs:
+            total.update(result.models)
         return total
 
     @property
@@ -316,6 +327,7 @@ def _ingest_one(
                 rejects.append(item)
             else:
                 records.append(_label(item, source_name, machine, request.tags))
+                result.models[(item.provider, item.model)] += item.input_total + item.output
             if len(records) + len(rejects) >= BATCH_SIZE:
                 flush()
         flush()
