@@ -432,3 +432,29 @@ def test_a_window_with_no_priced_token_never_shows_a_spend_of_zero(run, tmp_path
     )
     table = run("--db", "l.db", "report", "summary", "--format", "markdown").stdout
     assert "| spend | $0.0026 for the 48.9% of tokens priced |" in table
+
+
+@pytest.mark.parametrize("amount", ["nan", "inf", "-5", "0"])
+def test_a_budget_amount_in_the_config_is_checked(run, tmp_path, amount):
+    import os
+
+    run("--db", "l.db", "ingest", _file(tmp_path, "in.jsonl", GOOD % 1))
+    cfg = tmp_path / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(f'[budgets.x]\namount = {amount}\nperiod = "month"\n')
+    os.chmod(cfg, 0o600)
+    for cmd in (["alerts"], ["budget", "status"]):
+        res = run("--db", "l.db", *cmd)
+        assert res.exit_code == 3, res.stderr
+        assert "budgets.x.amount: must be more than 0 and less than $1e12" in res.stderr
+
+
+def test_budget_estimates_are_kept_to_a_nanodollar(run, tmp_path):
+    assert run("--db", "d.db", "demo", "--format", "json").exit_code == 0
+    run("budget", "set", "org", "--amount", "150")
+    res = run(
+        "--db", "d.db", "budget", "status", "--at", "2026-10-20T00:00:00Z", "--format", "json"
+    )
+    (b,) = json.loads(res.stdout)["budgets"]
+    for key in ("burn_per_hour_usd", "burn_per_day_usd", "projected_usd"):
+        assert len(b[key].partition(".")[2]) <= 9, (key, b[key])

@@ -53,6 +53,10 @@ def budgets_from_config(config: dict[str, Any]) -> list[Budget]:
             amount = Decimal(str(b["amount"]))
         except (KeyError, ArithmeticError):
             raise ConfigError(f"{where}.amount: must be a number of USD") from None
+        if not amount.is_finite() or not 0 < amount < Decimal("1e12"):
+            raise ConfigError(
+                f"{where}.amount: must be more than 0 and less than $1e12, got {b['amount']!r}"
+            )
         period = b.get("period", "month")
         if period not in PERIODS:
             raise ConfigError(f"{where}.period: must be one of {', '.join(PERIODS)}")
@@ -131,13 +135,22 @@ def budget_status(
         "period_end": end.isoformat(),
         "spent_usd": spent,
         "consumed": round(float(spent / budget.amount), 6) if budget.amount else None,
-        "burn_per_hour_usd": per_hour,
-        "burn_per_day_usd": per_hour * 24,
-        "projected_usd": projected,
+        # rates and projections are estimates (divisions): kept to 1e-9 $, not 28 digits of
+        # float noise such as 6.197251150000000000000000001; spent_usd stays exact
+        "burn_per_hour_usd": _nano(per_hour),
+        "burn_per_day_usd": _nano(per_hour * 24),
+        "projected_usd": _nano(projected),
         "runs_out": runs_out,
         "unpriced_requests": unpriced,
         "level": level_for(ratio, warning, critical),
     }
+
+
+def _nano(value: Decimal) -> Decimal:
+    return value.quantize(NANO).normalize() if value else value
+
+
+NANO = Decimal("1e-9")
 
 
 # -- anomalies ------------------------------------------------------------------------------------
