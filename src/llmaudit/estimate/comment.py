@@ -97,16 +97,7 @@ def github(
     )
     try:
         base = f"repos/{repo}/issues"
-        mine = []
-        for page in range(1, MAX_PAGES + 1):
-            got, _ = client.get_json(
-                f"{base}/{number}/comments", [("per_page", "100"), ("page", str(page))]
-            )
-            if not isinstance(got, list):
-                raise ProviderError("github: the comments list is not a JSON list")
-            mine += [c for c in got if isinstance(c, dict) and MARKER in str(c.get("body"))]
-            if len(got) < 100:
-                break
+        mine = _ours(client, f"{base}/{number}/comments", "github: the comments list")
         text = fit(body, GITHUB_LIMIT)
         return _apply(
             mine,
@@ -158,14 +149,7 @@ def gitlab(
         from urllib.parse import quote
 
         base = f"projects/{quote(str(project), safe='')}/merge_requests/{iid}/notes"
-        mine = []
-        for page in range(1, MAX_PAGES + 1):
-            got, _ = client.get_json(base, [("per_page", "100"), ("page", str(page))])
-            if not isinstance(got, list):
-                raise ProviderError("gitlab: the notes list is not a JSON list")
-            mine += [c for c in got if isinstance(c, dict) and MARKER in str(c.get("body"))]
-            if len(got) < 100:
-                break
+        mine = _ours(client, base, "gitlab: the notes list")
         text = fit(body, GITLAB_LIMIT)
         web = os.environ.get("CI_MERGE_REQUEST_PROJECT_URL")
         return _apply(
@@ -179,6 +163,19 @@ def gitlab(
         )
     finally:
         client.close()
+
+
+def _ours(client: Any, path: str, what: str) -> list[dict]:
+    """The comments (notes) carrying llmaudit's marker, over every page of the list."""
+    mine: list[dict] = []
+    for page in range(1, MAX_PAGES + 1):
+        got, _ = client.get_json(path, [("per_page", "100"), ("page", str(page))])
+        if not isinstance(got, list):
+            raise ProviderError(f"{what} is not a JSON list")
+        mine += [c for c in got if isinstance(c, dict) and MARKER in str(c.get("body"))]
+        if len(got) < 100:
+            break
+    return mine
 
 
 def _int(text: str | None) -> int | None:
