@@ -301,13 +301,9 @@ def attribute_rm(app: App, kind: str, ident: str) -> None:
 
 def _reconcile_logs(app: App, start, end, limit, tolerance: str, fmt: Format | None) -> None:
     from llmaudit.analysis.reconcile import reconcile_logs
-    from llmaudit.ledger.record import format_ts
 
     with app.open_ledger(create=False) as ledger:
-        records = ledger.iter_records(
-            "WHERE reported_cost_usd IS NOT NULL AND ts >= ? AND ts < ?",
-            (format_ts(start), format_ts(end)),
-        )
+        records = ledger.records_with_reported_cost(start, end)
         result = reconcile_logs(records, app.price_table, start, end, limit)
     pct = lambda v: "-" if v is None else f"{v * 100:+.2f}%"  # noqa: E731
     rows = [*result["rows"], {"model": "total", **result["total"], "cause": None}]

@@ -480,6 +480,13 @@ class Ledger:
         for row in self.conn.execute(sql, params):
             yield row_to_record(row)
 
+    def records_with_reported_cost(self, since: datetime, until: datetime) -> Iterator[UsageRecord]:
+        """The records in [since, until) whose source logged a cost of its own."""
+        return self.iter_records(
+            "WHERE reported_cost_usd IS NOT NULL AND ts >= ? AND ts < ?",
+            (format_ts(since), format_ts(until)),
+        )
+
     def schema_version(self) -> tuple[int, str | None]:
         names = applied(self.conn)
         return len(names), (names[-1] if names else None)
