@@ -8,9 +8,11 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmaudit.ledger.record import ATTRIBUTION_FIELDS, SERVICE_TIERS, STATUSES, UsageRecord
 from llmaudit.ledger.store import Ledger
-from llmaudit.sources.llmaudit_jsonl import dumps, parse_line
+from llmaudit.model.interchange import dumps
+from llmaudit.model.record import ATTRIBUTION_FIELDS, STATUSES, UsageRecord
+from llmaudit.model.values import SERVICE_TIERS
+from llmaudit.sources.llmaudit_jsonl import parse_line
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(
     lambda s: s.strip()

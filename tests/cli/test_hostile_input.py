@@ -96,7 +96,7 @@ def _fmt(path) -> str:
 
 
 def _parsed_keys(fmt, path) -> set[str]:
-    from llmaudit.ledger.record import UsageRecord
+    from llmaudit.model.record import UsageRecord
     from llmaudit.sources import FORMATS
     from llmaudit.sources.base import InputFile, Options
 

@@ -257,7 +257,7 @@ def test_m007_rekeys_content_hashed_records_to_h1(tmp_path, monkeypatch):
     import hashlib
     from datetime import datetime, timezone
 
-    from llmaudit.ledger.record import UsageRecord, identity_row
+    from llmaudit.model.record import UsageRecord, identity_row
 
     t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
     recs = [

@@ -6,13 +6,8 @@ from decimal import Decimal
 import pytest
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.record import (
-    UsageRecord,
-    infer_provider,
-    parse_ts,
-    redact_api_key,
-    to_int,
-)
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.values import infer_provider, parse_ts, redact_api_key, to_int
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

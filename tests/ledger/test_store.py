@@ -5,8 +5,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from llmaudit.ledger.migrations import MIGRATIONS
-from llmaudit.ledger.record import UsageRecord
-from llmaudit.ledger.store import Ledger, Reject
+from llmaudit.ledger.store import Ledger
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.reject import Reject
 
 T0 = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
 

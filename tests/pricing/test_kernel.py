@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.model.record import UsageRecord
 from llmaudit.pricing import load_table, price_record, total_cost
 
 NOV = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from llmaudit.errors import ConfigError
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.model.record import UsageRecord
 from llmaudit.pricing import load_table, price_record
 from llmaudit.pricing.table import bundled_path
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmaudit.errors import InputError
-from llmaudit.ledger.record import UsageRecord
-from llmaudit.ledger.store import Reject
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.reject import Reject
 from llmaudit.sources import FORMATS
 from llmaudit.sources.base import InputFile, Options
 

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from llmaudit.ledger.store import Reject
-from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl, dumps, parse_line, record_from_object
+from llmaudit.model.interchange import dumps
+from llmaudit.model.reject import Reject
+from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl, parse_line, record_from_object
 
 BASE = {"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 5}
 

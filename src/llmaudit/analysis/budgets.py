@@ -16,9 +16,9 @@ from typing import Any
 from llmaudit.analysis.report import _groups
 from llmaudit.errors import ConfigError
 from llmaudit.ledger.query import DIMENSIONS, Filters, parse_where
+from llmaudit.model.money import ZERO
 from llmaudit.pricing.table import PriceTable
 
-ZERO = Decimal(0)
 PERIODS = ("day", "week", "month")
 BURN_WINDOW = timedelta(hours=24)
 
@@ -250,7 +250,7 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """Every alert that fires now: budgets at warning or critical, and anomalies. Each has a
     stable ``key`` (so a state file can tell what already fired) and a one-line message."""
-    from llmaudit.render import usd
+    from llmaudit.model.money import usd
 
     fired = []
     for b in budgets:

@@ -10,12 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.ledger.query import SUMS
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.model.record import UsageRecord
 from llmaudit.pricing.kernel import Cost, price_record
 from llmaudit.pricing.match import match
 from llmaudit.pricing.table import PriceTable
-
-ZERO = Decimal(0)
 
 
 @dataclass

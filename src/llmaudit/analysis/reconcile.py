@@ -9,11 +9,11 @@ from typing import Any
 
 from llmaudit.analysis.report import _groups
 from llmaudit.ledger.query import Filters
-from llmaudit.ledger.record import format_ts
+from llmaudit.model.money import ZERO
+from llmaudit.model.values import format_ts
 from llmaudit.pricing.match import match
 from llmaudit.pricing.table import PriceTable
 
-ZERO = Decimal(0)
 KINDS = {"openai": "openai-api", "anthropic": "anthropic-api"}
 
 

@@ -21,11 +21,11 @@ from llmaudit.analysis.groups import (
     without_cache,
 )
 from llmaudit.ledger.query import Filters, aggregate
-from llmaudit.ledger.record import format_ts
+from llmaudit.model.money import ZERO
+from llmaudit.model.values import format_ts
 from llmaudit.pricing.table import PriceTable
 
 SECTIONS = ("summary", "spend", "models", "ratios", "cache", "latency", "trend")
-ZERO = Decimal(0)
 UNSET = "(unset)"
 DEFAULT_DAYS = 30
 GROWTH_FLAG = Decimal("0.5")  # input per request up 50% or more

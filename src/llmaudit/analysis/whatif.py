@@ -14,11 +14,10 @@ from typing import Any
 from llmaudit.analysis.groups import as_record, long_context_thresholds
 from llmaudit.errors import UsageError
 from llmaudit.ledger.query import Filters, aggregate
+from llmaudit.model.money import ZERO
 from llmaudit.pricing.kernel import price_record
 from llmaudit.pricing.match import match, suggest
 from llmaudit.pricing.table import PriceTable
-
-ZERO = Decimal(0)
 
 
 def _share(part: Decimal, whole: Decimal) -> float | None:

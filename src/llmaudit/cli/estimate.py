@@ -12,7 +12,8 @@ import click
 from llmaudit.cli.app import App
 from llmaudit.cli.options import format_option
 from llmaudit.errors import ConfigError, Findings, UsageError
-from llmaudit.render import Column, Format, Table, usd
+from llmaudit.model.money import usd
+from llmaudit.render import Column, Format, Table
 
 PROJECT_FILE = "llmaudit.toml"
 

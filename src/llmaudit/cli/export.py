@@ -33,9 +33,9 @@ def export(ctx: click.Context, fmt: str, output, **kwargs) -> None:
     if ctx.invoked_subcommand is not None:
         return
     app: App = ctx.obj
+    from llmaudit.model.interchange import record_to_object
     from llmaudit.pricing.kernel import CostTotals, price_record
     from llmaudit.render.export import cost_fields, csv_lines, jsonl_lines
-    from llmaudit.sources.llmaudit_jsonl import record_to_object
 
     filters = build_filters(kwargs)
     table = app.price_table

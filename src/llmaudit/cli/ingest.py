@@ -203,7 +203,7 @@ def _default_ts(text: str | None):
     if text is None:
         return None
     from llmaudit.errors import RecordError
-    from llmaudit.ledger.record import parse_ts
+    from llmaudit.model.values import parse_ts
 
     try:
         return parse_ts(text, "--ts")

@@ -11,7 +11,8 @@ import click
 from llmaudit.cli.app import App
 from llmaudit.cli.options import format_option
 from llmaudit.errors import UsageError
-from llmaudit.render import Column, Format, Table, price
+from llmaudit.model.money import price
+from llmaudit.render import Column, Format, Table
 
 RATE_COLUMNS = (
     ("input", "input", 0),

@@ -10,7 +10,8 @@ import click
 from llmaudit.cli.app import App
 from llmaudit.cli.options import format_option
 from llmaudit.errors import Findings, UsageError
-from llmaudit.render import Column, Format, Table, usd
+from llmaudit.model.money import usd
+from llmaudit.render import Column, Format, Table
 
 PROVIDER_CHOICES = ("openai", "anthropic", "openrouter", "all")
 

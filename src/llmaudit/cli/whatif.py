@@ -7,7 +7,8 @@ import click
 from llmaudit.cli.app import App
 from llmaudit.cli.options import build_filters, filter_options, format_option
 from llmaudit.errors import UsageError
-from llmaudit.render import Column, Format, Table, usd
+from llmaudit.model.money import usd
+from llmaudit.render import Column, Format, Table
 
 
 @click.command()

@@ -9,7 +9,7 @@ from typing import Any
 from llmaudit.errors import ConfigError
 from llmaudit.estimate import tokens as tk
 from llmaudit.estimate.prompts import Prompt
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.model.record import UsageRecord
 from llmaudit.pricing.kernel import price_record
 from llmaudit.pricing.match import match
 from llmaudit.pricing.table import PriceTable

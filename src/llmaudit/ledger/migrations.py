@@ -268,7 +268,7 @@ def m007_versioned_content_keys(conn: sqlite3.Connection) -> None:
     """Content hashes become h1 (canonical JSON, not repr) and id-less keys say their scheme:
     ``kind:sha256:<repr hash>`` -> ``kind:h1:<h1 hash>``. Rows are re-hashed from their own
     stored identity columns, which are exactly what the hash covers."""
-    from llmaudit.ledger.record import IDENTITY_COLUMNS, row_hash
+    from llmaudit.model.record import IDENTITY_COLUMNS, row_hash
 
     cols = ", ".join(IDENTITY_COLUMNS)
     updates = []

@@ -9,7 +9,8 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from llmaudit.errors import UsageError
-from llmaudit.ledger.record import ATTRIBUTION_FIELDS, TOKEN_FIELDS, TS_MAX, TS_MIN, format_ts
+from llmaudit.model.record import ATTRIBUTION_FIELDS, TOKEN_FIELDS
+from llmaudit.model.values import TS_MAX, TS_MIN, format_ts
 
 DIMENSIONS = (
     *ATTRIBUTION_FIELDS,

@@ -18,15 +18,15 @@ from typing import Any
 
 from llmaudit.errors import StoreError
 from llmaudit.ledger.migrations import MIGRATIONS, applied, migrate
-from llmaudit.ledger.record import (
+from llmaudit.model.record import (
     HASH_VERSION,
     IDENTITY_COLUMNS,
     UsageRecord,
-    format_ts,
     identity_row,
-    parse_ts,
     row_hash,
 )
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import format_ts, parse_ts
 
 BUSY_TIMEOUT_MS = 60_000
 RAW_LIMIT = 4096  # bytes of a rejected line kept in the ledger
@@ -45,20 +45,6 @@ _INSERT_SQL = (
     "ON CONFLICT (dedupe_key) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _WRITE_COLUMNS if c != "dedupe_key")
 )
-
-
-@dataclass(frozen=True)
-class Reject:
-    """One piece of input that could not become a record."""
-
-    location: str  # the file (or "-" for stdin, or an API page)
-    line: int | None
-    reason: str
-    field: str | None = None
-    raw: str | None = None
-
-    def where(self) -> str:
-        return f"{self.location}:{self.line}" if self.line is not None else self.location
 
 
 @dataclass

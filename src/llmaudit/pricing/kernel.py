@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.model.money import ZERO
+from llmaudit.model.record import UsageRecord
 from llmaudit.pricing.match import match, off_route
 from llmaudit.pricing.table import Period, PriceTable, Rates
 
-ZERO = Decimal(0)
 COST_PARTS = ("input", "cache_read", "cache_write", "output", "other")
 
 

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from llmaudit.model.interchange import EXPORT_FIELDS, FIELDS
 from llmaudit.pricing.kernel import Cost
 from llmaudit.render import csv_safe, json_safe
-from llmaudit.sources.llmaudit_jsonl import EXPORT_FIELDS, FIELDS
 
 CSV_COLUMNS = (*FIELDS, *EXPORT_FIELDS)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.render import Column, Table, usd
+from llmaudit.model.money import usd
+from llmaudit.render import Column, Table
 
 BAR_WIDTH = 24
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from llmaudit.errors import DataError, InputError, RecordError
-from llmaudit.ledger.record import UsageRecord, check_plausible
-from llmaudit.ledger.store import Reject
+from llmaudit.model.record import UsageRecord, check_plausible
+from llmaudit.model.reject import Reject
 
 Item = UsageRecord | Reject
 GZIP_MAGIC = b"\x1f\x8b"

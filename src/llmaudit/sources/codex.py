@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import PurePath
 
-from llmaudit.ledger.record import UsageRecord, parse_ts
-from llmaudit.ledger.store import Reject
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import parse_ts
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (

@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.record import parse_ts, to_int
-from llmaudit.ledger.store import Reject
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import parse_ts, to_int
 from llmaudit.sources.base import _TRAILING_COMMA, InputFile
 
 # Keys apps use for attribution, in order of preference, -> the record's field.

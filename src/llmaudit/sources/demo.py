@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from llmaudit.ledger.record import UsageRecord
+from llmaudit.model.record import UsageRecord
 
 KIND = "demo"
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from llmaudit.ledger.store import Reject
+from llmaudit.model.reject import Reject
 from llmaudit.sources.base import _TRAILING_COMMA, InputFile
 from llmaudit.sources.common import json_lines, loads
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from llmaudit.constants import ENV_MACHINE_ID
 from llmaudit.errors import DataError, UsageError
-from llmaudit.ledger.record import ATTRIBUTION_FIELDS, UsageRecord
-from llmaudit.ledger.store import Ledger, Reject, WriteCounts
+from llmaudit.ledger.store import Ledger, WriteCounts
+from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord
+from llmaudit.model.reject import Reject
 from llmaudit.sources import FORMATS
 from llmaudit.sources.base import InputFile, Options, Source, walk
 from llmaudit.sources.common import LINE_ERRORS

@@ -15,8 +15,9 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.record import UsageRecord, parse_ts, to_decimal
-from llmaudit.ledger.store import Reject
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import parse_ts, to_decimal
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (

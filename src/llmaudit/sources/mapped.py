@@ -16,12 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import InputError, RecordError, UsageError
-from llmaudit.ledger.record import format_ts
-from llmaudit.ledger.store import Reject
+from llmaudit.model.interchange import FIELDS, TOKEN_KEYS
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import format_ts
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import LINE_ERRORS, any_time, count, dig, line_error
 from llmaudit.sources.documents import rows
-from llmaudit.sources.llmaudit_jsonl import FIELDS, TOKEN_KEYS, record_from_object
+from llmaudit.sources.llmaudit_jsonl import record_from_object
 
 KIND = "mapped"
 EXTRA_FIELDS = ("uncached_input_tokens",)

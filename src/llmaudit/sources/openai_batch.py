@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.record import format_ts
-from llmaudit.ledger.store import Reject
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import format_ts
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import LINE_ERRORS, first_json_objects, json_lines, line_error, text
 from llmaudit.sources.middleware import has_usage, response_record

@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.record import UsageRecord, format_ts, parse_ts
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.values import format_ts, parse_ts
 from llmaudit.sources.common import count, text
 
 WIDTH = {"1d": timedelta(days=1), "1h": timedelta(hours=1)}

@@ -18,8 +18,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from llmaudit.errors import ProviderError, RecordError, UsageError
-from llmaudit.ledger.record import UsageRecord, check_plausible, format_ts
-from llmaudit.ledger.store import Ledger, Reject, WriteCounts
+from llmaudit.ledger.store import Ledger, WriteCounts
+from llmaudit.model.record import UsageRecord, check_plausible
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import format_ts
 from llmaudit.sources.common import LINE_ERRORS, line_error
 from llmaudit.sources.http import Client
 from llmaudit.sources.provider_apis import ENDPOINTS, PROVIDERS, BilledCost, Endpoint

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.record import UsageRecord, infer_provider, to_decimal
-from llmaudit.ledger.store import Reject
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import infer_provider, to_decimal
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (
     LINE_ERRORS,

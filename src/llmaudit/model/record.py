@@ -1,0 +1,315 @@
+"""The normalised usage record every source yields and the ledger stores.
+
+Token categories are disjoint, so a cost is a plain sum of (tokens x price) over them:
+``input_uncached + cache_read + cache_write_5m + cache_write_1h`` is all input, ``output`` is all
+output including reasoning, and ``reasoning`` is a subset of ``output`` (never added twice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from llmaudit.errors import RecordError
+from llmaudit.model.values import (
+    MAX_COUNT,
+    MAX_DURATION_MS,
+    MAX_REQUESTS,
+    MAX_STORED,
+    MAX_TEXT,
+    SERVICE_TIERS,
+    check_money,
+    check_ts,
+    format_ts,
+    short,
+)
+
+STATUSES = ("ok", "error", "abandoned", "cache_hit")
+ATTRIBUTION_FIELDS = (
+    "user",
+    "feature",
+    "team",
+    "customer",
+    "project",
+    "api_key",
+    "session",
+    "environment",
+)
+TOKEN_FIELDS = (
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+)
+# The summable counts of a record (and of a group of records).
+COUNT_FIELDS = ("requests", *TOKEN_FIELDS)
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One request, or one aggregated bucket of requests, with disjoint token counts."""
+
+    ts: datetime
+    provider: str
+    model: str
+    requests: int = 1
+    input_uncached: int = 0
+    cache_read: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    output: int = 0
+    reasoning: int = 0
+    ts_end: datetime | None = None
+    service_tier: str = "standard"
+    user: str | None = None
+    feature: str | None = None
+    team: str | None = None
+    customer: str | None = None
+    project: str | None = None
+    api_key: str | None = None
+    session: str | None = None
+    environment: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    status: str = "ok"
+    request_id: str | None = None
+    reported_cost_usd: Decimal | None = None
+    # Provenance: where the record came from. Not part of its identity.
+    source_kind: str = "unknown"
+    source_name: str | None = None
+    source_location: str | None = None
+    machine_id: str | None = None
+    # The source's own id for this record (a response id, a row id); None means "hash the content".
+    source_id: str | None = None
+    # The record's ledger key when it is already known: read back from a ledger, or from an
+    # export that carries it (``record_key``), so a merged export is recognised, not re-added.
+    key: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def cache_write(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def input_total(self) -> int:
+        """All input tokens, cache reads and writes included (the OpenTelemetry convention)."""
+        return self.input_uncached + self.cache_read + self.cache_write
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_total + self.output
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that say what happened (everything but provenance), as stored."""
+        return dict(zip(IDENTITY_COLUMNS, identity_row(self), strict=True))
+
+    def content_hash(self) -> str:
+        return row_hash(identity_row(self))
+
+    def dedupe_key(self, content_hash: str | None = None) -> str:
+        """The record's key in the ledger: its known ``key`` if it has one; else ``kind:id``
+        when the source has its own id; else ``kind:h1:<content hash>`` (versioned, so that
+        a new hash scheme can never collide with, or silently re-key, the old one).
+
+        A source id of the form ``rid:<provider response id>`` (``chatcmpl-…``, ``msg_…``) is
+        global: the same provider call reaching the ledger by two routes (middleware log and an
+        OTel span, say) is one record.
+        """
+        if self.key:
+            return self.key
+        if self.source_id and self.source_id.startswith("rid:"):
+            return self.source_id
+        if self.source_id:
+            return f"{self.source_kind}:{self.source_id}"
+        return f"{self.source_kind}:{HASH_VERSION}:{content_hash or self.content_hash()}"
+
+
+PROVENANCE_FIELDS = frozenset(
+    {"source_kind", "source_name", "source_location", "machine_id", "source_id", "key"}
+)
+# What a record says happened, in the ledger's column order and storage form.
+IDENTITY_COLUMNS = (
+    "ts",
+    "ts_end",
+    "provider",
+    "model",
+    "requests",
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "service_tier",
+    "status",
+    "user",
+    "feature",
+    "team",
+    "customer",
+    "project",
+    "api_key",
+    "session",
+    "environment",
+    "tags",
+    "latency_ms",
+    "ttft_ms",
+    "request_id",
+    "reported_cost_usd",
+)
+
+
+def identity_row(rec: UsageRecord) -> tuple[Any, ...]:
+    """The identity columns as the ledger stores them (times as text, tags as JSON, money as
+    exact decimal text)."""
+    return (
+        format_ts(rec.ts),
+        format_ts(rec.ts_end) if rec.ts_end is not None else None,
+        rec.provider,
+        rec.model,
+        rec.requests,
+        rec.input_uncached,
+        rec.cache_read,
+        rec.cache_write_5m,
+        rec.cache_write_1h,
+        rec.output,
+        rec.reasoning,
+        rec.service_tier,
+        rec.status,
+        rec.user,
+        rec.feature,
+        rec.team,
+        rec.customer,
+        rec.project,
+        rec.api_key,
+        rec.session,
+        rec.environment,
+        json.dumps(rec.tags, sort_keys=True, ensure_ascii=False) if rec.tags else None,
+        rec.latency_ms,
+        rec.ttft_ms,
+        rec.request_id,
+        format(rec.reported_cost_usd, "f") if rec.reported_cost_usd is not None else None,
+    )
+
+
+# The content hash scheme. h1: SHA-256 of the identity row as compact JSON with every
+# non-ASCII character escaped (so no Unicode-version-dependent repr), over exactly the 26
+# columns below. A column added to the record later must join the hash only when it holds a
+# non-default value, so that adding a column never re-keys a ledger; a change to the scheme
+# itself is a new version (h2) with a migration. Pinned by literal hashes in
+# tests/ledger/test_record.py.
+HASH_VERSION = "h1"
+HASHED_COLUMNS_H1 = IDENTITY_COLUMNS
+
+
+def row_hash(row: tuple[Any, ...]) -> str:
+    """The h1 content hash of an identity row (str, int, float and None values)."""
+    payload = json.dumps(list(row), ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+_TEXT_FIELDS = (*ATTRIBUTION_FIELDS, "request_id")
+
+
+def validate(rec: UsageRecord) -> None:
+    """Raise :class:`RecordError` naming the field if ``rec`` breaks a rule of the record."""
+    check_ts(rec.ts, "ts")
+    if rec.ts_end is not None:
+        check_ts(rec.ts_end, "ts_end")
+        if rec.ts_end < rec.ts:
+            raise RecordError("is before ts", field="ts_end")
+    if not isinstance(rec.model, str) or not rec.model.strip():
+        raise RecordError("is missing", field="model")
+    if not isinstance(rec.provider, str) or not rec.provider.strip():
+        raise RecordError("is missing", field="provider")
+    for name in ("model", "provider"):
+        _check_text(getattr(rec, name), name)
+    for name in COUNT_FIELDS:
+        value = getattr(rec, name)
+        if type(value) is int and 0 <= value <= MAX_STORED:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecordError(f"must be an integer, got {short(value)}", field=name)
+        if value < 0:
+            raise RecordError(f"must not be negative, got {short(value)}", field=name)
+        raise RecordError(f"is too large to store (over {MAX_STORED:,})", field=name)
+    if rec.reasoning > rec.output:
+        raise RecordError(
+            f"({rec.reasoning}) is larger than output ({rec.output}); reasoning is part of output",
+            field="reasoning",
+        )
+    if rec.service_tier not in SERVICE_TIERS:
+        raise RecordError(
+            f"must be one of {', '.join(SERVICE_TIERS)}, got {rec.service_tier!r}",
+            field="service_tier",
+        )
+    if rec.status not in STATUSES:
+        raise RecordError(
+            f"must be one of {', '.join(STATUSES)}, got {rec.status!r}", field="status"
+        )
+    for name in _TEXT_FIELDS:
+        value = getattr(rec, name)
+        if value is not None:
+            if type(value) is not str:
+                raise RecordError(f"must be a string, got {type(value).__name__}", field=name)
+            _check_text(value, name)
+    if not isinstance(rec.tags, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in rec.tags.items()
+    ):
+        raise RecordError("must map non-empty names to strings", field="tags")
+    for k, v in rec.tags.items():
+        _check_text(k, "tags")
+        _check_text(v, "tags")
+    if rec.source_id is not None:
+        _check_text(rec.source_id, "id")
+    for name in ("latency_ms", "ttft_ms"):
+        value = getattr(rec, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecordError(f"must be a number, got {short(value)}", field=name)
+        if not 0 <= value <= MAX_DURATION_MS:  # NaN fails this too
+            raise RecordError(
+                f"must be a non-negative number of milliseconds (at most {MAX_DURATION_MS:,}), "
+                f"got {short(value)}",
+                field=name,
+            )
+    cost = rec.reported_cost_usd
+    if cost is not None:
+        if not isinstance(cost, Decimal) or not cost.is_finite():
+            raise RecordError(
+                f"must be a finite decimal, got {short(cost)}", field="reported_cost_usd"
+            )
+        check_money(cost, "reported_cost_usd")
+
+
+def check_plausible(rec: UsageRecord) -> None:
+    """The bounds of one record read from a source (a request, or one provider bucket):
+    beyond them a count is a corrupt value, not usage. Aggregates built by reports are not
+    held to them (a month of a big organisation's traffic may pass 10^12 tokens)."""
+    for name in COUNT_FIELDS:
+        limit = MAX_REQUESTS if name == "requests" else MAX_COUNT
+        if getattr(rec, name) > limit:
+            raise RecordError(f"is implausibly large (over {limit:,})", field=name)
+
+
+def _check_text(value: str, name: str) -> None:
+    """Text the ledger can store: valid Unicode (no lone surrogates), of bounded length."""
+    if len(value) > MAX_TEXT:
+        raise RecordError(f"is longer than {MAX_TEXT:,} characters", field=name)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RecordError(
+                "is not valid Unicode text (a lone surrogate or undecodable bytes)", field=name
+            ) from None
