@@ -99,9 +99,10 @@ def test_read_only_ledger_reports_the_same(run, demo_db, tmp_path):
     the rollup when it is fresh, from the records when days are dirty and cannot be refreshed."""
     import sqlite3
 
-    from llmaudit.ledger.query import Filters, aggregate
+    from llmaudit.cli.options import filters_from_options
+    from llmaudit.ledger.rollup import aggregate
 
-    filters = Filters.from_options(since="2026-10-01", until="2026-10-31", tz="UTC")
+    filters = filters_from_options(since="2026-10-01", until="2026-10-31", tz="UTC")
     with Ledger.open(tmp_path / demo_db) as led:
         expected = aggregate(led.conn, filters, ["feature"])
         # mark one day dirty without refreshing, as a crashed ingest would leave it

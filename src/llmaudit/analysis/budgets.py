@@ -13,9 +13,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.analysis.report import _groups
+from llmaudit.analysis.groups import priced_groups
 from llmaudit.errors import ConfigError
-from llmaudit.ledger.query import DIMENSIONS, Filters, parse_where
+from llmaudit.ledger.api import Queries
+from llmaudit.ledger.filters import DIMENSIONS, Filters, parse_where
 from llmaudit.model.money import ZERO
 from llmaudit.pricing.table import PriceTable
 
@@ -84,9 +85,13 @@ def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
 
 
 def _spent(
-    conn: Any, table: PriceTable, where: list[tuple[str, str]], since: datetime, until: datetime
+    ledger: Queries,
+    table: PriceTable,
+    where: list[tuple[str, str]],
+    since: datetime,
+    until: datetime,
 ) -> tuple[Decimal, int]:
-    groups = _groups(conn, table, Filters(since, until, list(where)))
+    groups = priced_groups(ledger, table, Filters(since, until, list(where)))
     cost = sum((g.total for g in groups if g.priced), ZERO)
     unpriced = sum(g.requests for g in groups if not g.priced)
     return cost, unpriced
@@ -101,7 +106,7 @@ def level_for(ratio: Decimal, warning: Decimal, critical: Decimal) -> str:
 
 
 def budget_status(
-    conn: Any,
+    ledger: Queries,
     table: PriceTable,
     budget: Budget,
     now: datetime,
@@ -109,8 +114,8 @@ def budget_status(
     critical: Decimal = Decimal(1),
 ) -> dict[str, Any]:
     start, end = period_bounds(budget.period, now)
-    spent, unpriced = _spent(conn, table, budget.where, start, now)
-    recent, _ = _spent(conn, table, budget.where, max(start, now - BURN_WINDOW), now)
+    spent, unpriced = _spent(ledger, table, budget.where, start, now)
+    recent, _ = _spent(ledger, table, budget.where, max(start, now - BURN_WINDOW), now)
     hours = (now - max(start, now - BURN_WINDOW)).total_seconds() / 3600
     per_hour = recent / Decimal(str(hours)) if hours > 0 else ZERO
     remaining_hours = Decimal(str((end - now).total_seconds() / 3600))
@@ -175,7 +180,7 @@ def _median(values: list[Any]) -> Any:
 
 
 def anomalies(
-    conn: Any,
+    ledger: Queries,
     table: PriceTable,
     now: datetime,
     window: timedelta = timedelta(hours=1),
@@ -192,7 +197,9 @@ def anomalies(
     for dim in ("feature", "model"):
         per: dict[Any, list[Window]] = defaultdict(lambda: [Window() for _ in spans])
         for i, (since, until) in enumerate(spans):
-            for g in _groups(conn, table, Filters(since, until), ("feature",), bucket="hour"):
+            for g in priced_groups(
+                ledger, table, Filters(since, until), ("feature",), bucket="hour"
+            ):
                 key = g.model if dim == "model" else (g.dims[0] or "(unset)")
                 per[key][i].add(g.total if g.priced else ZERO, g.requests, g.input_total + g.output)
         for key, windows in per.items():
@@ -239,7 +246,7 @@ def validate_dims(where: list[str]) -> list[tuple[str, str]]:
 
 
 def evaluate(
-    conn: Any,
+    ledger: Queries,
     table: PriceTable,
     budgets: list[Budget],
     now: datetime,
@@ -254,7 +261,7 @@ def evaluate(
 
     fired = []
     for b in budgets:
-        s = budget_status(conn, table, b, now, warning, critical)
+        s = budget_status(ledger, table, b, now, warning, critical)
         if s["level"] != "ok":
             fired.append(
                 {
@@ -267,7 +274,7 @@ def evaluate(
                     "details": s,
                 }
             )
-    for a in anomalies(conn, table, now, window):
+    for a in anomalies(ledger, table, now, window):
         fired.append(
             {
                 "kind": "anomaly",

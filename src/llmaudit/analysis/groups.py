@@ -4,13 +4,15 @@ its records one by one, because every price is linear in tokens within a group."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.ledger.query import SUMS
-from llmaudit.model.record import UsageRecord
+from llmaudit.ledger.api import Queries
+from llmaudit.ledger.filters import Filters
+from llmaudit.model.record import COUNT_FIELDS, UsageRecord
 from llmaudit.pricing.kernel import Cost, price_record
 from llmaudit.pricing.match import match
 from llmaudit.pricing.table import PriceTable
@@ -65,7 +67,7 @@ def long_context_thresholds(table: PriceTable, models: list[str]) -> dict[str, i
 
 
 # the columns of an aggregated row that make up a (priceable) record
-RECORD_FIELDS = ("provider", "model", *SUMS, "service_tier", "status")
+RECORD_FIELDS = ("provider", "model", *COUNT_FIELDS, "service_tier", "status")
 
 
 def bucket_start(bucket: str) -> datetime:
@@ -97,6 +99,22 @@ def price_rows(rows: list[dict[str, Any]], table: PriceTable) -> list[Group]:
             )
         )
     return groups
+
+
+def priced_groups(
+    ledger: Queries,
+    table: PriceTable,
+    filters: Filters,
+    dims: Sequence[str] = (),
+    bucket: str = "day",
+    cached_requests: bool = False,
+) -> list[Group]:
+    """The ledger's sums for ``filters`` grouped by the pricing unit and ``dims``, priced."""
+    thresholds = long_context_thresholds(table, ledger.model_names())
+    rows = ledger.grouped_sums(
+        filters, dims, bucket=bucket, long_context=thresholds, cached_requests=cached_requests
+    )
+    return price_rows(rows, table)
 
 
 def reprice(group: Group, table: PriceTable, **changes: Any) -> Decimal | None:

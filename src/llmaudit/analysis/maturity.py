@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.analysis.report import _groups
-from llmaudit.ledger.query import Filters
+from llmaudit.analysis.groups import priced_groups
+from llmaudit.ledger.api import Queries
+from llmaudit.ledger.filters import Filters
 from llmaudit.pricing.table import PriceTable
 
 LEVELS = {
@@ -42,15 +43,15 @@ def _criterion(
 
 
 def assess(
-    conn: Any,
+    ledger: Queries,
     table: PriceTable,
     config: dict[str, Any],
     now: datetime,
     answers: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
-    newest = conn.execute("SELECT MAX(ts) FROM records").fetchone()[0]
+    _, newest = ledger.time_span()
     since = now - timedelta(days=30)
-    groups = _groups(conn, table, Filters(since, now), ("feature",)) if newest else []
+    groups = priced_groups(ledger, table, Filters(since, now), ("feature",)) if newest else []
     spend = sum((g.total for g in groups if g.priced), Decimal(0))
     tokens = sum(g.input_total + g.output for g in groups)
     priced = sum(g.input_total + g.output for g in groups if g.priced)
@@ -64,8 +65,7 @@ def assess(
     multi = sorted(f for f, ms in models_per_feature.items() if len(ms) > 1)
     age = None
     if newest:
-        last = datetime.fromisoformat(newest.replace("Z", "+00:00"))
-        age = round((now - last).total_seconds() / 3600, 1)
+        age = round((now - newest).total_seconds() / 3600, 1)
     budgets = config.get("budgets") or {}
     alerting = config.get("alerts") or {}
     share = lambda a, b: round(float(a / b), 4) if b else None  # noqa: E731

@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.analysis.budgets import Budget
-from llmaudit.analysis.report import _groups
-from llmaudit.ledger.query import Filters
+from llmaudit.analysis.groups import priced_groups
+from llmaudit.ledger.api import Queries
+from llmaudit.ledger.filters import Filters
 from llmaudit.pricing.table import PriceTable
 
 LABELS = ("provider", "model", "feature", "team", "customer", "project", "environment")
@@ -20,7 +21,7 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def openmetrics(conn: Any, table: PriceTable) -> str:
+def openmetrics(ledger: Queries, table: PriceTable) -> str:
     """Counters since the start of the ledger, one series per label set:
     llmaudit_cost_usd_total, llmaudit_requests_total, llmaudit_tokens_total{type=...}, and
     llmaudit_unpriced_requests_total."""
@@ -29,7 +30,7 @@ def openmetrics(conn: Any, table: PriceTable) -> str:
     requests: dict[tuple, int] = {}
     unpriced: dict[tuple, int] = {}
     tokens: dict[tuple, int] = {}
-    for g in _groups(conn, table, Filters(), dims):
+    for g in priced_groups(ledger, table, Filters(), dims):
         labels = (g.provider, g.model, *(v or "" for v in g.dims))
         requests[labels] = requests.get(labels, 0) + g.requests
         if g.priced:

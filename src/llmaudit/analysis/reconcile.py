@@ -4,11 +4,13 @@ difference where one is known."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.analysis.report import _groups
-from llmaudit.ledger.query import Filters
+from llmaudit.analysis.groups import priced_groups
+from llmaudit.ledger.api import Queries
+from llmaudit.ledger.filters import Filters
 from llmaudit.model.money import ZERO
 from llmaudit.model.values import format_ts
 from llmaudit.pricing.match import match
@@ -25,7 +27,13 @@ def _model_key(table: PriceTable, model: str | None) -> str:
 
 
 def reconcile(
-    conn: Any, table: PriceTable, since, until, providers: list[str], by: str, tolerance: Decimal
+    ledger: Queries,
+    table: PriceTable,
+    since: datetime,
+    until: datetime,
+    providers: list[str],
+    by: str,
+    tolerance: Decimal,
 ) -> dict[str, Any]:
     rows: dict[tuple, dict[str, Any]] = {}
 
@@ -48,7 +56,9 @@ def reconcile(
         kind = KINDS.get(provider)
         if kind is None:
             continue
-        groups = _groups(conn, table, Filters(since, until, [("source_kind", kind)]), ("project",))
+        groups = priced_groups(
+            ledger, table, Filters(since, until, [("source_kind", kind)]), ("project",)
+        )
         for g in groups:
             model = _model_key(table, g.model)
             if provider == "anthropic" and g.service_tier == "priority":
@@ -62,26 +72,15 @@ def reconcile(
                 r["notes"].update(g.cost.notes)
             else:
                 r["unpriced"] += 1
-        where = "WHERE provider = ? AND ts >= ? AND ts < ?"
-        for c in conn.execute(
-            f"SELECT ts, model, project, amount_usd, line_item, cost_type FROM billed_costs "
-            f"{where}",
-            (provider, format_ts(since), format_ts(until)),
-        ):
-            ts, model, project, amount, line_item, cost_type = c
-            key = _key(by, provider, ts[:10], _model_key(table, model), project)
+        for c in ledger.billed(provider, since, until):
+            day = format_ts(c.ts)[:10]
+            key = _key(by, provider, day, _model_key(table, c.model), c.project)
             r = row(key)
-            r["billed"] += Decimal(amount)
+            r["billed"] += c.amount_usd
             r["billed_rows"] += 1
-            if not model:
-                r["lines"].add(line_item or cost_type or "other")
-    audio = {
-        _model_key(table, m)
-        for (m,) in conn.execute(
-            "SELECT DISTINCT model FROM records WHERE json_extract(tags, '$.audio_tokens') "
-            "IS NOT NULL"
-        )
-    }
+            if not c.model:
+                r["lines"].add(c.line_item or c.cost_type or "other")
+    audio = {_model_key(table, m) for m in ledger.models_with_tag("audio_tokens")}
     for key, r in rows.items():
         if any(part in audio for part in key):
             r["audio"] = True

@@ -15,12 +15,12 @@ from typing import Any
 
 from llmaudit.analysis.groups import (
     Group,
-    long_context_thresholds,
-    price_rows,
+    priced_groups,
     reprice,
     without_cache,
 )
-from llmaudit.ledger.query import Filters, aggregate
+from llmaudit.ledger.api import Queries
+from llmaudit.ledger.filters import Filters
 from llmaudit.model.money import ZERO
 from llmaudit.model.values import format_ts
 from llmaudit.pricing.table import PriceTable
@@ -69,19 +69,17 @@ def _sum_cost(groups: list[Group]) -> Decimal:
     return sum((g.total for g in groups if g.priced), ZERO)
 
 
-def resolve_window(conn: Any, filters: Filters, tz: tzinfo) -> Window | None:
+def resolve_window(ledger: Queries, filters: Filters, tz: tzinfo) -> Window | None:
     """The filters' window; without --since, the 30 days up to the newest record (whole days
     in ``tz``)."""
-    newest = conn.execute("SELECT MAX(ts) FROM records").fetchone()[0]
-    if newest is None:
+    _, last = ledger.time_span()
+    if last is None:
         return None
     if filters.since is not None:
         until = filters.until
         if until is None:
-            last = datetime.fromisoformat(newest.replace("Z", "+00:00"))
             until = max(last + timedelta(microseconds=1), filters.since + timedelta(seconds=1))
         return Window(filters.since, until)
-    last = datetime.fromisoformat(newest.replace("Z", "+00:00"))
     end_day = (
         (filters.until - timedelta(microseconds=1)).astimezone(tz).date()
         if filters.until
@@ -96,17 +94,8 @@ def _within(filters: Filters, window: Window) -> Filters:
     return Filters(window.since, window.until, list(filters.where), filters.attribution)
 
 
-def _groups(conn, table, filters, dims=(), bucket="day", cached_requests=False) -> list[Group]:
-    models = [r[0] for r in conn.execute("SELECT DISTINCT model FROM records")]
-    thresholds = long_context_thresholds(table, models)
-    rows = aggregate(
-        conn, filters, dims, bucket=bucket, long_context=thresholds, cached_requests=cached_requests
-    )
-    return price_rows(rows, table)
-
-
-def build_report(conn: Any, table: PriceTable, opts: ReportOptions) -> dict[str, Any]:
-    window = resolve_window(conn, opts.filters, opts.tz)
+def build_report(ledger: Queries, table: PriceTable, opts: ReportOptions) -> dict[str, Any]:
+    window = resolve_window(ledger, opts.filters, opts.tz)
     report: dict[str, Any] = {"window": None, "sections": {}}
     if window is None:
         return report
@@ -120,8 +109,8 @@ def build_report(conn: Any, table: PriceTable, opts: ReportOptions) -> dict[str,
     # "has_user" (not "user") keeps the groups few unless a section asks for users themselves
     dims = ["feature", "has_user"]
     dims += [d for d in opts.by if d not in dims and d not in ("model", "provider")]
-    base = _groups(
-        conn,
+    base = priced_groups(
+        ledger,
         table,
         current,
         dims,
@@ -129,9 +118,9 @@ def build_report(conn: Any, table: PriceTable, opts: ReportOptions) -> dict[str,
     )
     sections = report["sections"]
     if "summary" in wanted:
-        previous = _groups(conn, table, _within(opts.filters, window.previous()))
-        first = conn.execute("SELECT MIN(ts) FROM records").fetchone()[0]
-        sections["summary"] = summary(base, previous, window, first)
+        previous = priced_groups(ledger, table, _within(opts.filters, window.previous()))
+        first, _ = ledger.time_span()
+        sections["summary"] = summary(base, previous, window, format_ts(first) if first else None)
     if "spend" in wanted:
         sections["spend"] = spend(
             base, [_getter(d, dims) for d in opts.by], list(opts.by), opts.top
@@ -143,12 +132,12 @@ def build_report(conn: Any, table: PriceTable, opts: ReportOptions) -> dict[str,
     if "cache" in wanted:
         sections["cache"] = cache(base, table, opts.top)
     if "latency" in wanted:
-        sections["latency"] = latency(conn, current, base)
+        sections["latency"] = latency(ledger, current, base)
     if "trend" in wanted:
         if opts.bucket != "hour" and opts.tz is timezone.utc:
             timeline = base  # UTC days (and weeks, months) come straight from the daily groups
         else:
-            timeline = _groups(conn, table, current, (), bucket="hour")
+            timeline = priced_groups(ledger, table, current, (), bucket="hour")
         sections["trend"] = trend(timeline, opts.bucket, opts.tz, window)
     return report
 
@@ -442,20 +431,14 @@ def percentile(values: list[float], q: float) -> float | None:
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
 
-def latency(conn: Any, filters: Filters, groups: list[Group]) -> dict[str, Any]:
+def latency(ledger: Queries, filters: Filters, groups: list[Group]) -> dict[str, Any]:
     """Percentiles from every request that has timings; above LATENCY_SAMPLE of them, from an
     even sample of every k-th request (``sampled_every`` says k; 1 means all of them)."""
-    where, params = filters.sql()
-    cond = "latency_ms IS NOT NULL OR ttft_ms IS NOT NULL"
-    clause = f"{where} AND ({cond})" if where else f"WHERE {cond}"
-    total = conn.execute(f"SELECT COUNT(*) FROM records {clause}", params).fetchone()[0]
-    step = max(1, -(-total // LATENCY_SAMPLE))
-    if step > 1:
-        clause += " AND rowid % ? = 0"
-        params = (*params, step)
+    sample = ledger.timing_sample(filters, LATENCY_SAMPLE)
+    step = sample.every
     data: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for model, lat, ttft, out in conn.execute(
-        f"SELECT model, latency_ms, ttft_ms, output FROM records {clause}", params
+    for model, lat, ttft, out in (
+        (t.model, t.latency_ms, t.ttft_ms, t.output) for t in sample.rows
     ):
         d = data[model]
         if lat is not None:

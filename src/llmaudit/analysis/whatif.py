@@ -13,7 +13,8 @@ from typing import Any
 
 from llmaudit.analysis.groups import as_record, long_context_thresholds
 from llmaudit.errors import UsageError
-from llmaudit.ledger.query import Filters, aggregate
+from llmaudit.ledger.api import Queries
+from llmaudit.ledger.filters import Filters
 from llmaudit.model.money import ZERO
 from llmaudit.pricing.kernel import price_record
 from llmaudit.pricing.match import match, suggest
@@ -26,13 +27,13 @@ def _share(part: Decimal, whole: Decimal) -> float | None:
 
 
 def whatif(
-    conn: Any,
+    ledger: Queries,
     table: PriceTable,
     filters: Filters,
     swaps: list[tuple[str, str]],
     by: str = "feature",
 ) -> dict[str, Any]:
-    stored = [r[0] for r in conn.execute("SELECT DISTINCT model FROM records")]
+    stored = ledger.model_names()
     plan: dict[str, tuple[str, str]] = {}  # stored model name -> (target name, target provider)
     notes = []
     for source, target in swaps:
@@ -65,7 +66,7 @@ def whatif(
         filters.attribution,
     )
     thresholds = long_context_thresholds(table, list(plan))
-    rows = aggregate(conn, scoped, (by,), long_context=thresholds)
+    rows = ledger.grouped_sums(scoped, (by,), long_context=thresholds)
     per: dict[Any, dict[str, Any]] = defaultdict(
         lambda: {"current": ZERO, "whatif": ZERO, "requests": 0, "unpriced_requests": 0}
     )

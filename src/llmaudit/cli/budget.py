@@ -21,7 +21,7 @@ LEVELS = {"ok": 0, "warning": 1, "critical": 2}
 def _now(at: str | None) -> datetime:
     if not at:
         return datetime.now(timezone.utc)
-    from llmaudit.ledger.query import parse_bound, zone
+    from llmaudit.model.timespec import parse_bound, zone
 
     moment, _ = parse_bound(at, option="--at", tz=zone(None), now=datetime.now(timezone.utc))
     return moment
@@ -157,9 +157,7 @@ def budget_status(app: App, at: str | None, fmt: Format | None) -> None:
         return
     warning, critical = _thresholds(app)
     with app.open_ledger(create=False) as ledger:
-        rows = [
-            status(ledger.conn, app.price_table, b, _now(at), warning, critical) for b in budgets
-        ]
+        rows = [status(ledger, app.price_table, b, _now(at), warning, critical) for b in budgets]
     app.emit(fmt, [status_table(rows)], {"budgets": rows})
 
 
@@ -216,7 +214,7 @@ def alerts(
     seen = _load_state(state)
     with app.open_ledger(create=False) as ledger:
         fired = evaluate(
-            ledger.conn,
+            ledger,
             app.price_table,
             budgets_from_config(app.config),
             _now(at),
@@ -243,7 +241,7 @@ def alerts(
 
 
 def _span(text: str) -> timedelta:
-    from llmaudit.ledger.query import parse_span
+    from llmaudit.model.timespec import parse_span
 
     return parse_span(text, option="--window", units="mhd")
 

@@ -107,15 +107,7 @@ def _settings(app: App, project: dict, models, output_tokens, cache_hit, request
 def _median_output(app: App, feature: str, models: tuple[str, ...]) -> int:
     """The median output tokens a request of FEATURE over the last 30 days of the ledger."""
     with app.open_ledger(create=False) as ledger:
-        rows = [
-            r[0]
-            for r in ledger.conn.execute(
-                "SELECT output / MAX(requests, 1) FROM records WHERE feature = ? AND status = 'ok' "
-                "AND ts >= (SELECT strftime('%Y-%m-%dT%H:%M:%S', MAX(ts), '-30 days') FROM records "
-                "WHERE feature = ?) ORDER BY 1",
-                (feature, feature),
-            )
-        ]
+        rows = ledger.outputs_per_request(feature, days=30)
     if not rows:
         raise UsageError(
             f"--feature: no requests of feature {feature!r} in the ledger",
@@ -448,12 +440,12 @@ def check(
         warn_increase_usd=warn_increase_usd,
     )
     if from_ledger:
-        from llmaudit.ledger.query import parse_span
+        from llmaudit.model.timespec import parse_span
 
         bare = window.strip().isdigit()  # "7" has always meant 7 days here
         days = parse_span(window + "d" if bare else window, option="--window", units="d").days
         with app.open_ledger(create=False) as ledger:
-            result = usage_regression(ledger.conn, app.price_table, days, limits)
+            result = usage_regression(ledger, app.price_table, days, limits)
         _report_check(app, result, limits, fmt, allow_unpriced, markdown_file)
         return
     if base_ref:

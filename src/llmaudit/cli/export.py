@@ -42,9 +42,8 @@ def export(ctx: click.Context, fmt: str, output, **kwargs) -> None:
     totals = CostTotals()
 
     def rows():
-        where, params = filters.sql()
         with app.open_ledger(create=False) as ledger:
-            for record in ledger.iter_records(where, params):
+            for record in ledger.iter_records(filters):
                 cost = price_record(record, table)
                 totals.add(record, cost)
                 yield {**record_to_object(record), **cost_fields(cost)}
@@ -71,7 +70,7 @@ def export_openmetrics(app: App, output) -> None:
     from llmaudit.analysis.metrics import openmetrics
 
     with app.open_ledger(create=False) as ledger:
-        output.write(openmetrics(ledger.conn, app.price_table))
+        output.write(openmetrics(ledger, app.price_table))
 
 
 @export.command("prometheus-rules")

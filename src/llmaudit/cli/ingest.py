@@ -194,7 +194,7 @@ def ingest(
 def _zone(name: str | None):
     if name is None:
         return None
-    from llmaudit.ledger.query import zone
+    from llmaudit.model.timespec import zone
 
     return zone(name)
 

@@ -46,7 +46,7 @@ def maturity(app: App, interactive: bool, at: str | None, fmt: Format | None) ->
         )
     now = _now(at) if at else datetime.now(timezone.utc)
     with app.open_ledger(create=False) as ledger:  # a mistyped --db must not look like level 0
-        result = assess(ledger.conn, app.price_table, app.config, now, answers)
+        result = assess(ledger, app.price_table, app.config, now, answers)
     rows = [
         {**c, "measured": _value(c["measured"], c["unit"]), "ok": "yes" if c["passed"] else "no"}
         for c in result["criteria"]

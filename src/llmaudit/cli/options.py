@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import click
 
+from llmaudit.errors import UsageError
+from llmaudit.ledger.filters import Filters, parse_where
+from llmaudit.model.timespec import parse_bound, zone
 from llmaudit.render import Format
 
 
@@ -55,12 +59,10 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def build_filters(kwargs: dict[str, Any], attribution: dict[str, Any] | None = None):
+def build_filters(kwargs: dict[str, Any], attribution: dict[str, Any] | None = None) -> Filters:
     """Pop the filter options out of a command's kwargs and build the core Filters (with the
     config's [attribution] map, which names the ids provider data carries)."""
-    from llmaudit.ledger.query import Filters
-
-    return Filters.from_options(
+    return filters_from_options(
         attribution=attribution,
         since=kwargs.pop("since"),
         until=kwargs.pop("until"),
@@ -69,3 +71,31 @@ def build_filters(kwargs: dict[str, Any], attribution: dict[str, Any] | None = N
         providers=kwargs.pop("providers"),
         models=kwargs.pop("models"),
     )
+
+
+def filters_from_options(
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    tz: str | None = None,
+    where: tuple[str, ...] | list[str] = (),
+    providers: tuple[str, ...] | list[str] = (),
+    models: tuple[str, ...] | list[str] = (),
+    now: datetime | None = None,
+    attribution: dict[str, Any] | None = None,
+) -> Filters:
+    """``--since``, ``--until``, ``--tz``, ``--where``, ``--provider``, ``--model`` -> Filters."""
+    zone_info = zone(tz)
+    now = now or datetime.now(timezone.utc)
+    start = end = None
+    if since:
+        start, implied_end = parse_bound(since, option="--since", tz=zone_info, now=now)
+        end = implied_end
+    if until:
+        end, _ = parse_bound(until, option="--until", tz=zone_info, now=now, end=True)
+    if start and end and end <= start:
+        raise UsageError("--until must be later than --since")
+    pairs = [parse_where(w) for w in where]
+    pairs += [("provider", p) for p in providers]
+    pairs += [("model", m) for m in models]
+    return Filters(start, end, pairs, attribution)

@@ -31,7 +31,7 @@ def pricing() -> None:
 def _at(value: str | None) -> datetime:
     if not value:
         return datetime.now(timezone.utc)
-    from llmaudit.ledger.query import parse_bound, zone
+    from llmaudit.model.timespec import parse_bound, zone
 
     moment, _ = parse_bound(value, option="--at", tz=zone(None), now=datetime.now(timezone.utc))
     return moment

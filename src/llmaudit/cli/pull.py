@@ -19,7 +19,7 @@ PROVIDER_CHOICES = ("openai", "anthropic", "openrouter", "all")
 def _when(value: str | None, option: str, end: bool = False) -> datetime | None:
     if not value:
         return None
-    from llmaudit.ledger.query import parse_bound, zone
+    from llmaudit.model.timespec import parse_bound, zone
 
     moment, _ = parse_bound(
         value, option=option, tz=zone(None), now=datetime.now(timezone.utc), end=end
@@ -195,7 +195,7 @@ def reconcile(
         return
     with app.open_ledger(create=False) as ledger:
         result = run(
-            ledger.conn,
+            ledger,
             app.price_table,
             start,
             end,
@@ -245,7 +245,7 @@ def attribute_set(app: App, kind: str, ident: str, names: tuple[str, ...]) -> No
     Applied when reports are computed: a changed map re-attributes history.
     """
     from llmaudit import config as cfg
-    from llmaudit.ledger.query import MAPPED
+    from llmaudit.ledger.filters import MAPPED
 
     data = dict(app.config)
     for pair in names:

@@ -35,7 +35,7 @@ def emit_report(app: App, report: dict, fmt: Format | None, single: bool) -> Non
 def run_report(app: App, ledger, sections, by, top, bucket, tz, filters, fmt) -> None:
     top = top or 10**9  # --top 0: every row
     from llmaudit.analysis.report import ReportOptions, build_report
-    from llmaudit.ledger.query import zone
+    from llmaudit.model.timespec import zone
 
     opts = ReportOptions(
         filters=filters,
@@ -46,12 +46,12 @@ def run_report(app: App, ledger, sections, by, top, bucket, tz, filters, fmt) ->
         tz=zone(tz),
         tz_name=tz or "UTC",
     )
-    report = build_report(ledger.conn, app.price_table, opts)
+    report = build_report(ledger, app.price_table, opts)
     emit_report(app, report, fmt, single=len(sections) == 1)
 
 
 def _validate_by(by: tuple[str, ...]) -> None:
-    from llmaudit.ledger.query import DIMENSIONS
+    from llmaudit.ledger.filters import DIMENSIONS
 
     for d in by:
         if d not in DIMENSIONS and not (d.startswith("tag:") and len(d) > 4):
@@ -124,7 +124,7 @@ def demo(app: App, seed: int, fmt: Format | None) -> None:
     from datetime import timedelta
 
     from llmaudit.config import default_data_dir
-    from llmaudit.ledger.query import Filters
+    from llmaudit.ledger.filters import Filters
     from llmaudit.ledger.store import Ledger
     from llmaudit.sources import demo as demo_source
 

@@ -37,7 +37,8 @@ def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwar
     """
     from llmaudit.analysis.report import resolve_window
     from llmaudit.analysis.whatif import whatif as run
-    from llmaudit.ledger.query import Filters, zone
+    from llmaudit.ledger.filters import Filters
+    from llmaudit.model.timespec import zone
 
     pairs = []
     for swap in swaps:
@@ -50,10 +51,10 @@ def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwar
 
     filters = build_filters(kwargs, get_attribution(app.config))
     with app.open_ledger(create=False) as ledger:
-        window = resolve_window(ledger.conn, filters, zone(tz))
+        window = resolve_window(ledger, filters, zone(tz))
         if window is not None:
             filters = Filters(window.since, window.until, filters.where, filters.attribution)
-        result = run(ledger.conn, app.price_table, filters, pairs, by)
+        result = run(ledger, app.price_table, filters, pairs, by)
     pct = lambda v: "-" if v is None else f"{v * 100:.1f}%"  # noqa: E731
     rows = [*result["rows"]]
     if result["total"]:

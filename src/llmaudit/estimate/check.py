@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from llmaudit.analysis.groups import priced_groups
 from llmaudit.errors import DataError, UsageError
+from llmaudit.ledger.api import Queries
+from llmaudit.ledger.filters import Filters
+from llmaudit.pricing.table import PriceTable
 
 MARKER = "<!-- llmaudit-check -->"
 
@@ -213,26 +218,23 @@ def _status(share: float | None, delta: Decimal, basis: str, limits: Thresholds)
 
 
 def usage_regression(
-    conn: Any, table: Any, window_days: int, limits: Thresholds, now: Any = None
+    ledger: Queries,
+    table: PriceTable,
+    window_days: int,
+    limits: Thresholds,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Cost per 1,000 requests per feature and model in the last window against the window
     before it (for prompts that ship outside the repository)."""
-    from datetime import timedelta
-
-    from llmaudit.analysis.report import _groups
-    from llmaudit.ledger.query import Filters
-
-    newest = conn.execute("SELECT MAX(ts) FROM records").fetchone()[0]
+    _, newest = ledger.time_span()
     if newest is None:
         return {"rows": [], "failed": 0, "warned": 0, "unestimated": 0, "passed": True}
-    from datetime import datetime
-
-    end = now or datetime.fromisoformat(newest.replace("Z", "+00:00")) + timedelta(microseconds=1)
+    end = now or newest + timedelta(microseconds=1)
     span = timedelta(days=window_days)
     windows = {"old": Filters(end - 2 * span, end - span), "new": Filters(end - span, end)}
     per: dict[tuple[str, str], dict[str, Any]] = {}
     for name, flt in windows.items():
-        for g in _groups(conn, table, flt, ("feature",)):
+        for g in priced_groups(ledger, table, flt, ("feature",)):
             key = (g.dims[0] or "(unset)", g.model)
             row = per.setdefault(key, {"old": [Decimal(0), 0, 0], "new": [Decimal(0), 0, 0]})
             side = row[name]

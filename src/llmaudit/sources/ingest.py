@@ -20,7 +20,8 @@ from pathlib import Path
 
 from llmaudit.constants import ENV_MACHINE_ID
 from llmaudit.errors import DataError, UsageError
-from llmaudit.ledger.store import Ledger, WriteCounts
+from llmaudit.ledger.store import Ledger
+from llmaudit.ledger.writes import WriteCounts
 from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord
 from llmaudit.model.reject import Reject
 from llmaudit.sources import FORMATS

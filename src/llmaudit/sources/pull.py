@@ -18,7 +18,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from llmaudit.errors import ProviderError, RecordError, UsageError
-from llmaudit.ledger.store import Ledger, WriteCounts
+from llmaudit.ledger.store import Ledger
+from llmaudit.ledger.writes import WriteCounts
 from llmaudit.model.record import UsageRecord, check_plausible
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts

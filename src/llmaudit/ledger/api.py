@@ -1,0 +1,100 @@
+"""The questions analysis asks a ledger, named as operations, not SQL.
+
+Every engine implements :class:`Queries` (SQLite: :class:`llmaudit.ledger.store.Ledger`), so
+report, whatif, budgets, maturity, reconcile and the CI gate run unchanged on another one.
+Rows carry exact integers for counts and :class:`~decimal.Decimal` for money; times are UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from llmaudit.ledger.filters import Filters
+from llmaudit.model.record import UsageRecord
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One request's timings: what the latency section needs of it."""
+
+    model: str
+    latency_ms: float | None
+    ttft_ms: float | None
+    output: int
+
+
+@dataclass(frozen=True)
+class TimingSample:
+    """Requests with timings: all of them, or every ``every``-th when there are too many."""
+
+    total: int  # requests with a latency or a time to first token
+    every: int  # 1: every one of them is in ``rows``
+    rows: Iterator[Timing]
+
+
+@dataclass(frozen=True)
+class BilledCost:
+    """One line of a provider's cost report (what the provider billed)."""
+
+    provider: str
+    ts: datetime
+    model: str | None
+    project: str | None
+    amount_usd: Decimal
+    line_item: str | None
+    cost_type: str | None
+
+
+class Queries(Protocol):
+    """What analysis and estimate read from a ledger."""
+
+    def grouped_sums(
+        self,
+        filters: Filters,
+        dims: Sequence[str] = (),
+        *,
+        bucket: str = "day",
+        long_context: dict[str, int] | None = None,
+        cached_requests: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Token and request sums per pricing unit: UTC time ``bucket`` (``hour`` or ``day``),
+        model, provider, service tier, status, long-context class ``lc`` and ``dims`` (a tuple
+        under ``"dims"``); plus ``records`` and, if asked, ``cached_requests``."""
+        ...
+
+    def model_names(self) -> list[str]:
+        """Every model name stored, as reported."""
+        ...
+
+    def time_span(self) -> tuple[datetime | None, datetime | None]:
+        """The oldest and newest record's time (None, None for an empty ledger)."""
+        ...
+
+    def timing_sample(self, filters: Filters, limit: int) -> TimingSample:
+        """Requests with timings, at most about ``limit`` of them (an even sample beyond)."""
+        ...
+
+    def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledCost]:
+        """A provider's billed cost lines in [since, until)."""
+        ...
+
+    def models_with_tag(self, tag: str) -> list[str]:
+        """The model names of records that carry ``tag``."""
+        ...
+
+    def outputs_per_request(self, feature: str, days: int) -> list[int]:
+        """Output tokens per request of ``feature``'s successful records in the last ``days``
+        days of that feature's records, in ascending order."""
+        ...
+
+    def iter_records(self, filters: Filters | None = None) -> Iterator[UsageRecord]:
+        """The records, oldest first."""
+        ...
+
+    def refresh_rollup(self) -> int:
+        """Bring derived tables up to date; the number of days refreshed."""
+        ...

@@ -1,0 +1,123 @@
+"""The SQLite answers to :class:`llmaudit.ledger.api.Queries`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from llmaudit.errors import StoreError
+from llmaudit.ledger.api import BilledCost, Timing, TimingSample
+from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, row_to_record
+from llmaudit.ledger.filters import Filters
+from llmaudit.ledger.rollup import aggregate, refresh_rollup
+from llmaudit.ledger.where import where_sql
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.values import format_ts
+
+
+class Reads(Connected):
+    def refresh_rollup(self) -> int:
+        """Bring the daily rollup up to date (reports do it too; ingest does it once, at the
+        end, so the first report after a big ingest stays fast)."""
+        try:
+            return refresh_rollup(self.conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot refresh the daily rollup: {exc}") from exc
+
+    def iter_records(self, filters: Filters | None = None) -> Iterator[UsageRecord]:
+        """The records (all, or those ``filters`` selects), oldest first."""
+        where, params = where_sql(filters) if filters is not None else ("", ())
+        yield from self._records(where, params)
+
+    def _records(self, where: str, params: tuple[Any, ...]) -> Iterator[UsageRecord]:
+        cols = ", ".join(RECORD_COLUMNS)
+        sql = f"SELECT {cols}, dedupe_key FROM records {where} ORDER BY ts, id"
+        for row in self.conn.execute(sql, params):
+            yield row_to_record(row)
+
+    def records_with_reported_cost(self, since: datetime, until: datetime) -> Iterator[UsageRecord]:
+        """The records in [since, until) whose source logged a cost of its own."""
+        return self._records(
+            "WHERE reported_cost_usd IS NOT NULL AND ts >= ? AND ts < ?",
+            (format_ts(since), format_ts(until)),
+        )
+
+    def grouped_sums(
+        self,
+        filters: Filters,
+        dims: Sequence[str] = (),
+        *,
+        bucket: str = "day",
+        long_context: dict[str, int] | None = None,
+        cached_requests: bool = False,
+    ) -> list[dict[str, Any]]:
+        return aggregate(
+            self.conn,
+            filters,
+            dims,
+            bucket=bucket,
+            long_context=long_context,
+            cached_requests=cached_requests,
+        )
+
+    def model_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT model FROM records")]
+
+    def time_span(self) -> tuple[datetime | None, datetime | None]:
+        first, last = self.conn.execute("SELECT MIN(ts), MAX(ts) FROM records").fetchone()
+        return _instant(first), _instant(last)
+
+    def timing_sample(self, filters: Filters, limit: int) -> TimingSample:
+        where, params = where_sql(filters)
+        cond = "latency_ms IS NOT NULL OR ttft_ms IS NOT NULL"
+        clause = f"{where} AND ({cond})" if where else f"WHERE {cond}"
+        total = self.conn.execute(f"SELECT COUNT(*) FROM records {clause}", params).fetchone()[0]
+        step = max(1, -(-total // limit))
+        if step > 1:
+            clause += " AND rowid % ? = 0"
+            params = (*params, step)
+        cur = self.conn.execute(
+            f"SELECT model, latency_ms, ttft_ms, output FROM records {clause}", params
+        )
+        return TimingSample(total, step, (Timing(*row) for row in cur))
+
+    def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledCost]:
+        return [
+            BilledCost(provider, _instant(ts), model, project, Decimal(amount), item, cost_type)
+            for ts, model, project, amount, item, cost_type in self.conn.execute(
+                "SELECT ts, model, project, amount_usd, line_item, cost_type FROM billed_costs "
+                "WHERE provider = ? AND ts >= ? AND ts < ?",
+                (provider, format_ts(since), format_ts(until)),
+            )
+        ]
+
+    def models_with_tag(self, tag: str) -> list[str]:
+        path = '$."' + tag.replace('"', '\\"') + '"'
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT model FROM records WHERE json_extract(tags, ?) IS NOT NULL",
+                (path,),
+            )
+        ]
+
+    def outputs_per_request(self, feature: str, days: int) -> list[int]:
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT output / MAX(requests, 1) FROM records WHERE feature = ? AND status = 'ok' "
+                "AND ts >= (SELECT strftime('%Y-%m-%dT%H:%M:%S', MAX(ts), ?) FROM records "
+                "WHERE feature = ?) ORDER BY 1",
+                (feature, f"-{int(days)} days", feature),
+            )
+        ]
+
+
+def _instant(text: str | None) -> Any:
+    """A stored time (``2026-01-02T03:04:05.000000Z``) -> an aware UTC datetime."""
+    if text is None:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,222 @@
+"""Grouped sums of records, from the records or from the daily rollup when it answers exactly,
+and the rollup's upkeep (SQLite)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import datetime, time, timezone
+from typing import Any
+
+from llmaudit.ledger.filters import Filters
+from llmaudit.ledger.where import attribution_sql, dim_sql, where_sql
+from llmaudit.model.record import COUNT_FIELDS
+
+SUMS = COUNT_FIELDS
+# -- the daily rollup ---------------------------------------------------------------------------
+ROLLUP_LONG_CONTEXT = 200_000  # the one long-context threshold the rollup classifies by
+ROLLUP_DIMS = ("feature", "team", "customer", "project", "api_key", "environment", "source_kind")
+ROLLUP_FILTERS = (*ROLLUP_DIMS, "provider", "model", "service_tier", "status")
+
+
+def refresh_rollup(conn: sqlite3.Connection) -> int:
+    """Recompute the daily sums of every day a write has touched since the last refresh.
+    Returns the number of days refreshed. Takes no write lock when nothing is dirty, so a
+    read-only ledger with a fresh rollup still reads it."""
+    if conn.execute("SELECT 1 FROM rollup_dirty LIMIT 1").fetchone() is None:
+        return 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        days = [r[0] for r in conn.execute("SELECT day FROM rollup_dirty ORDER BY day")]
+        lc = (
+            "(CASE WHEN json_extract(tags, '$.context_window') IS NOT NULL "
+            "THEN substr(json_extract(tags, '$.context_window'), 1, 2) != '0-' "
+            "ELSE ((input_uncached + cache_read + cache_write_5m + cache_write_1h) * 1.0 "
+            f"/ MAX(requests, 1)) > {ROLLUP_LONG_CONTEXT} END)"
+        )
+        # One day at a time: each GROUP BY sorts one day's records in memory, where one
+        # statement over every dirty day made SQLite spill a sort of the whole ledger to disk.
+        for day in days:
+            conn.execute("DELETE FROM rollup_daily WHERE day = ?", (day,))
+            conn.execute(
+                "INSERT INTO rollup_daily SELECT substr(ts, 1, 10), model, provider, "
+                f"service_tier, status, {lc}, feature, team, customer, project, api_key, "
+                "environment, user IS NOT NULL, source_kind, SUM(requests), "
+                "SUM(input_uncached), SUM(cache_read), SUM(cache_write_5m), "
+                "SUM(cache_write_1h), SUM(output), SUM(reasoning), COUNT(*), "
+                "SUM(CASE WHEN cache_read > 0 THEN requests ELSE 0 END) FROM records "
+                "WHERE ts >= ? AND ts < ? "
+                "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14",
+                (day, day + "T99"),
+            )
+        conn.execute("DELETE FROM rollup_dirty")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(days)
+
+
+def _midnight_utc(moment: datetime | None) -> bool:
+    return moment is None or moment.astimezone(timezone.utc).time() == time(0)
+
+
+def rollup_usable(
+    filters: Filters,
+    dims: list[str] | tuple[str, ...],
+    bucket: str,
+    long_context: dict[str, int] | None,
+) -> bool:
+    """Whether the daily rollup answers this aggregation exactly."""
+    if os.environ.get("LLMAUDIT_NO_ROLLUP") or bucket != "day":
+        return False
+    if not (_midnight_utc(filters.since) and _midnight_utc(filters.until)):
+        return False
+    if any(d not in ROLLUP_DIMS and d != "has_user" for d in dims):
+        return False
+    if any(d not in ROLLUP_FILTERS for d, _ in filters.where):
+        return False
+    if any(t != ROLLUP_LONG_CONTEXT for t in (long_context or {}).values()):
+        return False
+    attribution = filters.attribution or {}
+    # the rollup keeps whether a record has a user, not which
+    return not attribution.get("user") and not any(
+        "user" in names
+        for kind in attribution.values()
+        if isinstance(kind, dict)
+        for names in kind.values()
+        if isinstance(names, dict)
+    )
+
+
+def aggregate(
+    conn: sqlite3.Connection,
+    filters: Filters,
+    dims: list[str] | tuple[str, ...] = (),
+    *,
+    bucket: str = "day",
+    long_context: dict[str, int] | None = None,
+    cached_requests: bool = False,
+) -> list[dict[str, Any]]:
+    """Token sums grouped by time bucket (UTC ``hour`` or ``day``), model, provider, service
+    tier, status, long-context class and ``dims``: the unit the cost kernel prices.
+
+    ``long_context`` maps a model name (as stored) to its threshold; a record is in the long
+    class when its mean input per request is above it, so pricing the group gives the same
+    total as pricing each record. ``cached_requests`` adds the requests with a cache read.
+    Day groups come from the daily rollup when it can answer exactly (refreshed first).
+    """
+    if rollup_usable(filters, dims, bucket, long_context):
+        try:
+            refresh_rollup(conn)
+        except sqlite3.OperationalError:
+            pass  # a read-only ledger with stale days: read the records instead
+        else:
+            return _from_rollup(conn, filters, dims, cached_requests)
+    width = {"hour": 13, "day": 10}[bucket]
+    lc_sql = "0"
+    params: list[Any] = []
+    if long_context:
+        cases = []
+        for model, threshold in long_context.items():
+            cases.append(
+                "WHEN model = ? THEN ((input_uncached + cache_read + cache_write_5m "
+                "+ cache_write_1h) * 1.0 / MAX(requests, 1)) > ?"
+            )
+            params.extend([model, threshold])
+        lc_sql = (
+            "(CASE WHEN json_extract(tags, '$.context_window') IS NOT NULL "
+            "THEN substr(json_extract(tags, '$.context_window'), 1, 2) != '0-' "
+            f"{' '.join(cases)} ELSE 0 END)"
+        )
+    dim_cols = []
+    dim_params: list[Any] = []
+    for d in dims:
+        if d == "has_user":  # 1 when the record has a user (or the map gives it one)
+            expr, expr_params = attribution_sql("user", filters.attribution)
+            dim_cols.append(f"CASE WHEN {expr} IS NOT NULL THEN 1 END")
+            dim_params.extend(expr_params)
+            continue
+        expr, expr_params = attribution_sql(d, filters.attribution)
+        dim_cols.append(dim_sql(d) if expr == d else expr)
+        dim_params.extend(expr_params)
+    select = [
+        f"substr(ts, 1, {width}) AS bucket",
+        "model",
+        "provider",
+        "service_tier",
+        "status",
+        f"{lc_sql} AS lc",
+        *(f"{col} AS d{i}" for i, col in enumerate(dim_cols)),
+        *(f"SUM({s}) AS {s}" for s in SUMS),
+        "COUNT(*) AS records",
+        *(
+            ["SUM(CASE WHEN cache_read > 0 THEN requests ELSE 0 END) AS cached_requests"]
+            if cached_requests
+            else []
+        ),
+    ]
+    where, where_params = where_sql(filters)
+    return _grouped(
+        conn, "records", select, len(dim_cols), where, (*params, *dim_params, *where_params)
+    )
+
+
+def _from_rollup(
+    conn: sqlite3.Connection, filters: Filters, dims, cached_requests: bool
+) -> list[dict[str, Any]]:
+    dim_cols: list[str] = []
+    dim_params: list[Any] = []
+    for d in dims:
+        if d == "has_user":
+            dim_cols.append("CASE WHEN has_user THEN 1 END")
+            continue
+        expr, expr_params = attribution_sql(d, filters.attribution)
+        dim_cols.append(expr)
+        dim_params.extend(expr_params)
+    select = [
+        "day AS bucket",
+        "model",
+        "provider",
+        "service_tier",
+        "status",
+        "lc",
+        *(f"{col} AS d{i}" for i, col in enumerate(dim_cols)),
+        *(f"SUM({s}) AS {s}" for s in SUMS),
+        "SUM(records) AS records",
+        *(["SUM(cached_requests) AS cached_requests"] if cached_requests else []),
+    ]
+    where, where_params = where_sql(filters, time_column="day")
+    return _grouped(
+        conn, "rollup_daily", select, len(dim_cols), where, (*dim_params, *where_params)
+    )
+
+
+def _grouped(
+    conn: sqlite3.Connection,
+    table: str,
+    select: list[str],
+    n_dims: int,
+    where: str,
+    params: tuple[Any, ...],
+) -> list[dict[str, Any]]:
+    """Run a grouping over ``table`` (records or the daily rollup) by the pricing unit: time
+    bucket, model, provider, tier, status, long-context class and the dimensions d0..dN."""
+    group = [
+        "bucket",
+        "model",
+        "provider",
+        "service_tier",
+        "status",
+        "lc",
+        *(f"d{i}" for i in range(n_dims)),
+    ]
+    sql = f"SELECT {', '.join(select)} FROM {table} {where} GROUP BY {', '.join(group)}"
+    cur = conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur:
+        item = dict(zip(names, row, strict=True))
+        item["dims"] = tuple(item.pop(f"d{i}") for i in range(n_dims))
+        out.append(item)
+    return out

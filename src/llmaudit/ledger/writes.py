@@ -1,0 +1,239 @@
+"""Writing records and rejects (upserts by dedupe key), and the log of ingests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, cut_raw, now_text, safe_text
+from llmaudit.model.record import UsageRecord, identity_row, row_hash
+from llmaudit.model.reject import Reject
+
+_WRITE_COLUMNS = ("dedupe_key", "content_hash", *RECORD_COLUMNS, "ingest_id")
+_INSERT_SQL = (
+    f"INSERT INTO records ({', '.join(_WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _WRITE_COLUMNS)}) "
+    "ON CONFLICT (dedupe_key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _WRITE_COLUMNS if c != "dedupe_key")
+)
+
+
+@dataclass
+class WriteCounts:
+    added: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+    def __iadd__(self, other: WriteCounts) -> WriteCounts:
+        self.added += other.added
+        self.updated += other.updated
+        self.duplicate += other.duplicate
+        self.rejected += other.rejected
+        return self
+
+
+# Who runs an ingest: host and process, so a later run can tell a dead one from a live one.
+_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
+
+
+class Writes(Connected):
+    # -- ingests ------------------------------------------------------------------------------
+    def source_id(self, kind: str, name: str) -> int:
+        with self._tx():
+            now = now_text()
+            self.conn.execute(
+                "INSERT INTO sources (kind, name, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (kind, name) DO UPDATE SET last_seen = excluded.last_seen",
+                (kind, name, now, now),
+            )
+            row = self.conn.execute(
+                "SELECT id FROM sources WHERE kind = ? AND name = ?", (kind, name)
+            ).fetchone()
+        return int(row[0])
+
+    def begin_ingest(
+        self,
+        *,
+        kind: str,
+        source_name: str,
+        location: str,
+        size: int | None,
+        mtime: float | None,
+        machine_id: str | None,
+    ) -> int:
+        sid = self.source_id(kind, source_name)
+        if not self._abandoned_checked:  # once a connection: ingests are many over time
+            self._close_abandoned_ingests()
+            self._abandoned_checked = True
+        mtime_text = (
+            datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
+            if mtime is not None
+            else None
+        )
+        with self._tx():
+            cur = self.conn.execute(
+                "INSERT INTO ingests (source_id, location, size, mtime, machine_id, started_at, "
+                "owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, safe_text(location), size, mtime_text, machine_id, now_text(), _OWNER),
+            )
+        return int(cur.lastrowid)
+
+    def _close_abandoned_ingests(self) -> None:
+        """Ingests this host started whose process is gone (killed, crashed) are marked
+        ``interrupted`` instead of staying ``running`` forever."""
+        prefix = _OWNER.rsplit(":", 1)[0] + ":"
+        stale = []
+        for ingest_id, owner in self.conn.execute(
+            "SELECT id, owner FROM ingests WHERE status = 'running' AND owner LIKE ? || '%'",
+            (prefix,),
+        ):
+            pid = owner[len(prefix) :]
+            if pid.isdigit() and not _alive(int(pid)):
+                stale.append((ingest_id,))
+        if stale:
+            with self._tx():
+                self.conn.executemany(
+                    "UPDATE ingests SET status = 'interrupted' WHERE id = ? AND status = 'running'",
+                    stale,
+                )
+
+    def finish_ingest(self, ingest_id: int, counts: WriteCounts, status: str = "ok") -> None:
+        with self._tx():
+            self.conn.execute(
+                "UPDATE ingests SET finished_at = ?, status = ?, added = ?, updated = ?, "
+                "duplicate = ?, rejected = ? WHERE id = ?",
+                (
+                    now_text(),
+                    status,
+                    counts.added,
+                    counts.updated,
+                    counts.duplicate,
+                    counts.rejected,
+                    ingest_id,
+                ),
+            )
+
+    # -- writes -------------------------------------------------------------------------------
+    def write(
+        self,
+        records: Iterable[UsageRecord],
+        rejects: Iterable[Reject] = (),
+        *,
+        ingest_id: int | None = None,
+        source_kind: str = "unknown",
+        keep: str = "latest",
+    ) -> WriteCounts:
+        """Upsert records and store rejects in one transaction.
+
+        A record whose dedupe key is new is added; one whose key exists with the same content
+        is a duplicate and changes nothing. One whose key exists with other content:
+
+        - from another source kind (the same provider call by another route): a duplicate,
+          the first route's record is kept;
+        - ``keep="latest"``: replaces it (counted as updated);
+        - ``keep="first"``: keeps the stored one (exports that repeat a record with less detail);
+        - ``keep="max_output"``: replaces it only when it has more output tokens.
+
+        Within one call the same rules pick between records of one key.
+        """
+        with self._tx():
+            return self._write(records, rejects, ingest_id, source_kind, keep)
+
+    def _write(self, records, rejects, ingest_id, source_kind, keep) -> WriteCounts:
+        counts = WriteCounts()
+        batch: dict[str, tuple[str, UsageRecord, tuple[Any, ...]]] = {}
+        for rec in records:
+            ident = identity_row(rec)
+            digest = row_hash(ident)
+            key = rec.dedupe_key(digest)
+            if key in batch:
+                counts.duplicate += 1
+                if keep == "first" or (keep == "max_output" and rec.output <= batch[key][1].output):
+                    continue
+            batch[key] = (digest, rec, ident)
+        rejects = list(rejects)
+        existing = self._existing(list(batch))
+        rows = []
+        for key, (digest, rec, ident) in batch.items():
+            old = existing.get(key)
+            if old is not None and (
+                old[0] == digest
+                or old[1] != rec.source_kind
+                or keep == "first"
+                or (keep == "max_output" and rec.output <= old[2])
+            ):
+                counts.duplicate += 1
+                continue
+            if old is None:
+                counts.added += 1
+            else:
+                counts.updated += 1
+            rows.append(
+                (
+                    key,
+                    digest,
+                    *ident,
+                    rec.source_kind,
+                    safe_text(rec.source_name),
+                    safe_text(rec.source_location),
+                    safe_text(rec.machine_id),
+                    ingest_id,
+                )
+            )
+        if rows:
+            self.conn.executemany(_INSERT_SQL, rows)
+        for rj in rejects:
+            raw = rj.raw if rj.raw is None else cut_raw(rj.raw)
+            raw_hash = hashlib.sha256(
+                (rj.raw or rj.reason).encode("utf-8", "surrogatepass")
+            ).hexdigest()
+            self.conn.execute(
+                "INSERT INTO rejects (ingest_id, source_kind, location, line, field, reason, "
+                "raw, raw_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",  # the same line, or the same whole-file reject
+                (
+                    ingest_id,
+                    source_kind,
+                    safe_text(rj.location),
+                    rj.line,
+                    safe_text(rj.field),
+                    safe_text(rj.reason),
+                    raw,
+                    raw_hash,
+                    now_text(),
+                ),
+            )
+            counts.rejected += 1
+        return counts
+
+    def _existing(self, keys: list[str]) -> dict[str, tuple[str, str, int]]:
+        """dedupe key -> (content hash, source kind, output tokens) of records already stored."""
+        found: dict[str, tuple[str, str, int]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for key, digest, kind, output in self.conn.execute(
+                "SELECT dedupe_key, content_hash, source_kind, output FROM records "
+                f"WHERE dedupe_key IN ({marks})",
+                chunk,
+            ):
+                found[key] = (digest, kind, output)
+        return found
