@@ -31,7 +31,7 @@ WRAPPER = (
     "    status = open('/proc/self/status').read()\n"
     "    sys.stderr.write('HWM ' + status.split('VmHWM:')[1].split()[0] + '\\n')\n"
     "atexit.register(hwm)\n"
-    "from llmaudit.cli import main\n"
+    "from llmaudit.cli.main import main\n"
     "main(sys.argv[1:])\n"
 )
 

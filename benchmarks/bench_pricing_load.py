@@ -21,11 +21,11 @@ BASELINE = (
     "tomllib.loads(p.read_text(), parse_float=Decimal); print(time.perf_counter() - t)"
 )
 LOAD = (
-    "import time; from llmaudit.pricing import load_table; t = time.perf_counter(); "
+    "import time; from llmaudit.pricing.table import load_table; t = time.perf_counter(); "
     "load_table(); print(time.perf_counter() - t)"
 )
 IMPORT = (
-    "import time; t = time.perf_counter(); from llmaudit.pricing import load_table; "
+    "import time; t = time.perf_counter(); from llmaudit.pricing.table import load_table; "
     "print(time.perf_counter() - t)"
 )
 

@@ -38,7 +38,7 @@ class Result:
 @pytest.fixture
 def run(capsys, monkeypatch):
     """Run the real entry point (``llmaudit.cli.main``) and capture exit code, stdout, stderr."""
-    from llmaudit.cli import main
+    from llmaudit.cli.main import main
 
     def invoke(*args: str, input: bytes | str | None = None) -> Result:
         if input is not None:

@@ -34,7 +34,7 @@ def test_two_simultaneous_ingests(tmp_path):
     env = {**os.environ, "NO_COLOR": "1"}
     go = time.time() + 1.0  # both start after the same instant
     starter = (
-        "import sys, time; from llmaudit.cli import main; "
+        "import sys, time; from llmaudit.cli.main import main; "
         f"time.sleep(max(0, {go} - time.time())); main(sys.argv[1:])"
     )
     procs = [

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from llmaudit.cli import cli
+from llmaudit.cli.main import cli
 
 
 def _commands(group, prefix=()):
@@ -42,7 +42,7 @@ def test_python_dash_m():
 
 def test_help_does_not_import_heavy_modules():
     code = (
-        "import sys; from llmaudit.cli import main\n"
+        "import sys; from llmaudit.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('httpx', 'tiktoken', 'rich', 'sqlite3') if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy))"

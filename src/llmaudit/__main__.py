@@ -1,4 +1,4 @@
-from llmaudit.cli import main
+from llmaudit.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from llmaudit.cli import cli
+from llmaudit.cli.main import cli
 from llmaudit.errors import (
     ConfigError,
     ExitStatus,

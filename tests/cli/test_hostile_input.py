@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA
-from llmaudit.sources import FORMATS
 from llmaudit.sources.base import loads_document
+from llmaudit.sources.registry import FORMATS
 
 LOGS = DATA / "logs"
 _HUNT = os.environ.get("LLMAUDIT_FUZZ_EXAMPLES")
@@ -97,8 +97,8 @@ def _fmt(path) -> str:
 
 def _parsed_keys(fmt, path) -> set[str]:
     from llmaudit.model.record import UsageRecord
-    from llmaudit.sources import FORMATS
     from llmaudit.sources.base import InputFile, Options
+    from llmaudit.sources.registry import FORMATS
 
     items = FORMATS[fmt].items(InputFile.from_path(path), Options())
     return {item.dedupe_key() for item in items if isinstance(item, UsageRecord)}

@@ -109,7 +109,7 @@ def test_usage_errors_exit_2(run, tmp_path):
 def test_list_formats(run):
     result = run("ingest", "--list-formats")
     assert result.exit_code == 0
-    from llmaudit.sources import FORMATS
+    from llmaudit.sources.registry import FORMATS
 
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == list(FORMATS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from llmaudit.cli import cli
+from llmaudit.cli.main import cli
 
 ROOT = Path(__file__).parent.parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())

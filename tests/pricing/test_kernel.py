@@ -11,7 +11,8 @@ from decimal import Decimal as D
 import pytest
 
 from llmaudit.model.record import UsageRecord
-from llmaudit.pricing import load_table, price_record, total_cost
+from llmaudit.pricing.kernel import price_record, total_cost
+from llmaudit.pricing.table import load_table
 
 NOV = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
 

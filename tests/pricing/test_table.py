@@ -10,8 +10,8 @@ import pytest
 
 from llmaudit.errors import ConfigError
 from llmaudit.model.record import UsageRecord
-from llmaudit.pricing import load_table, price_record
-from llmaudit.pricing.table import bundled_path
+from llmaudit.pricing.kernel import price_record
+from llmaudit.pricing.table import bundled_path, load_table
 
 TS = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -242,7 +242,7 @@ def test_later_layers_win_names_and_prefixes(tmp_path):
         output = 1
         """,
     )
-    from llmaudit.pricing import match
+    from llmaudit.pricing.match import match
 
     table = load_table([user])
     assert match(table, "gpt-4o-2024-08-06").model.id == "my-4o"

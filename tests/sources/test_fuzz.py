@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from llmaudit.errors import InputError
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
-from llmaudit.sources import FORMATS
 from llmaudit.sources.base import InputFile, Options
+from llmaudit.sources.registry import FORMATS
 
 OPTIONS = Options(mapping={"ts": "ts", "model": "model", "input_tokens": "usage.in", "user": "who"})
 # CI runs a fixed set of examples (derandomized) so that a red build always reproduces; set

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmaudit.sources import http, pull
+from llmaudit import http
+from llmaudit.sources import pull
 
 _KEYS = st.sampled_from(
     ["data", "has_more", "next_page", "results", "start_time", "end_time", "starting_at",

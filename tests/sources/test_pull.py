@@ -272,7 +272,7 @@ def test_progress_reports_pages_and_buckets_per_endpoint(server, tmp_path):
 
     heard = []
     request = core.request_for(
-        {},
+        lambda name: None,
         ["openai"],
         datetime(2026, 8, 1, tzinfo=timezone.utc),
         datetime(2026, 8, 4, tzinfo=timezone.utc),

@@ -307,8 +307,8 @@ def _save_state(state: Path, fired: set[str]) -> None:
 
 def _post(url: str, new: list[dict], timeout: float) -> None:
     """One POST (Slack-compatible "text", plus the alerts), with a timeout and one retry."""
-    import httpx
-
+    from llmaudit.errors import ProviderError
+    from llmaudit.http import Client
     from llmaudit.render.json import render_json
 
     body = json.loads(
@@ -319,19 +319,17 @@ def _post(url: str, new: list[dict], timeout: float) -> None:
             }
         )
     )
-    last = None
-    for _ in range(2):
-        try:
-            response = httpx.post(
-                url, json=body, timeout=timeout, headers={"User-Agent": "llmaudit"}
-            )
-            if response.status_code < 500:
-                if response.status_code >= 400:
-                    raise ProviderConnectionError(
-                        f"--notify: the webhook answered {response.status_code}"
-                    )
-                return
-            last = f"the webhook answered {response.status_code}"
-        except httpx.HTTPError as exc:
-            last = f"{type(exc).__name__}"
-    raise ProviderConnectionError(f"--notify: could not deliver the alerts ({last})")
+    # the webhook URL is itself a secret (Slack's are): never in a message or a debug line
+    client = Client(url, {}, provider="--notify", key_env=None, secrets=[url], retries=1,
+                    timeout=timeout)  # fmt: skip
+    try:
+        client.post(url, body)
+    except ProviderError:
+        status = client.last_status
+        if status is not None and 400 <= status < 500:
+            raise ProviderConnectionError(f"--notify: the webhook answered {status}") from None
+        raise ProviderConnectionError(
+            f"--notify: could not deliver the alerts ({client.last_failure})"
+        ) from None
+    finally:
+        client.close()

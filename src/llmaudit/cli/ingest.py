@@ -97,7 +97,7 @@ def ingest(
     kept in the ledger ('llmaudit ledger rejects'), and make the command exit with 3; the good
     lines are ingested all the same.
     """
-    from llmaudit.sources import FORMATS
+    from llmaudit.sources.registry import FORMATS
 
     if list_formats:
         width = max(len(n) for n in FORMATS)

@@ -9,6 +9,7 @@ import click
 
 from llmaudit.cli.app import App
 from llmaudit.cli.options import format_option
+from llmaudit.config import get_key
 from llmaudit.errors import Findings, UsageError
 from llmaudit.model.money import usd
 from llmaudit.render import Column, Format, Table
@@ -71,7 +72,7 @@ def pull(
             start, end = core.window(_when(since, "--since"), _when(until, "--until", True), now)
             with _progress(app) as progress:
                 request = core.request_for(
-                    app.config,
+                    lambda name: get_key(app.config, name),
                     providers,
                     start,
                     end,

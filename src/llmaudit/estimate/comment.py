@@ -10,7 +10,7 @@ from typing import Any
 
 from llmaudit.errors import ProviderError, UsageError
 from llmaudit.estimate.check import MARKER
-from llmaudit.sources.http import Client
+from llmaudit.http import Client
 
 BEHAVIORS = ("update", "new", "delete-and-new")
 GITHUB_LIMIT = 65_536  # characters GitHub accepts in one comment body

@@ -131,7 +131,7 @@ def _ask(
     debug: bool,
 ) -> Any:
     """POST one count-tokens request with a normal API key (kept out of messages and --debug)."""
-    from llmaudit.sources.http import Client
+    from llmaudit.http import Client
 
     client = Client(
         base_url,

@@ -37,7 +37,7 @@ class TimingSample:
 
 
 @dataclass(frozen=True)
-class BilledCost:
+class BilledLine:
     """One line of a provider's cost report (what the provider billed)."""
 
     provider: str
@@ -78,7 +78,7 @@ class Queries(Protocol):
         """Requests with timings, at most about ``limit`` of them (an even sample beyond)."""
         ...
 
-    def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledCost]:
+    def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:
         """A provider's billed cost lines in [since, until)."""
         ...
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import StoreError
-from llmaudit.ledger.api import BilledCost, Timing, TimingSample
+from llmaudit.ledger.api import BilledLine, Timing, TimingSample
 from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, row_to_record
 from llmaudit.ledger.filters import Filters
 from llmaudit.ledger.rollup import aggregate, refresh_rollup
@@ -84,9 +84,9 @@ class Reads(Connected):
         )
         return TimingSample(total, step, (Timing(*row) for row in cur))
 
-    def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledCost]:
+    def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:
         return [
-            BilledCost(provider, _instant(ts), model, project, Decimal(amount), item, cost_type)
+            BilledLine(provider, _instant(ts), model, project, Decimal(amount), item, cost_type)
             for ts, model, project, amount, item, cost_type in self.conn.execute(
                 "SELECT ts, model, project, amount_usd, line_item, cost_type FROM billed_costs "
                 "WHERE provider = ? AND ts >= ? AND ts < ?",

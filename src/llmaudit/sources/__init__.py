@@ -1,43 +1,4 @@
-"""Input sources: one module per log format or provider API, each yielding normalised records."""
+"""Input sources: one module per log format or provider API, each yielding normalised records.
 
-from __future__ import annotations
-
-from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.claude_code import ClaudeCode
-from llmaudit.sources.codex import CodexRollout
-from llmaudit.sources.gemini_cli import GeminiCli
-from llmaudit.sources.helicone import Helicone
-from llmaudit.sources.langfuse import Langfuse
-from llmaudit.sources.litellm import LiteLLMPayload, LiteLLMSpendLogs
-from llmaudit.sources.llm_db import LlmLogsDb
-from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl
-from llmaudit.sources.mapped import Mapped
-from llmaudit.sources.middleware import Middleware
-from llmaudit.sources.openai_batch import OpenAIBatch
-from llmaudit.sources.otel import OtelSpans
-from llmaudit.sources.structured import Structured
-
-# Every built-in format, in the order auto-detection tries them (most specific first; the
-# generic middleware shape and the structured-log reader last; "mapped" is only ever chosen by
-# --map / --mapping).
-FORMATS: dict[str, Source] = {
-    src.name: src
-    for src in (
-        LlmauditJsonl(),
-        OtelSpans(),
-        ClaudeCode(),
-        CodexRollout(),
-        GeminiCli(),
-        OpenAIBatch(),
-        LiteLLMSpendLogs(),
-        LiteLLMPayload(),
-        Langfuse(),
-        Helicone(),
-        LlmLogsDb(),
-        Middleware(),
-        Structured(),
-        Mapped(),
-    )
-}
-
-__all__ = ["FORMATS", "InputFile", "Item", "Options", "Source"]
+The formats auto-detection knows are listed in :mod:`llmaudit.sources.registry`.
+"""

@@ -24,9 +24,9 @@ from llmaudit.ledger.store import Ledger
 from llmaudit.ledger.writes import WriteCounts
 from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord
 from llmaudit.model.reject import Reject
-from llmaudit.sources import FORMATS
 from llmaudit.sources.base import InputFile, Options, Source, walk
 from llmaudit.sources.common import LINE_ERRORS
+from llmaudit.sources.registry import FORMATS
 
 BATCH_SIZE = 2000
 NOT_RECOGNISED = (

@@ -18,13 +18,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from llmaudit.errors import ProviderError, RecordError, UsageError
+from llmaudit.http import Client
 from llmaudit.ledger.store import Ledger
 from llmaudit.ledger.writes import WriteCounts
 from llmaudit.model.record import UsageRecord, check_plausible
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts
 from llmaudit.sources.common import LINE_ERRORS, line_error
-from llmaudit.sources.http import Client
 from llmaudit.sources.provider_apis import ENDPOINTS, PROVIDERS, BilledCost, Endpoint
 
 KINDS = {"openai": "openai-api", "anthropic": "anthropic-api", "openrouter": "openrouter-api"}
@@ -60,18 +60,21 @@ class PullRequest:
 
 
 def request_for(
-    config: dict[str, Any], providers: list[str], since: datetime, until: datetime, **options: Any
+    setting: Callable[[str], str | None],
+    providers: list[str],
+    since: datetime,
+    until: datetime,
+    **options: Any,
 ) -> PullRequest:
     """A pull request with each provider's key and base URL resolved (environment first,
-    then the config); a usage error when no provider has a key."""
-    from llmaudit.config import get_key
-
+    then ``setting``, which reads a config value by its dotted name); a usage error when no
+    provider has a key."""
     base_url = options.pop("base_url", None)
     request = PullRequest(providers=providers, since=since, until=until, **options)
     for p in providers:
         spec = PROVIDERS[p]
-        request.keys[p] = key_for(p, get_key(config, spec.key_config))
-        request.base_urls[p] = base_url_for(p, base_url, get_key(config, f"providers.{p}.base_url"))
+        request.keys[p] = key_for(p, setting(spec.key_config))
+        request.base_urls[p] = base_url_for(p, base_url, setting(f"providers.{p}.base_url"))
     if not any(request.keys.values()):
         names = " or ".join(PROVIDERS[p].key_env for p in providers)
         raise UsageError(f"no key: set {names} (an admin key for OpenAI and Anthropic)")

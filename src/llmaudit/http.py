@@ -1,6 +1,7 @@
-"""The one HTTP client of llmaudit: explicit timeouts, a User-Agent, bounded retries with
-backoff and jitter on connection errors, 429 and 5xx (honouring Retry-After), and no secret in
-any message or debug line."""
+"""The one HTTP client of llmaudit (provider pulls, ``estimate --exact``, PR comments, alert
+webhooks): explicit timeouts, a User-Agent, bounded retries with backoff and jitter on
+connection errors, 429 and 5xx (honouring Retry-After), bounded bodies, and no secret in any
+message or debug line."""
 
 from __future__ import annotations
 
@@ -31,15 +32,22 @@ class Client:
         headers: dict[str, str],
         *,
         provider: str,
-        key_env: str,
+        key_env: str | None,
         secrets: list[str],
         debug: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         key_kind: str = "an admin key",
+        retries: int = RETRIES,
+        timeout: float = TIMEOUT,
     ) -> None:
+        """``provider`` names the other end in messages; ``key_env`` the variable holding its
+        key (None: no key, so a 401/403 is an ordinary refusal)."""
         import httpx
 
         self.provider = provider
+        self.retries = retries
+        self.last_failure = ""  # why the last attempt failed: "ReadTimeout", "HTTP 503"
+        self.last_status: int | None = None
         self.key_env = key_env
         self.key_kind = key_kind
         self.secrets = [s for s in secrets if s]
@@ -49,7 +57,7 @@ class Client:
         self.http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"User-Agent": f"llmaudit/{__version__}", **headers},
-            timeout=TIMEOUT,
+            timeout=timeout,
         )
 
     def close(self) -> None:
@@ -72,23 +80,30 @@ class Client:
     def post_json(self, path: str, body: Any) -> tuple[Any, str]:
         return self.request_json("POST", path, json_body=body)
 
+    def post(self, path: str, body: Any) -> int:
+        """POST a JSON body to an endpoint whose answer is not JSON (a webhook); its status."""
+        self.request_json("POST", path, json_body=body, decode=False)
+        return self.last_status or 0
+
     def request_json(
         self,
         method: str,
         path: str,
         params: list[tuple[str, str]] | None = None,
         json_body: Any = None,
+        decode: bool = True,
     ) -> tuple[Any, str]:
         import httpx
 
         last = ""
-        for attempt in range(RETRIES + 1):
+        retries = self.retries
+        for attempt in range(retries + 1):
             try:
                 response = self._fetch(method, path, params, json_body)
             except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}"
+                last = self.last_failure = f"{type(exc).__name__}"
                 self.log(f"{method} {path}: {last}")
-                if attempt == RETRIES:
+                if attempt == retries:
                     raise ProviderConnectionError(
                         f"{self.provider}: cannot reach {self.http.base_url.host} ({last})",
                         hint="check the network, --base-url, or a proxy",
@@ -97,26 +112,28 @@ class Client:
                 continue
             url = self.redact(str(response.request.url))
             self.log(f"{method} {url} -> {response.status_code}")
-            if response.status_code in (401, 403):
+            self.last_status = response.status_code
+            if response.status_code in (401, 403) and self.key_env:
                 raise ProviderError(
                     f"{self.provider}: {path} refused the key ({response.status_code}): "
                     f"{self.key_kind} is needed; set {self.key_env}"
                 )
             if response.status_code == 429 or response.status_code >= 500:
-                last = f"HTTP {response.status_code}"
-                if attempt == RETRIES:
+                last = self.last_failure = f"HTTP {response.status_code}"
+                if attempt == retries:
                     raise ProviderError(
                         f"{self.provider}: {path} kept answering {last} after "
-                        f"{RETRIES} retries; try again later"
+                        f"{retries} retries; try again later"
                     )
                 self._wait(self._backoff(attempt, response.headers.get("retry-after")), path, last)
                 continue
             if response.status_code >= 400:
+                self.last_failure = f"HTTP {response.status_code}"
                 raise ProviderError(
                     f"{self.provider}: {path} answered HTTP "
                     f"{response.status_code}: {self._error_text(response)}"
                 )
-            if response.status_code == 204 or not response.content.strip():
+            if not decode or response.status_code == 204 or not response.content.strip():
                 return None, url  # a DELETE, or another answer without a body
             try:
                 return response.json(), url
