@@ -24,8 +24,9 @@ from llmaudit.ledger.writes import WriteCounts
 from llmaudit.model.record import UsageRecord, check_plausible
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts
+from llmaudit.sources.apis.registry import ENDPOINTS, PROVIDERS
+from llmaudit.sources.apis.spec import BilledCost, Endpoint
 from llmaudit.sources.common import LINE_ERRORS, line_error
-from llmaudit.sources.provider_apis import ENDPOINTS, PROVIDERS, BilledCost, Endpoint
 
 KINDS = {"openai": "openai-api", "anthropic": "anthropic-api", "openrouter": "openrouter-api"}
 
