@@ -12,8 +12,15 @@ import click
 from llmaudit.cli.app import App
 from llmaudit.cli.options import format_option
 from llmaudit.errors import ConfigError, Findings, UsageError
-from llmaudit.model.money import usd
-from llmaudit.render import Column, Format, Table
+from llmaudit.estimate.tokens import exact_settings
+from llmaudit.render import Format
+from llmaudit.render.estimate import (
+    annotations,
+    check_markdown,
+    check_table,
+    estimate_csv,
+    estimate_tables,
+)
 
 PROJECT_FILE = "llmaudit.toml"
 
@@ -116,27 +123,6 @@ def _median_output(app: App, feature: str, models: tuple[str, ...]) -> int:
     return int(rows[len(rows) // 2])
 
 
-def _exact_settings(app: App) -> dict[str, Any]:
-    """Keys and endpoints for --exact: Anthropic's count_tokens and Gemini's countTokens. A
-    provider without a key stays an estimate; neither key is a usage error."""
-    anthropic = os.environ.get("ANTHROPIC_API_KEY")
-    google = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
-    if not anthropic and not google:
-        raise UsageError(
-            "--exact: set ANTHROPIC_API_KEY and/or GEMINI_API_KEY (normal API keys) to ask "
-            "Anthropic or Google for exact counts"
-        )
-    return {
-        "anthropic_key": anthropic,
-        "anthropic_base_url": os.environ.get("LLMAUDIT_ANTHROPIC_BASE_URL")
-        or "https://api.anthropic.com",
-        "google_key": google,
-        "google_base_url": os.environ.get("LLMAUDIT_GOOGLE_BASE_URL")
-        or "https://generativelanguage.googleapis.com",
-        "debug": app.debug,
-    }
-
-
 def run_estimates(app: App, files: list[str], variables: dict[str, str], settings) -> dict:
     from llmaudit.estimate import prompts
     from llmaudit.estimate.estimate import estimate
@@ -144,42 +130,6 @@ def run_estimates(app: App, files: list[str], variables: dict[str, str], setting
     table = app.price_table
     results = [estimate(prompts.load(p, variables), table, settings) for p in prompts.find(files)]
     return {"settings": settings.as_dict(), "estimates": results}
-
-
-def _tokens_cell(row: dict) -> str:
-    if row["exact"]:
-        return f"{row['input_tokens']:,}"
-    return f"~{row['input_tokens']:,} ±{row['error_band'] * 100:.0f}%"
-
-
-def estimate_tables(data: dict) -> list[Table]:
-    per = data["settings"]["per"]
-    volume = data["settings"]["requests"]
-    out = []
-    for e in data["estimates"]:
-        cols = [
-            Column("model", "model"),
-            Column("input tokens", "tokens", "right"),
-            Column(
-                "$/call",
-                "cost_per_call_usd",
-                "right",
-                lambda v: "unpriced" if v is None else usd(v),
-                fmt_none=True,
-            ),
-            Column("$/1k calls", "cost_per_1k_calls_usd", "right", usd, 2),
-        ]
-        if volume:
-            cols.append(
-                Column(f"$/{per} ({volume:,}/{per})", "cost_per_period_usd", "right", usd, 1)
-            )
-        notes = [f"{data['settings']['output_tokens']:,} output tokens a call"]
-        if e["unfilled_variables"]:
-            notes.append(f"unfilled: {', '.join(e['unfilled_variables'])}")
-        title = f"{e['file']} ({'; '.join(notes)})"
-        rows = [{**r, "tokens": _tokens_cell(r)} for r in e["rows"]]
-        out.append(Table(title, cols, rows))
-    return out
 
 
 var_option = click.option(
@@ -192,27 +142,6 @@ var_option = click.option(
 project_option = click.option(
     "--project", metavar="FILE", help=f"Project config (default ./{PROJECT_FILE})."
 )
-
-
-def estimate_csv(data: dict) -> Table:
-    """Every file's rows in one table of raw values (CSV has one header row)."""
-    keys = [
-        "file",
-        "model",
-        "price_id",
-        "input_tokens",
-        "exact",
-        "error_band",
-        "method",
-        "cache_read_tokens",
-        "output_tokens",
-        "cost_per_call_usd",
-        "cost_per_1k_calls_usd",
-    ]
-    if data["settings"]["requests"]:
-        keys += ["cost_per_period_usd", "cost_per_month_usd"]
-    rows = [{"file": e["file"], **r} for e in data["estimates"] for r in e["rows"]]
-    return Table(None, [Column(k, k) for k in keys], rows)
 
 
 @click.command()
@@ -269,7 +198,7 @@ def estimate(
         )
     settings = _settings(app, proj, models, output_tokens, cache_hit, requests, per, feature)
     if exact:
-        settings.exact = _exact_settings(app)
+        settings.exact = exact_settings(app.debug)
     data = run_estimates(app, files, {**conf.get("vars", {}), **parse_vars(variables)}, settings)
     app.emit(fmt, estimate_tables(data), data, csv_table=estimate_csv(data))
     for e in data["estimates"]:
@@ -281,81 +210,6 @@ def estimate(
         for r in e["rows"]:
             if not r["priced"]:
                 app.warn(f"{e['file']}: {r['model']}: unestimated ({r['note']}){_closest(app, r)}")
-
-
-def _pct(v) -> str:
-    return "-" if v is None else f"{v * 100:+.1f}%"
-
-
-def check_markdown(result: dict, limits_text: str) -> str:
-    """A PR comment; the hidden marker lets a bot find and update its own comment."""
-    from llmaudit.estimate.check import MARKER
-
-    lines = [MARKER, "### llmaudit cost check", ""]
-    verdict = "failed" if not result["passed"] else "passed"
-    lines.append(
-        f"**{verdict}**: {result['failed']} over the limit, {result['warned']} "
-        f"warning(s), {result['unestimated']} unestimated ({limits_text})"
-    )
-    total = result.get("total")
-    if total and (total["old_usd"] or total["new_usd"]):
-        lines.append("")
-        lines.append(
-            f"Total: {usd(total['old_usd'])} -> {usd(total['new_usd'])} a {total['basis']} "
-            f"({'+' if total['increase_usd'] >= 0 else '-'}{usd(abs(total['increase_usd']))}, "
-            f"{_pct(total['increase'])})"
-        )
-    changed = _what_changed(result["rows"])
-    if changed:
-        lines += ["", "What changed:", *changed]
-    lines.append("")
-    lines.append("| prompt | model | tokens | $ a call | $ a period | change | status |")
-    lines.append("|---|---|---:|---:|---:|---:|---|")
-    for r in result["rows"]:
-        cells = [
-            r.get("prompt") or r["file"],
-            r["model"],
-            _arrow(r.get("old_tokens"), r.get("new_tokens"), lambda v: f"{v:,}"),
-            _arrow(r.get("old_per_call_usd"), r.get("new_per_call_usd"), usd),
-            _arrow(r["old_usd"], r["new_usd"], usd)
-            + (f" a {r['basis']}" if r.get("basis") else ""),
-            _pct(r["delta"]),
-            r["status"] + (f" ({r['suggestion']})" if r.get("suggestion") else ""),
-        ]
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines)
-
-
-def _arrow(old, new, show) -> str:
-    if old is None and new is None:
-        return "-"
-    if old is None:
-        return f"new: {show(new)}"
-    if new is None:
-        return f"was {show(old)}"
-    return show(new) if old == new else f"{show(old)} -> {show(new)}"
-
-
-def _what_changed(rows: list[dict]) -> list[str]:
-    """One line a prompt, in words: "prompts/summarise.md: +2,140 tokens (+38%)"."""
-    out: dict[str, str] = {}
-    for r in rows:
-        name = r["file"]
-        if name in out:
-            continue
-        old, new = r.get("old_tokens"), r.get("new_tokens")
-        if r["status"] == "new":
-            out[name] = f"- {name}: added ({new:,} tokens)" if new else f"- {name}: added"
-        elif r["status"] == "removed":
-            out[name] = f"- {name}: removed"
-        elif old is not None and new is not None and old != new:
-            share = f" ({(new - old) / old * 100:+.0f}%)" if old else ""
-            out[name] = f"- {name}: {new - old:+,} tokens{share}"
-        if r.get("renamed_from"):
-            out[name] = (
-                out.get(name, f"- {name}: unchanged") + f", renamed from {r['renamed_from']}"
-            )
-    return list(out.values())
 
 
 @click.command()
@@ -530,33 +384,14 @@ def _report_check(
     if chosen is Format.MARKDOWN:
         sys.stdout.write(markdown + "\n")
     else:
-        table = Table(
-            "Cost check",
-            [
-                Column("prompt", "prompt"),
-                Column("model", "model"),
-                Column("old", "old_usd", "right", usd),
-                Column("new", "new_usd", "right", usd),
-                Column("delta", "delta_usd", "right", usd, 2),
-                Column("%", "delta", "right", _pct),
-                Column("status", "status"),
-            ],
-            result["rows"],
-        )
-        app.emit(chosen, [table], {"check": result})
+        app.emit(chosen, [check_table(result["rows"])], {"check": result})
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as fh:
             fh.write(markdown + "\n")
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        for r in result["rows"]:
-            if r["status"] in ("fail", "warn"):
-                level = "error" if r["status"] == "fail" else "warning"
-                # stderr: the runner reads workflow commands there too, and stdout stays data
-                sys.stderr.write(
-                    f"::{level} file={r['file']}::{r['model']}: cost "
-                    f"{_pct(r['delta'])} ({usd(r['delta_usd'])} a {r['basis']})\n"
-                )
+        # stderr: the runner reads workflow commands there too, and stdout stays data
+        sys.stderr.writelines(line + "\n" for line in annotations(result["rows"]))
     for r in result["rows"]:
         if r["status"] == "unestimated":
             app.warn(f"{r['file']}: {r['model']}: unestimated ({r.get('note')}){_closest(app, r)}")

@@ -8,12 +8,13 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from llmaudit.errors import ConfigError
+from llmaudit.errors import ConfigError, UsageError
 
 DATA = Path(__file__).parent / "data"
 
@@ -225,3 +226,24 @@ def google_exact(
     if not isinstance(total, int) or isinstance(total, bool):
         raise ProviderError("google: countTokens did not answer totalTokens")
     return total
+
+
+def exact_settings(debug: bool) -> dict[str, Any]:
+    """Keys and endpoints for --exact: Anthropic's count_tokens and Gemini's countTokens. A
+    provider without a key stays an estimate; neither key is a usage error."""
+    anthropic = os.environ.get("ANTHROPIC_API_KEY")
+    google = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+    if not anthropic and not google:
+        raise UsageError(
+            "--exact: set ANTHROPIC_API_KEY and/or GEMINI_API_KEY (normal API keys) to ask "
+            "Anthropic or Google for exact counts"
+        )
+    return {
+        "anthropic_key": anthropic,
+        "anthropic_base_url": os.environ.get("LLMAUDIT_ANTHROPIC_BASE_URL")
+        or "https://api.anthropic.com",
+        "google_key": google,
+        "google_base_url": os.environ.get("LLMAUDIT_GOOGLE_BASE_URL")
+        or "https://generativelanguage.googleapis.com",
+        "debug": debug,
+    }
