@@ -120,6 +120,15 @@ def get_key(config: dict[str, Any], key: str) -> Any:
     return node
 
 
+def alert_thresholds(config: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    """The warning and critical shares of a budget (alerts.warning, alerts.critical)."""
+    from llmaudit.analysis.budgets import CRITICAL, WARNING
+
+    warning = get_number(config, "alerts.warning", float(WARNING), low=0, high=100)
+    critical = get_number(config, "alerts.critical", float(CRITICAL), low=0, high=100)
+    return warning, critical
+
+
 def get_number(
     config: dict[str, Any], key: str, default: float, *, low: float, high: float
 ) -> Decimal:

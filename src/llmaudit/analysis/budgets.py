@@ -23,6 +23,10 @@ from llmaudit.pricing.table import PriceTable
 PERIODS = ("day", "week", "month")
 BURN_WINDOW = timedelta(hours=24)
 
+# Alert levels: the share of a budget spent (config alerts.warning / alerts.critical).
+WARNING = Decimal("0.8")
+CRITICAL = Decimal(1)
+
 
 @dataclass
 class Budget:
@@ -110,8 +114,8 @@ def budget_status(
     table: PriceTable,
     budget: Budget,
     now: datetime,
-    warning: Decimal = Decimal("0.8"),
-    critical: Decimal = Decimal(1),
+    warning: Decimal = WARNING,
+    critical: Decimal = CRITICAL,
 ) -> dict[str, Any]:
     start, end = period_bounds(budget.period, now)
     spent, unpriced = _spent(ledger, table, budget.where, start, now)

@@ -28,11 +28,9 @@ def _now(at: str | None) -> datetime:
 
 
 def _thresholds(app: App) -> tuple[Decimal, Decimal]:
-    from llmaudit.config import get_number
+    from llmaudit.config import alert_thresholds
 
-    warning = get_number(app.config, "alerts.warning", 0.8, low=0, high=100)
-    critical = get_number(app.config, "alerts.critical", 1.0, low=0, high=100)
-    return warning, critical
+    return alert_thresholds(app.config)
 
 
 @click.group()

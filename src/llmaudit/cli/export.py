@@ -78,12 +78,9 @@ def export_openmetrics(app: App, output) -> None:
 @click.pass_obj
 def export_prometheus_rules(app: App, output) -> None:
     """Prometheus alerting rules (warning, critical, anomaly) from the configured budgets."""
-    from decimal import Decimal
-
     from llmaudit.analysis.budgets import budgets_from_config
     from llmaudit.analysis.metrics import prometheus_rules
-    from llmaudit.config import get_key
+    from llmaudit.config import alert_thresholds
 
-    warning = Decimal(str(get_key(app.config, "alerts.warning") or 0.8))
-    critical = Decimal(str(get_key(app.config, "alerts.critical") or 1.0))
+    warning, critical = alert_thresholds(app.config)
     output.write(prometheus_rules(budgets_from_config(app.config), warning, critical))

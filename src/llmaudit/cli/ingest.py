@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -228,47 +229,22 @@ def _mapping(app: App, name: str | None, maps: tuple[str, ...]) -> dict[str, str
 
 
 class _progress:
-    """A Rich progress bar (bytes) on stderr when it is a terminal; a no-op otherwise."""
+    """Bytes read and records so far, per input (see render/progress.py)."""
 
     def __init__(self, app: App) -> None:
-        self.app = app
-        self.bar = None
-        self.tasks: dict[str, int] = {}
+        from llmaudit.render.progress import LiveProgress
 
-    def __enter__(self):
-        import os
+        self.live = LiveProgress(app.err, "bytes")
 
-        if sys.stderr.isatty() and not os.environ.get("CI"):
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(  # bytes read, and records so far
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TextColumn("{task.fields[records]:,} records"),
-                TimeRemainingColumn(),
-                console=self.app.err,
-                transient=True,
-            )
-            self.bar.start()
+    def __enter__(self) -> Callable[[str, int, int | None, int], None]:
+        self.live.__enter__()
         return self.update
 
     def update(self, location: str, done: int, total: int | None, records: int) -> None:
-        if self.bar is None:
-            return
-        if location not in self.tasks:
-            self.tasks[location] = self.bar.add_task(location[-40:], total=total, records=0)
-        self.bar.update(self.tasks[location], completed=done, records=records)
+        self.live.update(location, location[-40:], completed=done, total=total, records=records)
 
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__()
 
 
 def _finish(app: App, summary, shown: int, as_json: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -116,43 +117,24 @@ def _summarise(app: App, results) -> None:
 
 
 class _progress:
-    """A Rich display on stderr, one line per endpoint (pages and buckets so far), when it is
-    a terminal; a no-op otherwise."""
+    """Pages and buckets so far, one line per endpoint (see render/progress.py)."""
 
     def __init__(self, app: App) -> None:
-        self.app = app
-        self.bar = None
-        self.tasks: dict[tuple[str, str], int] = {}
+        from llmaudit.render.progress import LiveProgress
 
-    def __enter__(self):
-        import os
-        import sys
+        self.live = LiveProgress(app.err, "pages")
 
-        if sys.stderr.isatty() and not os.environ.get("CI"):
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TextColumn("{task.fields[pages]:,} page(s), {task.fields[buckets]:,} bucket(s)"),
-                TimeElapsedColumn(),
-                console=self.app.err,
-                transient=True,
-            )
-            self.bar.start()
+    def __enter__(self) -> Callable[[str, str, int, int], None]:
+        self.live.__enter__()
         return self.update
 
     def update(self, provider: str, endpoint: str, pages: int, buckets: int) -> None:
-        if self.bar is None:
-            return
-        key = (provider, endpoint)
-        if key not in self.tasks:
-            self.tasks[key] = self.bar.add_task(f"{provider} {endpoint}", pages=0, buckets=0)
-        self.bar.update(self.tasks[key], pages=pages, buckets=buckets)
+        self.live.update(
+            (provider, endpoint), f"{provider} {endpoint}", pages=pages, buckets=buckets
+        )
 
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__()
 
 
 @click.command()
