@@ -25,6 +25,10 @@ def isolated(tmp_path, monkeypatch):
     for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "LLM_USER_PATH", "XDG_CONFIG_HOME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    # retries wait for nothing (what they would have waited is still computed and bounded)
+    from llmaudit import http
+
+    monkeypatch.setattr(http, "pause", lambda seconds: None)
     return tmp_path
 
 

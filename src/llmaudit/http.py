@@ -25,6 +25,11 @@ REQUEST_DEADLINE = 120.0  # seconds for one response, however slowly it drips in
 RETRY_BUDGET = 180.0  # seconds of Retry-After / backoff waits for one client, in all
 
 
+def pause(seconds: float) -> None:
+    """Wait between attempts. Looked up at each wait, so a test can make it instant."""
+    time.sleep(seconds)
+
+
 class Client:
     def __init__(
         self,
@@ -35,7 +40,7 @@ class Client:
         key_env: str | None,
         secrets: list[str],
         debug: bool = False,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         key_kind: str = "an admin key",
         retries: int = RETRIES,
         timeout: float = TIMEOUT,
@@ -52,7 +57,7 @@ class Client:
         self.key_kind = key_kind
         self.secrets = [s for s in secrets if s]
         self.debug = debug
-        self.sleep = sleep
+        self.sleep = sleep or (lambda seconds: pause(seconds))
         self.waited = 0.0
         self.http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
@@ -151,7 +156,8 @@ class Client:
         import httpx
 
         started = time.monotonic()
-        request = self.http.build_request(method, path.lstrip("/"), params=params, json=json_body)
+        query: Any = params  # httpx's own list type is invariant; a list of str pairs is valid
+        request = self.http.build_request(method, path.lstrip("/"), params=query, json=json_body)
         response = self.http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "")

@@ -175,7 +175,9 @@ class Hook(BaseHTTPRequestHandler):
 def hook():
     Hook.received, Hook.fail_first, Hook.delay = [], 0, 0.0
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/hook"
     server.shutdown()

@@ -9,9 +9,27 @@ import pytest
 from llmaudit.ledger.store import Ledger
 
 
+@pytest.fixture(scope="session")
+def _demo_ledger(tmp_path_factory):
+    """The demo ledger, built once a session (it takes a second); each test gets a copy."""
+    from llmaudit.cli.main import main
+
+    home = tmp_path_factory.mktemp("demo")
+    path = home / "demo.db"
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(SystemExit) as done:
+        mp.setenv("HOME", str(home))  # never the real config or data folders
+        mp.setenv("LLMAUDIT_CONFIG", str(home / "config.toml"))
+        mp.setenv("LLMAUDIT_DATA_DIR", str(home / "data"))
+        main(["--db", str(path), "demo", "--format", "json"])
+    assert done.value.code in (0, None)
+    return path
+
+
 @pytest.fixture
-def demo_db(run):
-    assert run("--db", "demo.db", "demo", "--format", "json").exit_code == 0
+def demo_db(_demo_ledger, tmp_path):
+    import shutil
+
+    shutil.copyfile(_demo_ledger, tmp_path / "demo.db")
     return "demo.db"
 
 

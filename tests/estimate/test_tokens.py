@@ -146,7 +146,9 @@ def count_tokens_server(answer):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), CountTokens)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    ).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}", seen
     finally:

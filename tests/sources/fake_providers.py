@@ -129,7 +129,9 @@ class FakeServer(ThreadingHTTPServer):
         self.requests = []
         self.faults = {}
         self.keys = {"openai": OPENAI_KEY, "anthropic": ANTHROPIC_KEY, "openrouter": OPENROUTER_KEY}
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -96,7 +96,7 @@ def _spent(
     until: datetime,
 ) -> tuple[Decimal, int]:
     groups = priced_groups(ledger, table, Filters(since, until, list(where)))
-    cost = sum((g.total for g in groups if g.priced), ZERO)
+    cost = sum((g.spend for g in groups if g.priced), ZERO)
     unpriced = sum(g.requests for g in groups if not g.priced)
     return cost, unpriced
 
@@ -205,7 +205,7 @@ def anomalies(
                 ledger, table, Filters(since, until), ("feature",), bucket="hour"
             ):
                 key = g.model if dim == "model" else (g.dims[0] or "(unset)")
-                per[key][i].add(g.total if g.priced else ZERO, g.requests, g.input_total + g.output)
+                per[key][i].add(g.spend if g.priced else ZERO, g.requests, g.input_total + g.output)
         for key, windows in per.items():
             current, history = windows[0], windows[1:]
             base_cost = _median([w.cost for w in history])

@@ -12,6 +12,7 @@ from typing import Any
 
 from llmaudit.ledger.api import Queries
 from llmaudit.ledger.filters import Filters
+from llmaudit.model.money import ZERO
 from llmaudit.model.record import COUNT_FIELDS, UsageRecord
 from llmaudit.pricing.kernel import Cost, price_record
 from llmaudit.pricing.match import match
@@ -44,6 +45,12 @@ class Group:
     @property
     def total(self) -> Decimal | None:
         return self.cost.total
+
+    @property
+    def spend(self) -> Decimal:
+        """The group's cost, zero when it is unpriced (which callers count apart)."""
+        total = self.cost.total
+        return ZERO if total is None else total
 
     @property
     def priced(self) -> bool:

@@ -52,10 +52,10 @@ def assess(
     _, newest = ledger.time_span()
     since = now - timedelta(days=30)
     groups = priced_groups(ledger, table, Filters(since, now), ("feature",)) if newest else []
-    spend = sum((g.total for g in groups if g.priced), Decimal(0))
+    spend = sum((g.spend for g in groups if g.priced), Decimal(0))
     tokens = sum(g.input_total + g.output for g in groups)
     priced = sum(g.input_total + g.output for g in groups if g.priced)
-    feature_spend = sum((g.total for g in groups if g.priced and g.dims[0]), Decimal(0))
+    feature_spend = sum((g.spend for g in groups if g.priced and g.dims[0]), Decimal(0))
     input_tokens = sum(g.input_total for g in groups)
     cache_read = sum(g.cache_read for g in groups)
     models_per_feature: dict[str, set[str]] = {}

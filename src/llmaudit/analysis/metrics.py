@@ -34,7 +34,7 @@ def openmetrics(ledger: Queries, table: PriceTable) -> str:
         labels = (g.provider, g.model, *(v or "" for v in g.dims))
         requests[labels] = requests.get(labels, 0) + g.requests
         if g.priced:
-            cost[labels] = cost.get(labels, Decimal(0)) + g.total
+            cost[labels] = cost.get(labels, Decimal(0)) + g.spend
         else:
             unpriced[labels] = unpriced.get(labels, 0) + g.requests
         for kind, n in (
@@ -88,7 +88,7 @@ def prometheus_rules(
 ) -> str:
     """Alerting rules (YAML, valid for `promtool check rules`) from the budgets, plus an anomaly
     rule: the last hour's spend at 3x the same hour's median over the previous 7 days."""
-    rules = []
+    rules: list[dict[str, Any]] = []
     for b in budgets:
         spend = f"sum(increase(llmaudit_cost_usd_total{_selector(b)}[{PERIOD_RANGE[b.period]}]))"
         for level, share in (("warning", warning), ("critical", critical)):

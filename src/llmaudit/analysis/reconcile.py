@@ -68,7 +68,7 @@ def reconcile(
             r["usage"] = True
             r["tiers"].add(g.service_tier)
             if g.priced:
-                r["computed"] += g.total
+                r["computed"] += g.spend
                 r["notes"].update(g.cost.notes)
             else:
                 r["unpriced"] += 1

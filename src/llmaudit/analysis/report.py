@@ -66,7 +66,7 @@ def _ratio(num: Any, den: Any) -> float | None:
 
 
 def _sum_cost(groups: list[Group]) -> Decimal:
-    return sum((g.total for g in groups if g.priced), ZERO)
+    return sum((g.spend for g in groups if g.priced), ZERO)
 
 
 def resolve_window(ledger: Queries, filters: Filters, tz: tzinfo) -> Window | None:
@@ -218,7 +218,7 @@ def _rollup(groups: list[Group], key) -> dict[Any, dict[str, Any]]:
                 "priced": False,
             }
         if g.priced:
-            row["cost"] += g.total
+            row["cost"] += g.spend
             row["priced_requests"] += g.requests
             row["priced"] = True
         else:
@@ -248,7 +248,7 @@ def spend(groups: list[Group], getters: list[Any], by: list[str], top: int) -> d
             k, {"cost": ZERO, "requests": 0, "unpriced_requests": 0, "priced": False}
         )
         if g.priced:
-            row["cost"] += g.total
+            row["cost"] += g.spend
             row["priced"] = True
         else:
             row["unpriced_requests"] += g.requests
@@ -366,7 +366,7 @@ def _cache_row(groups: list[Group], table: PriceTable) -> dict[str, Any]:
         if plain is None or writes_plain is None:
             continue
         read_saving += plain - writes_plain
-        write_premium += g.total - writes_plain
+        write_premium += g.spend - writes_plain
     return {
         "requests": reqs,
         "token_hit_rate": _ratio(read, inp),
@@ -488,8 +488,8 @@ def trend(groups: list[Group], bucket: str, tz: tzinfo, window: Window) -> dict[
         row = per.setdefault(key, {"cost": ZERO, "requests": 0, "unpriced_requests": 0})
         row["requests"] += g.requests
         if g.priced:
-            row["cost"] += g.total
-            model_cost[key][g.model] += g.total
+            row["cost"] += g.spend
+            model_cost[key][g.model] += g.spend
         else:
             row["unpriced_requests"] += g.requests
     # every bucket of the window, empty ones too, so gaps show

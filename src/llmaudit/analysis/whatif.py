@@ -83,8 +83,8 @@ def whatif(
         entry = per[key]
         entry["requests"] += group.requests
         if group.priced and swapped.priced:
-            entry["current"] += group.total
-            entry["whatif"] += swapped.total
+            entry["current"] += group.spend
+            entry["whatif"] += swapped.total or ZERO
         else:
             entry["unpriced_requests"] += group.requests
     out = []

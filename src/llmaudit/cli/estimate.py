@@ -15,11 +15,11 @@ from llmaudit.errors import ConfigError, Findings, UsageError
 from llmaudit.estimate.tokens import exact_settings
 from llmaudit.render import Format
 from llmaudit.render.estimate import (
-    annotations,
     check_markdown,
     check_table,
     estimate_csv,
     estimate_tables,
+    github_annotations,
 )
 
 PROJECT_FILE = "llmaudit.toml"
@@ -304,8 +304,8 @@ def check(
         return
     if base_ref:
         values = {**est.get("vars", {}), **parse_vars(variables)}
-        result = _against_ref(app, proj, base_ref, list(files) or est.get("prompts", []), values)
-        _report_check(app, compare(*result, limits), limits, fmt, allow_unpriced, markdown_file)
+        old, new = _against_ref(app, proj, base_ref, list(files) or est.get("prompts", []), values)
+        _report_check(app, compare(old, new, limits), limits, fmt, allow_unpriced, markdown_file)
         return
     base, settings = load_baseline(
         Path(baseline or conf.get("baseline") or "llmaudit-baseline.json"), est.get("models")
@@ -391,7 +391,7 @@ def _report_check(
             fh.write(markdown + "\n")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         # stderr: the runner reads workflow commands there too, and stdout stays data
-        sys.stderr.writelines(line + "\n" for line in annotations(result["rows"]))
+        sys.stderr.writelines(line + "\n" for line in github_annotations(result["rows"]))
     for r in result["rows"]:
         if r["status"] == "unestimated":
             app.warn(f"{r['file']}: {r['model']}: unestimated ({r.get('note')}){_closest(app, r)}")

@@ -148,14 +148,13 @@ def demo(app: App, seed: int, fmt: Format | None) -> None:
         ledger.finish_ingest(iid, counts)
         ledger.refresh_rollup()
         app.info(f"demo ledger: {path} ({len(records):,} requests of Acme Helpdesk, October 2026)")
-        window = Filters(
-            demo_source.START, demo_source.START.replace(month=demo_source.START.month + 1)
-        )
-        assert window.until is not None
-        last_day = (window.until - timedelta(days=1)).date().isoformat()
+        start = demo_source.START
+        until = start.replace(month=start.month + 1)
+        window = Filters(start, until)
+        last_day = (until - timedelta(days=1)).date().isoformat()
         # the same window the demo reports (--until is a whole day, so October 31 included)
         app.info(
-            f"explore it: llmaudit --db {path} report --since {window.since.date().isoformat()} "
+            f"explore it: llmaudit --db {path} report --since {start.date().isoformat()} "
             f"--until {last_day} spend --by team --by model"
         )
         run_report(app, ledger, SECTION_NAMES, (), 8, "day", None, window, fmt)

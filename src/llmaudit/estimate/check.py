@@ -121,6 +121,7 @@ def compare(
         if n is not None and n.get("renamed_from"):
             row["renamed_from"] = n["renamed_from"]
         if n is None:
+            assert o is not None  # the key came from one side or the other
             row.update(
                 status="removed",
                 basis=_basis(o)[0],
@@ -154,18 +155,29 @@ def compare(
                 n.get("cost_per_month_usd") if basis == "month" else n.get("cost_per_1k_calls_usd")
             )
             old_value = _money(old_value)
-            delta = new_value - old_value
-            share = round(float(delta / old_value), 6) if old_value else None
-            row.update(
-                basis=basis,
-                old_usd=old_value,
-                new_usd=new_value,
-                delta_usd=delta,
-                delta=share,
-                old_tokens=o["input_tokens"],
-                new_tokens=n["input_tokens"],
-                status=_status(share, delta, basis, limits),
-            )
+            if new_value is None or old_value is None:  # a baseline edited by hand
+                row.update(
+                    status="unestimated",
+                    basis=basis,
+                    old_usd=old_value,
+                    new_usd=new_value,
+                    delta_usd=None,
+                    delta=None,
+                    note=f"no cost a {basis} on both sides to compare",
+                )
+            else:
+                delta = new_value - old_value
+                share = round(float(delta / old_value), 6) if old_value else None
+                row.update(
+                    basis=basis,
+                    old_usd=old_value,
+                    new_usd=new_value,
+                    delta_usd=delta,
+                    delta=share,
+                    old_tokens=o["input_tokens"],
+                    new_tokens=n["input_tokens"],
+                    status=_status(share, delta, basis, limits),
+                )
         # what a reader of the PR comment wants besides the verdict: tokens and $ per call
         row.setdefault("old_tokens", o.get("input_tokens") if o else None)
         row.setdefault("new_tokens", n.get("input_tokens") if n else None)
@@ -236,11 +248,11 @@ def usage_regression(
     for name, flt in windows.items():
         for g in priced_groups(ledger, table, flt, ("feature",)):
             key = (g.dims[0] or "(unset)", g.model)
-            row = per.setdefault(key, {"old": [Decimal(0), 0, 0], "new": [Decimal(0), 0, 0]})
-            side = row[name]
+            sides = per.setdefault(key, {"old": [Decimal(0), 0, 0], "new": [Decimal(0), 0, 0]})
+            side = sides[name]
             side[1] += g.requests
             if g.priced:
-                side[0] += g.total
+                side[0] += g.spend
                 side[2] += g.requests
     rows = []
     for (feature, model), sides in sorted(per.items()):
@@ -264,9 +276,10 @@ def usage_regression(
         elif new is None:
             row["status"] = "removed"
         else:
-            row["delta_usd"] = new - old
-            row["delta"] = round(float((new - old) / old), 6) if old else None
-            row["status"] = _status(row["delta"], row["delta_usd"], "1k requests", limits)
+            delta_usd = new - old
+            delta = round(float(delta_usd / old), 6) if old else None
+            row.update(delta_usd=delta_usd, delta=delta)
+            row["status"] = _status(delta, delta_usd, "1k requests", limits)
         rows.append(row)
     failed = sum(1 for r in rows if r["status"] == "fail")
     return {

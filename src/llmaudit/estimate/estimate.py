@@ -117,7 +117,7 @@ def count_for(
             model,
             key=exact[f"{provider}_key"],
             base_url=exact[f"{provider}_base_url"],
-            debug=exact.get("debug"),
+            debug=bool(exact.get("debug")),
         )
         return tk.Count(n, True, 0.0, method)
     return tk.approximate(chat_tokens(prompt, "o200k_base"), provider)

@@ -107,10 +107,11 @@ def load(path: Path, variables: dict[str, str]) -> Prompt:
     filled = [n for n in found if n in variables]
     for m in messages:
         for name in filled:
-            m["content"] = re.sub(
-                r"\{\{\s*" + name + r"\s*\}\}", lambda _m, n=name: variables[n], m["content"]
-            )
-            m["content"] = re.sub(
-                r"(?<![{\w])\{" + name + r"\}(?!\})", lambda _m, n=name: variables[n], m["content"]
-            )
+            value = variables[name]  # a function, so backslashes in it stay literal
+
+            def fill(_m: re.Match[str], value: str = value) -> str:
+                return value
+
+            m["content"] = re.sub(r"\{\{\s*" + name + r"\s*\}\}", fill, m["content"])
+            m["content"] = re.sub(r"(?<![{\w])\{" + name + r"\}(?!\})", fill, m["content"])
     return Prompt(str(path), messages, chat, [n for n in found if n not in variables], filled)

@@ -28,7 +28,7 @@ class Pulls(Writes):
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (provider, endpoint, url, page, now_text(), body),
             )
-        return int(cur.lastrowid)
+        return int(cur.lastrowid or 0)
 
     def raw_pages(self, provider: str | None = None) -> list[tuple[int, str, str, str]]:
         sql = "SELECT id, provider, endpoint, body FROM raw_pages"

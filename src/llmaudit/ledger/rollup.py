@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, time, timezone
 from typing import Any
 
@@ -63,7 +64,7 @@ def _midnight_utc(moment: datetime | None) -> bool:
 
 def rollup_usable(
     filters: Filters,
-    dims: list[str] | tuple[str, ...],
+    dims: Sequence[str],
     bucket: str,
     long_context: dict[str, int] | None,
 ) -> bool:
@@ -92,7 +93,7 @@ def rollup_usable(
 def aggregate(
     conn: sqlite3.Connection,
     filters: Filters,
-    dims: list[str] | tuple[str, ...] = (),
+    dims: Sequence[str] = (),
     *,
     bucket: str = "day",
     long_context: dict[str, int] | None = None,

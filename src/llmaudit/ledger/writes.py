@@ -94,7 +94,7 @@ class Writes(Connected):
                 "owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sid, safe_text(location), size, mtime_text, machine_id, now_text(), _OWNER),
             )
-        return int(cur.lastrowid)
+        return int(cur.lastrowid or 0)
 
     def _close_abandoned_ingests(self) -> None:
         """Ingests this host started whose process is gone (killed, crashed) are marked

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from llmaudit.pricing.match import match, off_route, suggest
-from llmaudit.pricing.table import Period, PriceTable
+from llmaudit.pricing.table import Period, PriceTable, Rates
 
 
 def _rates_line(period: Period) -> str:
@@ -67,7 +68,7 @@ def explain(table: PriceTable, name: str, at: datetime) -> dict[str, Any]:
             f"  long context: a request with more than {lc.above:,} input tokens is priced "
             f"whole at: {', '.join(f'{k} ${v}' for k, v in lc.rates.as_dict().items())}"
         )
-    tiers = (
+    tiers: dict[str, Decimal | Rates] = (
         dict(table.providers[model.provider].service_tiers)
         if model.provider in table.providers
         else {}

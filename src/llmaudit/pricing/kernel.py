@@ -41,9 +41,13 @@ class Cost:
 
     @property
     def total(self) -> Decimal | None:
-        if not self.priced:
+        if self.input is None:
             return None
-        return self.input + self.cache_read + self.cache_write + self.output + self.other
+        total = self.input
+        for part in (self.cache_read, self.cache_write, self.output, self.other):
+            if part is not None:
+                total += part
+        return total
 
 
 def _unpriced(reason: str, model_id: str | None = None, rule: str | None = None) -> Cost:
@@ -126,12 +130,15 @@ def price_record(record: UsageRecord, table: PriceTable, long_context: bool | No
             )
     long_context = bool(period.long_context) and long_context
     rates, notes = effective_rates(table, model.provider, period, record.service_tier, long_context)
+    input_price = rates.input
+    if input_price is None:  # a tier or long-context table that leaves input out
+        return _unpriced(f"{model.id} has no input price", model.id, found.rule)
     cache_read_price = rates.cache_read
     if cache_read_price is None:
-        cache_read_price = rates.input
+        cache_read_price = input_price
         if record.cache_read:
             notes.append("no cache-read price; cache reads priced as input")
-    write_5m = rates.cache_write_5m if rates.cache_write_5m is not None else rates.input
+    write_5m = rates.cache_write_5m if rates.cache_write_5m is not None else input_price
     write_1h = rates.cache_write_1h
     if write_1h is None:
         write_1h = write_5m
@@ -144,7 +151,7 @@ def price_record(record: UsageRecord, table: PriceTable, long_context: bool | No
         output_price = ZERO
     reasoning_price = rates.reasoning if rates.reasoning is not None else output_price
     parts = {
-        "input": _per_million(record.input_uncached, rates.input),
+        "input": _per_million(record.input_uncached, input_price),
         "cache_read": _per_million(record.cache_read, cache_read_price),
         "cache_write": _per_million(record.cache_write_5m, write_5m)
         + _per_million(record.cache_write_1h, write_1h),

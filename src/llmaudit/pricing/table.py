@@ -203,7 +203,25 @@ def bundled_path() -> Path:
     )
 
 
+# Parsed price files of this process, by (path, mtime, size): a process that loads the table
+# more than once (a test run, a long-lived caller) parses pricing.toml once. Never mutated.
+_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def read_file(path: Path) -> dict[str, Any]:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read price file: {exc.strerror}") from exc
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _PARSED:
+        if len(_PARSED) > 16:
+            _PARSED.clear()
+        _PARSED[key] = _parse_file(path)
+    return _PARSED[key]
+
+
+def _parse_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

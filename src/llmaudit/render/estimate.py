@@ -156,7 +156,7 @@ def check_table(rows: list[dict[str, Any]]) -> Table:
     )
 
 
-def annotations(rows: list[dict[str, Any]]) -> list[str]:
+def github_annotations(rows: list[dict[str, Any]]) -> list[str]:
     """GitHub workflow commands (``::error file=...::``) for each failed or warned row."""
     out = []
     for r in rows:

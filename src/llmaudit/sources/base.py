@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, cast
 
 from llmaudit.errors import DataError, InputError, RecordError
 from llmaudit.model.record import UsageRecord, check_plausible
@@ -68,7 +68,7 @@ class InputFile:
     def open_binary_raw(self) -> IO[bytes]:
         if self._spool is not None:
             self._spool.seek(0)
-            return _Unclosable(self._spool)
+            return cast(IO[bytes], _Unclosable(self._spool))
         try:
             return open(self.path, "rb")
         except OSError as exc:

@@ -24,7 +24,7 @@ from llmaudit.sources.common import (
     LINE_ERRORS,
     first_json_objects,
     json_lines,
-    line_error,
+    line_reject,
     loads,
     text,
 )
@@ -91,14 +91,15 @@ def _record(obj: dict, location: str) -> UsageRecord:
         raise RecordError("is missing", field="timestamp")
     ts = parse_ts(obj["timestamp"], "timestamp")
     msg_id, req_id = text(message.get("id")), text(obj.get("requestId"))
-    tags = {}
+    tags: dict[str, str] = {}
     for key, name in (
         ("gitBranch", "git_branch"),
         ("version", "claude_code_version"),
         ("cwd", "cwd"),
     ):
-        if text(obj.get(key)):
-            tags[name] = text(obj[key])
+        value = text(obj.get(key))
+        if value:
+            tags[name] = value
     if obj.get("isSidechain"):
         tags["sidechain"] = "true"
     cwd = text(obj.get("cwd"))
@@ -192,8 +193,7 @@ class ClaudeCode(Source):
             try:
                 rec = _record(obj, f"{inp.location}:{lineno}")
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
+                yield line_reject(err, inp.location, lineno, raw)
                 continue
             msg_id = text(obj["message"].get("id"))
             req_id = text(obj.get("requestId"))

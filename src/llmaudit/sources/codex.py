@@ -22,7 +22,7 @@ from llmaudit.sources.common import (
     dig,
     first_json_objects,
     json_lines,
-    line_error,
+    line_reject,
     text,
 )
 
@@ -111,11 +111,11 @@ class CodexRollout(Source):
                 if delta is None:
                     continue
                 # the model of this count when it says; else the last turn_context's
-                this_model = text(info.get("model")) or model
-                assumed = not this_model
+                named = text(info.get("model")) or model
+                assumed = not named
+                # rollouts of before turn_context (Codex CLI of summer 2025) ran gpt-5
+                this_model = named or FALLBACK_MODEL
                 if assumed:
-                    # rollouts of before turn_context (Codex CLI of summer 2025) ran gpt-5
-                    this_model = FALLBACK_MODEL
                     inp.notes[
                         f"no turn_context with a model: priced as {FALLBACK_MODEL}, the "
                         "Codex CLI's model then (tag model_assumed)"
@@ -130,10 +130,10 @@ class CodexRollout(Source):
                 )
                 ts = parse_ts(obj.get("timestamp"), "timestamp")
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
+                yield line_reject(err, inp.location, lineno, raw)
                 continue
-            marker = previous["total_tokens"] if total is not None else f"line{lineno}"
+            # a count's key is the session's running total (previous is now that total)
+            marker = total["total_tokens"] if total is not None else f"line{lineno}"
             tags = {k: v for k, v in (("cwd", cwd), ("git_branch", branch)) if v}
             if parent:
                 tags["forked_from"] = parent

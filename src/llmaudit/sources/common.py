@@ -119,7 +119,7 @@ def text(value: Any) -> str | None:
     return out or None
 
 
-def attribution(*sources: Any) -> tuple[dict[str, str], dict[str, str]]:
+def attribution(*sources: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """Attribution fields and leftover tags from flat dicts of app metadata (first dict wins)."""
     fields: dict[str, str] = {}
     tags: dict[str, str] = {}
@@ -266,6 +266,12 @@ LINE_ERRORS: tuple[type[BaseException], ...] = (
     ArithmeticError,  # OverflowError, decimal.InvalidOperation
     RecursionError,
 )
+
+
+def line_reject(err: BaseException, location: str, line: int | None, raw: str | None) -> Reject:
+    """One line's failure as the reject that stands for it (reason and field named)."""
+    problem = line_error(err)
+    return Reject(location, line, problem.reason, problem.field, raw)
 
 
 def line_error(exc: BaseException) -> RecordError:

@@ -10,7 +10,8 @@ were paid for.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
@@ -23,7 +24,7 @@ from llmaudit.sources.common import (
     count,
     first_json_objects,
     json_lines,
-    line_error,
+    line_reject,
     loads,
     text,
     whole_json,
@@ -81,7 +82,7 @@ class GeminiCli(Source):
                 except ValueError:
                     whole = None
         if isinstance(whole, dict) and isinstance(whole.get("messages"), list):
-            entries = [
+            entries: Iterable[tuple[int, str, Any]] = [
                 (i, json.dumps(m, default=str), m) for i, m in enumerate(whole["messages"], 1)
             ]
             session = text(whole.get("sessionId"))
@@ -111,5 +112,4 @@ class GeminiCli(Source):
             try:
                 yield _record(obj, session, f"{inp.location}:{lineno}")
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
+                yield line_reject(err, inp.location, lineno, raw)

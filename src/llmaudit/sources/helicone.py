@@ -26,7 +26,7 @@ from llmaudit.sources.common import (
     attribution,
     count,
     first_objects,
-    line_error,
+    line_reject,
     text,
 )
 from llmaudit.sources.documents import rows
@@ -185,5 +185,4 @@ class Helicone(Source):
         try:
             return _record(row, f"{location}:{pos}")
         except LINE_ERRORS as err:
-            exc = line_error(err)
-            return Reject(location, pos, exc.reason, exc.field, raw)
+            return line_reject(err, location, pos, raw)

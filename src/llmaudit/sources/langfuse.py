@@ -21,7 +21,7 @@ from llmaudit.sources.common import (
     attribution,
     count,
     first_json_objects,
-    line_error,
+    line_reject,
     text,
     whole_json,
 )
@@ -50,8 +50,10 @@ def _looks_like(obj: Any) -> bool:
 
 
 def _record(obj: dict, location: str) -> UsageRecord | None:
-    details = obj.get("usageDetails") if isinstance(obj.get("usageDetails"), dict) else None
-    legacy = obj.get("usage") if isinstance(obj.get("usage"), dict) else None
+    details: dict[str, Any] | None = (
+        obj["usageDetails"] if isinstance(obj.get("usageDetails"), dict) else None
+    )
+    legacy: dict[str, Any] = obj["usage"] if isinstance(obj.get("usage"), dict) else {}
     if not details and not (legacy and (legacy.get("input") or legacy.get("output"))):
         return None
     model = text(obj.get("providedModelName")) or text(obj.get("model"))
@@ -73,7 +75,7 @@ def _record(obj: dict, location: str) -> UsageRecord | None:
         )
         output = count(details.get("output"), "usageDetails.output") + reasoning + extra_out
         w1 = min(w1, write)
-        tokens = {
+        tokens: dict[str, Any] = {
             "input_uncached": uncached,
             "cache_read": read,
             "cache_write_5m": write - w1,
@@ -99,10 +101,10 @@ def _record(obj: dict, location: str) -> UsageRecord | None:
             "environment": obj.get("environment"),
         }
     )
-    if text(obj.get("traceName")):
-        tags["trace_name"] = text(obj["traceName"])
-    if text(obj.get("name")):
-        tags["observation"] = text(obj["name"])
+    for key, tag in (("traceName", "trace_name"), ("name", "observation")):
+        value = text(obj.get(key))
+        if value:
+            tags[tag] = value
     cost = obj.get("totalCost")
     if cost is None:
         cost = obj.get("calculatedTotalCost")
@@ -111,8 +113,8 @@ def _record(obj: dict, location: str) -> UsageRecord | None:
         ts=ts,
         provider=infer_provider(model),
         model=model,
-        latency_ms=float(latency) * 1000 if _num(latency) else None,
-        ttft_ms=float(ttft) * 1000 if _num(ttft) else None,
+        latency_ms=float(latency) * 1000 if latency is not None and _num(latency) else None,
+        ttft_ms=float(ttft) * 1000 if ttft is not None and _num(ttft) else None,
         status="error" if level == "ERROR" else "ok",
         request_id=text(obj.get("id")),
         reported_cost_usd=to_decimal(cost, "totalCost") if cost is not None else None,
@@ -161,8 +163,7 @@ class Langfuse(Source):
             try:
                 rec = _record(obj, f"{inp.location}:{pos}")
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                yield Reject(inp.location, pos, exc.reason, exc.field, raw)
+                yield line_reject(err, inp.location, pos, raw)
                 continue
             if rec is not None:
                 yield rec

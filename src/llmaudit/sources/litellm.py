@@ -28,7 +28,7 @@ from llmaudit.sources.common import (
     dig,
     first_objects,
     json_lines,
-    line_error,
+    line_reject,
     loads,
     text,
 )
@@ -145,8 +145,8 @@ def _record(
     failed = str(row.get("status") or meta.get("status") or "").lower() == "failure"
     status = "cache_hit" if cache_hit else ("error" if failed else "ok")
     tags = _tags(row.get("request_tags"))
-    spend_meta = (
-        meta.get("spend_logs_metadata") if isinstance(meta.get("spend_logs_metadata"), dict) else {}
+    spend_meta: dict[str, Any] = (
+        meta["spend_logs_metadata"] if isinstance(meta.get("spend_logs_metadata"), dict) else {}
     )
     flat = {
         **tags,
@@ -196,8 +196,7 @@ def _from_row(
     try:
         return _record(row, kind, f"{location}:{lineno}", payload, tz)
     except LINE_ERRORS as err:
-        exc = line_error(err)
-        return Reject(location, lineno, exc.reason, exc.field, raw)
+        return line_reject(err, location, lineno, raw)
 
 
 class LiteLLMSpendLogs(Source):

@@ -181,12 +181,12 @@ class LlmLogsDb(Source):
                     try:
                         yield _record(table, row, f"{inp.location}:{where}")
                     except LINE_ERRORS as err:
-                        exc = line_error(err)
+                        problem = line_error(err)
                         yield Reject(
                             inp.location,
                             rowid,
-                            f"{table} row {row['id']}: {exc.reason}",
-                            exc.field,
+                            f"{table} row {row['id']}: {problem.reason}",
+                            problem.field,
                             json.dumps(row, default=str)[:4096],
                         )
         except sqlite3.DatabaseError as exc:

@@ -28,7 +28,7 @@ from llmaudit.model.values import (
     to_str,
 )
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, json_lines, line_error, loads
+from llmaudit.sources.common import LINE_ERRORS, json_lines, line_error, line_reject, loads
 
 KIND = "llmaudit"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+:\S{1,1024}$")
@@ -167,8 +167,7 @@ class LlmauditJsonl(Source):
             try:
                 yield record_from_object(obj, f"{inp.location}:{lineno}")
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
+                yield line_reject(err, inp.location, lineno, raw)
 
 
 def parse_line(line: str, location: str, lineno: int) -> Item:
@@ -184,8 +183,8 @@ def parse_line(line: str, location: str, lineno: int) -> Item:
     try:
         return record_from_object(obj, f"{location}:{lineno}")
     except LINE_ERRORS as err:
-        exc = line_error(err)
-        return Reject(location, lineno, exc.reason, exc.field, raw)
+        problem = line_error(err)
+        return Reject(location, lineno, problem.reason, problem.field, raw)
 
 
 def _printable(text: str) -> str:

@@ -20,7 +20,7 @@ from llmaudit.model.interchange import FIELDS, TOKEN_KEYS
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, any_time, count, dig, line_error
+from llmaudit.sources.common import LINE_ERRORS, any_time, count, dig, line_reject
 from llmaudit.sources.documents import rows
 from llmaudit.sources.llmaudit_jsonl import record_from_object
 
@@ -97,8 +97,7 @@ class Mapped(Source):
                 obj = to_object(row, mapping)
                 rec = record_from_object(obj, f"{inp.location}:{pos}")
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                yield Reject(inp.location, pos, exc.reason, exc.field, raw)
+                yield line_reject(err, inp.location, pos, raw)
                 continue
             yield _as_mapped(rec)
 

@@ -25,7 +25,7 @@ from llmaudit.sources.common import (
     fill_fields,
     first_json_objects,
     json_lines,
-    line_error,
+    line_reject,
     text,
 )
 
@@ -114,7 +114,7 @@ def response_record(
     form = shape(resp, hint)
     usage = resp.get("usage") or {}
     if form == "gemini":
-        tokens = providers.gemini(resp.get("usageMetadata") or resp.get("usage_metadata"))
+        tokens = providers.gemini(resp.get("usageMetadata") or resp.get("usage_metadata") or {})
         model = resp.get("modelVersion") or resp.get("model_version") or resp.get("model")
         rid = resp.get("responseId") or resp.get("response_id")
         created = resp.get("createTime") or resp.get("create_time")
@@ -160,8 +160,9 @@ def response_record(
         fields.setdefault(key, value)
     for key, value in more_tags.items():
         tags.setdefault(key, value)
-    if envelope.get("custom_id") is not None and text(envelope["custom_id"]):
-        tags.setdefault("custom_id", text(envelope["custom_id"]))
+    custom_id = text(envelope.get("custom_id"))
+    if custom_id:
+        tags.setdefault("custom_id", custom_id)
     status = "ok"
     if str(resp.get("status", "")).lower() in ("failed", "cancelled"):
         status = "error"
@@ -217,5 +218,4 @@ class Middleware(Source):
                     resp, envelope, kind=KIND, location=f"{inp.location}:{lineno}"
                 )
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
+                yield line_reject(err, inp.location, lineno, raw)

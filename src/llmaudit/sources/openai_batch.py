@@ -13,7 +13,13 @@ from llmaudit.errors import RecordError
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, first_json_objects, json_lines, line_error, text
+from llmaudit.sources.common import (
+    LINE_ERRORS,
+    first_json_objects,
+    json_lines,
+    line_reject,
+    text,
+)
 from llmaudit.sources.middleware import has_usage, response_record
 
 KIND = "openai-batch"
@@ -46,8 +52,10 @@ class OpenAIBatch(Source):
                 continue
             response = obj.get("response")
             body = response.get("body") if isinstance(response, dict) else None
+            if not isinstance(body, dict):
+                body = None
             status = response.get("status_code") if isinstance(response, dict) else None
-            if not has_usage(body):
+            if body is None or not has_usage(body):
                 if obj.get("error") or (isinstance(status, int) and status >= 400):
                     inp.skipped["failed requests (not billed)"] += 1
                     continue
@@ -75,8 +83,7 @@ class OpenAIBatch(Source):
                     rec = replace(rec, source_id=text(obj["id"]), request_id=rid)
                 yield rec
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                yield Reject(inp.location, lineno, exc.reason, exc.field, raw)
+                yield line_reject(err, inp.location, lineno, raw)
 
 
 def _fallback_time(inp: InputFile, opts: Options) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from llmaudit.sources.common import (
     first_json_objects,
     json_lines,
     line_error,
+    line_reject,
     text,
     unix_time,
 )
@@ -188,7 +189,7 @@ def span_record(
     ts = unix_time(start, "startTimeUnixNano", 1_000_000_000)
     latency = None
     end = span.get("endTimeUnixNano")
-    if end not in (None, "", 0, "0"):
+    if start is not None and end not in (None, "", 0, "0"):
         try:
             latency = max(0.0, (int(end) - int(start)) / 1_000_000)
         except (TypeError, ValueError):
@@ -262,8 +263,7 @@ class OtelSpans(Source):
                 # line is one reject of that line
                 items = list(self._export(obj, inp.location, lineno, raw, inp.skipped))
             except LINE_ERRORS as err:
-                exc = line_error(err)
-                items = [Reject(inp.location, lineno, exc.reason, exc.field, raw[:4096])]
+                items = [line_reject(err, inp.location, lineno, raw[:4096])]
             yield from items
 
     def _export(
@@ -303,11 +303,11 @@ class OtelSpans(Source):
                 try:
                     yield span_record(sp, a, inherited, resource, f"{location}:{lineno}")
                 except LINE_ERRORS as err:
-                    exc = line_error(err)
+                    problem = line_error(err)
                     yield Reject(
                         location,
                         lineno,
-                        f"span {sp.get('spanId')}: {exc.reason}",
-                        exc.field,
+                        f"span {sp.get('spanId')}: {problem.reason}",
+                        problem.field,
                         raw[:4096],
                     )

@@ -24,7 +24,7 @@ class Tokens:
     output: int = 0
     reasoning: int = 0
 
-    def fields(self) -> dict[str, int]:
+    def fields(self) -> dict[str, Any]:
         return {
             "input_uncached": self.input_uncached,
             "cache_read": self.cache_read,

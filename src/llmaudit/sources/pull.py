@@ -26,7 +26,7 @@ from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts
 from llmaudit.sources.apis.registry import ENDPOINTS, PROVIDERS
 from llmaudit.sources.apis.spec import BilledCost, Endpoint
-from llmaudit.sources.common import LINE_ERRORS, line_error
+from llmaudit.sources.common import LINE_ERRORS, line_reject
 
 KINDS = {"openai": "openai-api", "anthropic": "anthropic-api", "openrouter": "openrouter-api"}
 
@@ -56,7 +56,7 @@ class PullRequest:
     debug: bool = False
     # called after each stored page: provider, endpoint, pages and buckets so far
     on_page: Callable[[str, str, int, int], None] | None = None
-    keys: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str | None] = field(default_factory=dict)
     base_urls: dict[str, str] = field(default_factory=dict)
 
 
@@ -244,10 +244,7 @@ def apply_page(
                     check_plausible(p)
             spans.append(span)
         except LINE_ERRORS as err:
-            exc = line_error(err)
-            rejects.append(
-                Reject(where, i, exc.reason, exc.field, json.dumps(item, default=str)[:4096])
-            )
+            rejects.append(line_reject(err, where, i, json.dumps(item, default=str)[:4096]))
             continue
         for p in parsed:
             (costs if isinstance(p, BilledCost) else records).append(p)

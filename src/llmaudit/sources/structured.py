@@ -29,7 +29,7 @@ from llmaudit.sources.common import (
     any_time,
     count,
     first_objects,
-    line_error,
+    line_reject,
     text,
 )
 from llmaudit.sources.documents import rows
@@ -228,7 +228,7 @@ def record(obj: dict, mapping: dict[str, str], location: str) -> UsageRecord:
     cost = get("reported_cost_usd")
     latency = get("latency_ms")
     rid = text(get("request_id"))
-    attribution = {
+    attribution: dict[str, Any] = {
         f: text(get(f))
         for f in ("user", "feature", "team", "customer", "project", "session", "environment")
     }
@@ -294,8 +294,7 @@ class Structured(Source):
                     inp.notes[f"read with the mapping {_said(mapping)}"] += 1
                     yield record(inner, mapping, f"{inp.location}:{pos}")
                 except LINE_ERRORS as err:
-                    exc = line_error(err)
-                    yield Reject(inp.location, pos, exc.reason, exc.field, raw)
+                    yield line_reject(err, inp.location, pos, raw)
             if not found:
                 inp.skipped["lines that are not JSON objects"] += 1
 

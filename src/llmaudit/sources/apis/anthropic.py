@@ -50,9 +50,10 @@ def _anthropic_usage(bucket: dict, endpoint: str) -> list[UsageRecord]:
             continue
         cache = r.get("cache_creation") or {}
         tier = ANTHROPIC_TIERS.get(str(r.get("service_tier")), "standard")
-        tags = {}
-        if text(r.get("context_window")):
-            tags["context_window"] = text(r["context_window"])
+        tags: dict[str, str] = {}
+        window = text(r.get("context_window"))
+        if window:
+            tags["context_window"] = window
         searches = (r.get("server_tool_use") or {}).get("web_search_requests")
         if searches:
             tags["web_search_requests"] = str(searches)
