@@ -210,3 +210,18 @@ def test_the_checker_sees_a_violation():
     """The layer check itself can fail: a model module importing the ledger is caught."""
     probe = {"llmaudit.model.probe": "from llmaudit.ledger.store import Ledger\n"}
     assert any("llmaudit.model.probe imports" in v for v in layer_violations(probe))
+
+
+def test_the_architecture_page_names_every_group_and_query():
+    """docs/architecture.md stays true: every group of the layers and every operation of the
+    query API is on it."""
+    import inspect
+
+    from llmaudit.ledger.api import Queries
+
+    page = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    groups = {g for layer in LAYERS for g in layer} - {"__init__", "__main__"}
+    missing = [g for g in sorted(groups) if f"`{g}" not in page]
+    operations = [n for n, _ in inspect.getmembers(Queries, inspect.isfunction) if n[0] != "_"]
+    missing += [f"Queries.{n}" for n in operations if f"`{n}`" not in page]
+    assert missing == []

@@ -71,7 +71,8 @@ def budgets_from_config(config: dict[str, Any]) -> list[Budget]:
         basis = b.get("basis", "total")
         if basis not in ("total", "prorated"):
             raise ConfigError(f"{where}.basis: must be total or prorated")
-        out.append(Budget(name, amount, period, [parse_where(w) for w in filters], basis))
+        pairs = [parse_where(w, option=f"{where}.where") for w in filters]
+        out.append(Budget(name, amount, period, pairs, basis))
     return out
 
 

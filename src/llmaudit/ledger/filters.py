@@ -35,14 +35,15 @@ class Filters:
     attribution: dict[str, Any] | None = None
 
 
-def parse_where(text: str) -> tuple[str, str]:
+def parse_where(text: str, option: str = "--where") -> tuple[str, str]:
+    """``DIM=VALUE`` -> (dim, value); errors name ``option``, where the text came from."""
     dim, sep, value = text.partition("=")
     dim = dim.strip()
     if not sep or not dim:
-        raise UsageError(f"--where: {text!r} is not DIM=VALUE (e.g. feature=search, tag:env=prod)")
+        raise UsageError(f"{option}: {text!r} is not DIM=VALUE (e.g. feature=search, tag:env=prod)")
     if dim not in DIMENSIONS and not (dim.startswith("tag:") and len(dim) > 4):
         raise UsageError(
-            f"--where: unknown dimension {dim!r}; use one of {', '.join(DIMENSIONS)} or tag:KEY"
+            f"{option}: unknown dimension {dim!r}; use one of {', '.join(DIMENSIONS)} or tag:KEY"
         )
     return dim, value
 
