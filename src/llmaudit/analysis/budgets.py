@@ -135,6 +135,11 @@ def budget_status(
     elapsed = (now - start) / (end - start)
     target = budget.amount * Decimal(str(elapsed)) if budget.basis == "prorated" else budget.amount
     ratio = spent / target if target else ZERO
+    level = level_for(ratio, warning, critical)
+    # on course to pass the amount before the period ends: a warning now, with the date
+    forecast = level == "ok" and spent < budget.amount < projected
+    if forecast:
+        level = "warning"
     return {
         "name": budget.name,
         "amount_usd": budget.amount,
@@ -152,7 +157,11 @@ def budget_status(
         "projected_usd": _nano(projected),
         "runs_out": runs_out,
         "unpriced_requests": unpriced,
-        "level": level_for(ratio, warning, critical),
+        # what the level compares: the whole amount, or (prorated) its share of the period
+        # elapsed so far
+        "target_usd": _nano(target),
+        "forecast": forecast,
+        "level": level,
     }
 
 
@@ -184,62 +193,152 @@ def _median(values: list[Any]) -> Any:
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
+# The guide's thresholds: token volume at 3x without traffic at 2x is a prompt regression;
+# traffic at 3x is traffic; spend at 3x is a burn-rate spike; one user or session at 3x its
+# usual requests is a runaway loop.
+FACTOR = Decimal(3)
+TRAFFIC_CAUSE = 2  # traffic at this factor explains a rise in tokens
+MIN_REQUESTS = 10  # a window with fewer requests is too small to call a rise
+RUNAWAY_MIN_REQUESTS = 20
+
+
+def _ratio(current: Any, baseline: Any) -> float | None:
+    return round(float(Decimal(current) / Decimal(baseline)), 6) if baseline else None
+
+
 def anomalies(
     ledger: Queries,
     table: PriceTable,
     now: datetime,
     window: timedelta = timedelta(hours=1),
-    factor: Decimal = Decimal(3),
+    factor: Decimal = FACTOR,
     days: int = 7,
     min_cost: Decimal = Decimal("0.01"),
 ) -> list[dict[str, Any]]:
-    """Per feature and per model: spend in the last ``window`` against the median of the same
-    clock window on each of the previous ``days`` days. Fires at ``factor`` times the baseline,
-    and says whether tokens per request rose (a prompt regression) or the request count rose
-    (traffic)."""
+    """Per feature and per model, the last ``window`` against the median of the same clock
+    window on each of the previous ``days`` days:
+
+    - token volume at ``factor`` x without traffic at 2x: "tokens per request (prompt
+      regression?)";
+    - traffic (requests) at ``factor`` x: "traffic";
+    - otherwise spend at ``factor`` x: "burn rate" (with what rose: traffic, tokens per request,
+      or the price mix).
+
+    Per user and per session, requests at ``factor`` x the usual (a user's own median; a
+    session's, the median session of the previous days) is a "runaway loop". Each finding
+    names the key, the factor, the baseline and the window."""
     spans = [(now - window - timedelta(days=d), now - timedelta(days=d)) for d in range(days + 1)]
+    per: dict[str, dict[Any, list[Window]]] = {
+        dim: defaultdict(lambda: [Window() for _ in spans])
+        for dim in ("feature", "model", "user", "session")
+    }
+    for i, (since, until) in enumerate(spans):
+        groups = priced_groups(
+            ledger, table, Filters(since, until), ("feature", "user", "session"), bucket="hour"
+        )
+        for g in groups:
+            keys = {
+                "feature": g.dims[0] or "(unset)",
+                "model": g.model,
+                "user": g.dims[1],
+                "session": g.dims[2],
+            }
+            for dim, key in keys.items():
+                if key is not None:
+                    per[dim][key][i].add(g.spend, g.requests, g.input_total + g.output)
     found = []
+    start, end = (now - window).isoformat(), now.isoformat()
     for dim in ("feature", "model"):
-        per: dict[Any, list[Window]] = defaultdict(lambda: [Window() for _ in spans])
-        for i, (since, until) in enumerate(spans):
-            for g in priced_groups(
-                ledger, table, Filters(since, until), ("feature",), bucket="hour"
-            ):
-                key = g.model if dim == "model" else (g.dims[0] or "(unset)")
-                per[key][i].add(g.spend if g.priced else ZERO, g.requests, g.input_total + g.output)
-        for key, windows in per.items():
-            current, history = windows[0], windows[1:]
-            base_cost = _median([w.cost for w in history])
-            if not base_cost or current.cost < min_cost or current.cost < base_cost * factor:
+        for key, windows in per[dim].items():
+            finding = _rise(windows[0], windows[1:], factor, min_cost)
+            if finding:
+                found.append(
+                    {
+                        "dimension": dim,
+                        "key": key,
+                        "window_start": start,
+                        "window_end": end,
+                        **finding,
+                    }
+                )
+    # a session lives for one window: its usual is the median session of the previous days
+    usual_session = _median(
+        [w.requests for ws in per["session"].values() for w in ws[1:] if w.requests]
+    )
+    for dim in ("user", "session"):
+        for key, windows in per[dim].items():
+            current = windows[0]
+            usual = (
+                usual_session
+                if dim == "session"
+                else _median([w.requests for w in windows[1:] if w.requests])
+            )
+            if not usual or current.requests < max(RUNAWAY_MIN_REQUESTS, usual * float(factor)):
                 continue
-            base_requests = _median([w.requests for w in history]) or 0
-            base_tpr = _median([w.tokens / w.requests for w in history if w.requests])
-            tpr = current.tokens / current.requests if current.requests else 0
-            req_ratio = current.requests / base_requests if base_requests else None
-            tpr_ratio = tpr / base_tpr if base_tpr else None
-            if req_ratio is not None and req_ratio >= 2 and (tpr_ratio or 0) < 2:
-                cause = "traffic"
-            elif tpr_ratio is not None and tpr_ratio >= 2 and (req_ratio or 0) < 2:
-                cause = "tokens per request"
-            else:
-                cause = "traffic and tokens per request"
             found.append(
                 {
                     "dimension": dim,
                     "key": key,
-                    "window_start": (now - window).isoformat(),
-                    "window_end": now.isoformat(),
+                    "window_start": start,
+                    "window_end": end,
+                    "label": "runaway loop",
+                    "cause": "runaway loop",
+                    "ratio": _ratio(current.requests, usual),
                     "cost_usd": current.cost,
-                    "baseline_usd": base_cost,
-                    "ratio": round(float(current.cost / base_cost), 6),
                     "requests": current.requests,
-                    "baseline_requests": base_requests,
-                    "tokens_per_request": round(tpr, 3),
-                    "baseline_tokens_per_request": round(base_tpr, 3) if base_tpr else None,
-                    "cause": cause,
+                    "baseline_requests": usual,
+                    "baseline_is": "its own median" if dim == "user" else "the median session",
                 }
             )
     return found
+
+
+def _rise(
+    current: Window, history: list[Window], factor: Decimal, min_cost: Decimal
+) -> dict[str, Any] | None:
+    """What rose in ``current`` against the median of ``history``, if anything did."""
+    base_cost = _median([w.cost for w in history]) or ZERO
+    base_requests = _median([w.requests for w in history]) or 0
+    base_tokens = _median([w.tokens for w in history]) or 0
+    if not base_requests or (current.requests < MIN_REQUESTS and current.cost < min_cost):
+        return None
+    tokens_x = current.tokens / base_tokens if base_tokens else None
+    requests_x = current.requests / base_requests
+    cost_x = current.cost / base_cost if base_cost else None
+    base_tpr = _median([w.tokens / w.requests for w in history if w.requests])
+    tpr = current.tokens / current.requests if current.requests else 0
+    tpr_x = tpr / base_tpr if base_tpr else None
+    if tokens_x is not None and tokens_x >= factor and requests_x < TRAFFIC_CAUSE:
+        label, cause = "tokens per request (prompt regression?)", "tokens per request"
+    elif requests_x >= factor:
+        label, cause = "traffic", "traffic"
+    elif cost_x is not None and cost_x >= factor and current.cost >= min_cost:
+        label = "burn rate"
+        if requests_x >= TRAFFIC_CAUSE and (tpr_x or 0) < TRAFFIC_CAUSE:
+            cause = "traffic"
+        elif tpr_x is not None and tpr_x >= TRAFFIC_CAUSE and requests_x < TRAFFIC_CAUSE:
+            cause = "tokens per request"
+        elif requests_x >= TRAFFIC_CAUSE:
+            cause = "traffic and tokens per request"
+        else:
+            cause = "price (a costlier model, tier or output mix)"
+    else:
+        return None
+    return {
+        "label": label,
+        "cause": cause,
+        "ratio": _ratio(current.cost, base_cost),
+        "tokens_ratio": round(float(tokens_x), 6) if tokens_x is not None else None,
+        "requests_ratio": round(float(requests_x), 6),
+        "cost_usd": current.cost,
+        "baseline_usd": base_cost,
+        "requests": current.requests,
+        "baseline_requests": base_requests,
+        "tokens": current.tokens,
+        "baseline_tokens": base_tokens,
+        "tokens_per_request": round(tpr, 3),
+        "baseline_tokens_per_request": round(base_tpr, 3) if base_tpr else None,
+    }
 
 
 def validate_dims(where: list[str]) -> list[tuple[str, str]]:
@@ -248,6 +347,50 @@ def validate_dims(where: list[str]) -> list[tuple[str, str]]:
         if dim not in DIMENSIONS and not dim.startswith("tag:"):
             raise ConfigError(f"unknown dimension {dim!r}")
     return pairs
+
+
+def _budget_message(b: Budget, s: dict[str, Any]) -> str:
+    """One line: what was spent of what, and why it fires (prorated share, forecast)."""
+    from llmaudit.model.money import usd
+
+    text = (
+        f"budget {b.name}: {usd(s['spent_usd'])} of {usd(s['amount_usd'])} a {b.period} "
+        f"({s['consumed'] * 100:.0f}%)"
+    )
+    if s["forecast"]:
+        when = f", runs out {s['runs_out']}" if s["runs_out"] else ""
+        return f"{text}; projected {usd(s['projected_usd'])} by the end of the {b.period}{when}"
+    if b.basis == "prorated":
+        return f"{text}; prorated: {usd(s['target_usd'])} expected by now"
+    return text
+
+
+def _anomaly_message(a: dict[str, Any], window_text: str) -> str:
+    """One line naming the key, what rose by what factor, the baseline and the window."""
+    from llmaudit.model.money import usd
+
+    head = f"{a['dimension']} {a['key']}: {a['label']} in the last {window_text}"
+    if a["label"] == "runaway loop":
+        return (
+            f"{head}: {a['requests']:,} requests, {a['ratio']:.1f}x {a['baseline_is']} "
+            f"({a['baseline_requests']:,}), {usd(a['cost_usd'])}"
+        )
+    if a["label"].startswith("tokens per request"):
+        rise = (
+            f"{a['tokens']:,} tokens, {a['tokens_ratio']:.1f}x the usual "
+            f"{a['baseline_tokens']:,}, on {a['requests_ratio']:.1f}x the requests"
+        )
+    elif a["label"] == "traffic":
+        rise = (
+            f"{a['requests']:,} requests, {a['requests_ratio']:.1f}x the usual "
+            f"{a['baseline_requests']:,}"
+        )
+    else:
+        rise = f"{a['ratio']:.1f}x the usual spend ({a['cause']})"
+    return (
+        f"{head}: {rise}; {usd(a['cost_usd'])} against the usual {usd(a['baseline_usd'])} "
+        "(median of the same hours on the previous days)"
+    )
 
 
 def evaluate(
@@ -262,7 +405,6 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """Every alert that fires now: budgets at warning or critical, and anomalies. Each has a
     stable ``key`` (so a state file can tell what already fired) and a one-line message."""
-    from llmaudit.model.money import usd
 
     fired = []
     for b in budgets:
@@ -273,9 +415,9 @@ def evaluate(
                     "kind": "budget",
                     "level": s["level"],
                     "name": b.name,
-                    "key": f"budget:{b.name}:{s['period_start']}:{s['level']}",
-                    "message": f"budget {b.name}: {usd(s['spent_usd'])} of {usd(s['amount_usd'])} "
-                    f"a {b.period} ({s['consumed'] * 100:.0f}%)",
+                    "key": f"budget:{b.name}:{s['period_start']}:"
+                    + ("forecast" if s["forecast"] else s["level"]),
+                    "message": _budget_message(b, s),
                     "details": s,
                 }
             )
@@ -286,9 +428,7 @@ def evaluate(
                 "level": "critical",
                 "name": f"{a['dimension']} {a['key']}",
                 "key": f"anomaly:{a['dimension']}:{a['key']}:{a['window_start']}",
-                "message": f"{a['dimension']} {a['key']}: {usd(a['cost_usd'])} in the last "
-                f"{window_text}, {a['ratio']:.1f}x its usual {usd(a['baseline_usd'])} "
-                f"({a['cause']})",
+                "message": _anomaly_message(a, window_text),
                 "details": a,
             }
         )
