@@ -252,10 +252,17 @@ def test_prometheus_rules_and_openmetrics(run, tmp_path):
     assert set(by_name) == {
         "LlmauditBudgetWarning_search",
         "LlmauditBudgetCritical_search",
+        "LlmauditBudgetForecast_search",
         "LlmauditSpendAnomaly",
+        "LlmauditTokenAnomaly",
     }
+    # the budget's calendar week so far (a gauge llmaudit exports), not a rolling 7 days
     assert by_name["LlmauditBudgetWarning_search"]["expr"] == (
-        'sum(increase(llmaudit_cost_usd_total{feature="search"}[7d])) >= 40'
+        'max(llmaudit_budget_spent_usd{budget="search"}) >= 40'
+    )
+    assert by_name["LlmauditBudgetForecast_search"]["expr"] == (
+        'max(llmaudit_budget_projected_usd{budget="search"}) > 50 and '
+        'max(llmaudit_budget_spent_usd{budget="search"}) < 40'
     )
     assert by_name["LlmauditBudgetCritical_search"]["labels"]["severity"] == "critical"
     text = run("--db", "b.db", "export", "openmetrics").stdout

@@ -14,17 +14,43 @@ from llmaudit.ledger.filters import Filters
 from llmaudit.pricing.table import PriceTable
 
 LABELS = ("provider", "model", "feature", "team", "customer", "project", "environment")
-PERIOD_RANGE = {"day": "1d", "week": "7d", "month": "30d"}
 
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def openmetrics(ledger: Queries, table: PriceTable) -> str:
+def openmetrics(
+    ledger: Queries,
+    table: PriceTable,
+    budgets: list[dict[str, Any]] | None = None,
+) -> str:
+    """The metrics in OpenMetrics text (``# EOF`` at the end, units declared)."""
+    return metrics_text(ledger, table, budgets, openmetrics=True)
+
+
+def prometheus_text(
+    ledger: Queries,
+    table: PriceTable,
+    budgets: list[dict[str, Any]] | None = None,
+) -> str:
+    """The metrics in Prometheus's classic text format (HELP and TYPE for every metric): what
+    node_exporter's textfile collector and the Pushgateway read."""
+    return metrics_text(ledger, table, budgets, openmetrics=False)
+
+
+def metrics_text(
+    ledger: Queries,
+    table: PriceTable,
+    budgets: list[dict[str, Any]] | None = None,
+    *,
+    openmetrics: bool = True,
+) -> str:
     """Counters since the start of the ledger, one series per label set:
-    llmaudit_cost_usd_total, llmaudit_requests_total, llmaudit_tokens_total{type=...}, and
-    llmaudit_unpriced_requests_total."""
+    llmaudit_cost_usd_total, llmaudit_requests_total, llmaudit_tokens_total{type=...} and
+    llmaudit_unpriced_requests_total; and for each budget (a status from
+    :func:`llmaudit.analysis.budgets.budget_status`) gauges of its calendar period so far:
+    llmaudit_budget_spent_usd, llmaudit_budget_amount_usd, llmaudit_budget_projected_usd."""
     dims = ("feature", "team", "customer", "project", "environment")
     cost: dict[tuple, Decimal] = {}
     requests: dict[tuple, int] = {}
@@ -46,32 +72,63 @@ def openmetrics(ledger: Queries, table: PriceTable) -> str:
             key = (*labels, kind)
             tokens[key] = tokens.get(key, 0) + n
 
-    def series(name: str, labels: tuple, value: Any, extra: tuple = ()) -> str:
-        pairs = [
-            f'{k}="{_escape(v)}"' for k, v in zip((*LABELS, *extra), labels, strict=True) if v != ""
-        ]
+    def series(name: str, names: tuple, labels: tuple, value: Any) -> str:
+        pairs = [f'{k}="{_escape(v)}"' for k, v in zip(names, labels, strict=True) if v != ""]
         return f"{name}{{{','.join(pairs)}}} {value}"
 
+    def family(name: str, kind: str, text: str, unit: str | None = None) -> list[str]:
+        sample = f"{name}_total" if kind == "counter" else name
+        if openmetrics:
+            head = [f"# TYPE {name} {kind}"]
+            if unit:
+                head.append(f"# UNIT {name} {unit}")
+            return [*head, f"# HELP {name} {text}"]
+        return [f"# HELP {sample} {text}", f"# TYPE {sample} {kind}"]
+
+    def money(value: Decimal) -> str:
+        return format(value.normalize(), "f") if value else "0"
+
     out = [
-        "# TYPE llmaudit_cost_usd counter",
-        "# UNIT llmaudit_cost_usd usd",
-        "# HELP llmaudit_cost_usd Cost of the priced requests in the llmaudit ledger, in USD.",
+        *family("llmaudit_cost_usd", "counter", _HELP["cost"], "usd"),
+        *(series("llmaudit_cost_usd_total", LABELS, k, money(v)) for k, v in sorted(cost.items())),
+        *family("llmaudit_requests", "counter", _HELP["requests"]),
+        *(series("llmaudit_requests_total", LABELS, k, v) for k, v in sorted(requests.items())),
+        *family("llmaudit_unpriced_requests", "counter", _HELP["unpriced"]),
         *(
-            series("llmaudit_cost_usd_total", k, format(v.normalize(), "f") if v else "0")
-            for k, v in sorted(cost.items())
+            series("llmaudit_unpriced_requests_total", LABELS, k, v)
+            for k, v in sorted(unpriced.items())
         ),
-        "# TYPE llmaudit_requests counter",
-        "# HELP llmaudit_requests Requests in the llmaudit ledger.",
-        *(series("llmaudit_requests_total", k, v) for k, v in sorted(requests.items())),
-        "# TYPE llmaudit_unpriced_requests counter",
-        "# HELP llmaudit_unpriced_requests Requests whose model has no price.",
-        *(series("llmaudit_unpriced_requests_total", k, v) for k, v in sorted(unpriced.items())),
-        "# TYPE llmaudit_tokens counter",
-        "# HELP llmaudit_tokens Tokens in the llmaudit ledger, by type.",
-        *(series("llmaudit_tokens_total", k, v, ("type",)) for k, v in sorted(tokens.items())),
-        "# EOF",
+        *family("llmaudit_tokens", "counter", _HELP["tokens"]),
+        *(
+            series("llmaudit_tokens_total", (*LABELS, "type"), k, v)
+            for k, v in sorted(tokens.items())
+        ),
     ]
+    if budgets:
+        for metric, field, text in (
+            ("llmaudit_budget_spent_usd", "spent_usd", _HELP["spent"]),
+            ("llmaudit_budget_amount_usd", "amount_usd", _HELP["amount"]),
+            ("llmaudit_budget_projected_usd", "projected_usd", _HELP["projected"]),
+        ):
+            out += family(metric, "gauge", text, "usd")
+            out += [
+                series(metric, ("budget", "period"), (b["name"], b["period"]), money(b[field]))
+                for b in sorted(budgets, key=lambda b: b["name"])
+            ]
+    if openmetrics:
+        out.append("# EOF")
     return "\n".join(out) + "\n"
+
+
+_HELP = {
+    "cost": "Cost of the priced requests in the llmaudit ledger, in USD.",
+    "requests": "Requests in the llmaudit ledger.",
+    "unpriced": "Requests whose model has no price.",
+    "tokens": "Tokens in the llmaudit ledger, by type.",
+    "spent": "Spend of a budget's scope in its current calendar period so far, in USD.",
+    "amount": "A budget's amount for its period, in USD.",
+    "projected": "A budget's spend by the end of its period at the last day's pace, in USD.",
+}
 
 
 def _selector(budget: Budget) -> str:
@@ -90,21 +147,38 @@ def prometheus_rules(
     rule: the last hour's spend at 3x the same hour's median over the previous 7 days."""
     rules: list[dict[str, Any]] = []
     for b in budgets:
-        spend = f"sum(increase(llmaudit_cost_usd_total{_selector(b)}[{PERIOD_RANGE[b.period]}]))"
+        # the gauge llmaudit exports for the budget's calendar period (day, ISO week, month),
+        # so a month budget is compared with this month's spend, not a rolling 30 days
+        spent = f'max(llmaudit_budget_spent_usd{{budget="{_escape(b.name)}"}})'
+        projected = f'max(llmaudit_budget_projected_usd{{budget="{_escape(b.name)}"}})'
         for level, share in (("warning", warning), ("critical", critical)):
             rules.append(
                 {
                     "alert": f"LlmauditBudget{level.capitalize()}_{_name(b.name)}",
-                    "expr": f"{spend} >= {float(b.amount * share):g}",
+                    "expr": f"{spent} >= {float(b.amount * share):g}",
                     "for": "5m",
                     "labels": {"severity": level, "budget": b.name},
                     "annotations": {
                         "summary": f"LLM budget {b.name} at {float(share) * 100:g}% or more",
-                        "description": f"Spend over the last {PERIOD_RANGE[b.period]} is "
+                        "description": f"Spend this {b.period} is "
                         f'{{{{ $value | printf "%.2f" }}}} USD of {float(b.amount):g} USD.',
                     },
                 }
             )
+        rules.append(
+            {
+                "alert": f"LlmauditBudgetForecast_{_name(b.name)}",
+                "expr": f"{projected} > {float(b.amount):g} and {spent} < "
+                f"{float(b.amount * warning):g}",
+                "for": "1h",
+                "labels": {"severity": "warning", "budget": b.name},
+                "annotations": {
+                    "summary": f"LLM budget {b.name} is on course to pass its amount",
+                    "description": f"At the last day's pace this {b.period} ends at "
+                    f'{{{{ $value | printf "%.2f" }}}} USD, over {float(b.amount):g} USD.',
+                },
+            }
+        )
     hourly = "sum by (feature) (increase(llmaudit_cost_usd_total[1h]))"
     rules.append(
         {
@@ -120,6 +194,26 @@ def prometheus_rules(
                 "for this hour",
                 "description": "Compare tokens per request and request "
                 "counts to tell a prompt regression from traffic.",
+            },
+        }
+    )
+    tokens = "sum by (feature) (increase(llmaudit_tokens_total[1h]))"
+    calls = "sum by (feature) (increase(llmaudit_requests_total[1h]))"
+
+    def usual(expr: str) -> str:
+        return f"quantile_over_time(0.5, ({expr})[7d:1d] offset 1d)"
+
+    rules.append(
+        {
+            "alert": "LlmauditTokenAnomaly",
+            "expr": f"({tokens} > {float(anomaly_factor):g} * {usual(tokens)}) "
+            f"and on (feature) ({calls} < 2 * {usual(calls)})",
+            "for": "10m",
+            "labels": {"severity": "critical"},
+            "annotations": {
+                "summary": "LLM tokens of feature {{ $labels.feature }} are 3x their usual "
+                "for this hour without the traffic to explain it (prompt regression?)",
+                "description": "Token volume rose without a matching rise in requests.",
             },
         }
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from llmaudit.cli.app import App
@@ -59,18 +61,56 @@ def export(ctx: click.Context, fmt: str, output, **kwargs) -> None:
     ctx.obj.info(f"exported {totals.records} records, ${totals.total.normalize():f} priced{note}")
 
 
+def _budget_statuses(app: App, ledger: Any) -> list[dict[str, Any]]:
+    """Each configured budget's standing now (its calendar period so far)."""
+    from datetime import datetime, timezone
+
+    from llmaudit.analysis.budgets import budget_status, budgets_from_config
+    from llmaudit.config import alert_thresholds
+
+    warning, critical = alert_thresholds(app.config)
+    now = datetime.now(timezone.utc)
+    return [
+        budget_status(ledger, app.price_table, b, now, warning, critical)
+        for b in budgets_from_config(app.config)
+    ]
+
+
 @export.command("openmetrics")
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write here.")
 @click.pass_obj
 def export_openmetrics(app: App, output) -> None:
-    """Cost, request and token counters with labels, in OpenMetrics text format.
+    """Cost, request and token counters with labels, and each budget's period so far, in
+    OpenMetrics text format (for a scraper that asks for OpenMetrics).
 
-    For node_exporter's textfile collector (write to a .prom file) or a Pushgateway.
+    node_exporter's textfile collector and the Pushgateway read 'export prometheus'.
     """
     from llmaudit.analysis.metrics import openmetrics
 
     with app.open_ledger(create=False) as ledger:
-        output.write(openmetrics(ledger, app.price_table))
+        output.write(openmetrics(ledger, app.price_table, _budget_statuses(app, ledger)))
+
+
+@export.command("prometheus")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write here.")
+@click.pass_obj
+def export_prometheus(app: App, output) -> None:
+    """The same metrics in Prometheus's classic text format (HELP and TYPE on every metric):
+    for node_exporter's textfile collector (a .prom file) or a Pushgateway."""
+    from llmaudit.analysis.metrics import prometheus_text
+
+    with app.open_ledger(create=False) as ledger:
+        output.write(prometheus_text(ledger, app.price_table, _budget_statuses(app, ledger)))
+
+
+@export.command("grafana")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write here.")
+def export_grafana(output) -> None:
+    """A Grafana dashboard (JSON) over the exported metrics, to import in Grafana: it asks for
+    your Prometheus data source on import."""
+    from llmaudit.render.grafana import dashboard_json
+
+    output.write(dashboard_json())
 
 
 @export.command("prometheus-rules")
