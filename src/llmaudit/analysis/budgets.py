@@ -365,6 +365,15 @@ def _budget_message(b: Budget, s: dict[str, Any]) -> str:
     return text
 
 
+def anomaly_lines(
+    ledger: Queries, table: PriceTable, now: datetime, window: timedelta = timedelta(hours=1)
+) -> list[str]:
+    """The anomalies at ``now``, one line each (as ``alerts`` says them)."""
+    hours = window.total_seconds() / 3600
+    text = f"{hours:g}h" if hours < 24 or hours % 24 else f"{hours / 24:g}d"
+    return [_anomaly_message(a, text) for a in anomalies(ledger, table, now, window)]
+
+
 def _anomaly_message(a: dict[str, Any], window_text: str) -> str:
     """One line naming the key, what rose by what factor, the baseline and the window."""
     from llmaudit.model.money import usd

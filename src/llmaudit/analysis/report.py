@@ -508,6 +508,8 @@ def trend(groups: list[Group], bucket: str, tz: tzinfo, window: Window) -> dict[
             "cost_usd": per[k]["cost"],
             "requests": per[k]["requests"],
             "unpriced_requests": per[k]["unpriced_requests"],
+            # the bucket's spend by model (priced models; the parts add up to cost_usd)
+            "by_model": dict(sorted(model_cost[k].items())) if k in model_cost else {},
         }
         for k in keys
     ]

@@ -113,6 +113,10 @@ class App:
         csv_table: Table | None = None,
     ) -> None:
         fmt = fmt or self.default_format()
+        if fmt is Format.HTML:
+            from llmaudit.errors import UsageError
+
+            raise UsageError("--format html: only 'report' and 'demo' write HTML")
         if fmt is Format.TABLE:
             from llmaudit.render.table import to_rich
 

@@ -32,7 +32,9 @@ def emit_report(app: App, report: dict, fmt: Format | None, single: bool) -> Non
     app.emit(fmt, parts, {"report": report})
 
 
-def run_report(app: App, ledger, sections, by, top, bucket, tz, filters, fmt) -> None:
+def run_report(
+    app: App, ledger, sections, by, top, bucket, tz, filters, fmt, output: str | None = None
+) -> None:
     top = top or 10**9  # --top 0: every row
     from llmaudit.analysis.report import ReportOptions, build_report
     from llmaudit.model.timespec import zone
@@ -47,7 +49,69 @@ def run_report(app: App, ledger, sections, by, top, bucket, tz, filters, fmt) ->
         tz_name=tz or "UTC",
     )
     report = build_report(ledger, app.price_table, opts)
+    if fmt is Format.HTML:
+        _write_html(app, ledger, report, opts, output)
+        return
+    if output:
+        with _redirect(output):
+            emit_report(app, report, fmt or Format.JSON, single=len(sections) == 1)
+        app.info(f"wrote {output}")
+        return
     emit_report(app, report, fmt, single=len(sections) == 1)
+
+
+def _write_html(app: App, ledger, report: dict, opts, output: str | None) -> None:
+    """The report as one HTML page, with spend by feature, team and customer and the
+    anomalies at the end of the data."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from llmaudit import __version__
+    from llmaudit.analysis.budgets import anomaly_lines
+    from llmaudit.analysis.report import build_report
+    from llmaudit.render.html import report_html
+
+    if not output:
+        raise UsageError("--format html needs -o FILE (a page is not for the terminal)")
+    if report["window"] is None:
+        raise UsageError("the ledger is empty: ingest something first (or try 'llmaudit demo')")
+    spend_by = {}
+    for dim in ("feature", "team", "customer"):
+        one = build_report(ledger, app.price_table, replace(opts, sections=("spend",), by=(dim,)))
+        spend_by[dim] = one["sections"]["spend"]
+    _, newest = ledger.time_span()
+    until = opts.filters.until or newest + timedelta(microseconds=1)
+    extras = {
+        "spend_by": spend_by,
+        "anomalies": anomaly_lines(
+            ledger, app.price_table, min(until, newest + timedelta(microseconds=1))
+        ),
+    }
+    page = report_html(report, extras, __version__)
+    try:
+        Path(output).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"-o: cannot write {output}: {exc.strerror}") from None
+    app.info(f"wrote {output}")
+
+
+class _redirect:
+    """stdout into a file for the length of a block (the renderers write to stdout)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        try:
+            self.fh = open(self.path, "w", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"-o: cannot write {self.path}: {exc.strerror}") from None
+        self.saved = sys.stdout
+        sys.stdout = self.fh
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout = self.saved
+        self.fh.close()
 
 
 def _validate_by(by: tuple[str, ...]) -> None:
@@ -86,6 +150,12 @@ def _validate_by(by: tuple[str, ...]) -> None:
 )
 @filter_options
 @format_option
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write to FILE instead of the terminal (needed for --format html).",
+)
 @click.pass_obj
 def report(
     app: App,
@@ -94,6 +164,7 @@ def report(
     top: int,
     bucket: str,
     fmt: Format | None,
+    output: str | None,
     **kwargs,
 ) -> None:
     """Where the money goes: summary, spend, models, ratios, cache, latency and trend.
@@ -108,14 +179,15 @@ def report(
     filters = build_filters(kwargs, get_attribution(app.config))
     sections = (section,) if section else SECTION_NAMES
     with app.open_ledger(create=False) as ledger:
-        run_report(app, ledger, sections, by, top, bucket, tz, filters, fmt)
+        run_report(app, ledger, sections, by, top, bucket, tz, filters, fmt, output)
 
 
 @click.command()
 @click.option("--seed", type=int, default=2026, show_default=True, help="Random seed.")
+@click.option("--html", "html", metavar="FILE", help="Also write the report as an HTML page.")
 @format_option
 @click.pass_obj
-def demo(app: App, seed: int, fmt: Format | None) -> None:
+def demo(app: App, seed: int, html: str | None, fmt: Format | None) -> None:
     """Build a month of realistic traffic for a fictional product and report on it.
 
     No keys and no data needed. The ledger is demo.db in llmaudit's data folder, rebuilt on
@@ -157,4 +229,8 @@ def demo(app: App, seed: int, fmt: Format | None) -> None:
             f"explore it: llmaudit --db {path} report --since {start.date().isoformat()} "
             f"--until {last_day} spend --by team --by model"
         )
+        if fmt is Format.HTML:
+            raise UsageError("demo: write the page with --html FILE")
         run_report(app, ledger, SECTION_NAMES, (), 8, "day", None, window, fmt)
+        if html:
+            run_report(app, ledger, SECTION_NAMES, (), 8, "day", None, window, Format.HTML, html)
