@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -38,3 +39,90 @@ def test_json_is_one_object_with_version_and_exact_decimals():
     assert render_json({"cost": Decimal("0.00000123")}) == (
         '{\n  "version": 1,\n  "cost": "0.00000123"\n}'
     )
+
+
+def test_narrow_tables_fold_names_at_word_boundaries():
+    """At 60 columns a table of long prompt and model names folds them after - / _, so no
+    line of the table splits a word that a boundary could have kept whole."""
+    from rich.console import Console
+
+    from llmaudit.render.table import fold, to_rich
+
+    assert fold("claude-sonnet-4-5-20250929", 12) == "claude-\nsonnet-4-5-\n20250929"
+    assert fold("prompts/summarise_long_doc.md", 14) == "prompts/\nsummarise_\nlong_doc.md"
+    assert fold("abcdefghijklmnopqrstuvwxyz", 10) == "abcdefghij\nklmnopqrst\nuvwxyz"
+    table = Table(
+        "Cost check",
+        [
+            Column("prompt", "prompt"),
+            Column("model", "model"),
+            Column("old", "old", "right"),
+            Column("new", "new", "right"),
+            Column("status", "status"),
+        ],
+        [
+            {
+                "prompt": "prompts/customer-support/escalation-summary.md",
+                "model": "claude-sonnet-4-5-20250929",
+                "old": "$12.40",
+                "new": "$13.10",
+                "status": "warn",
+            }
+        ],
+    )
+    console = Console(width=60, record=True, color_system=None)
+    console.print(to_rich(table, 60))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 60
+    cells = [line.split("│")[1:3] for line in text.splitlines() if line.startswith("│")]
+    prompt = "".join(c[0].strip() for c in cells)
+    model = "".join(c[1].strip() for c in cells)
+    assert (prompt, model) == (
+        "prompts/customer-support/escalation-summary.md",
+        "claude-sonnet-4-5-20250929",
+    )
+    for first, second in cells:  # every folded line ends at a boundary or the end
+        for part in (first.strip(), second.strip()):
+            assert part == "" or part[-1] in "-/_" or part.endswith(("summary.md", "20250929"))
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        ("1234.567", "$1,234.57"),
+        ("1", "$1.00"),
+        ("0.054", "$0.054"),
+        ("0.02", "$0.02"),
+        ("0.0000234", "$0.000023"),
+        ("0.000000001", "$0.000000001"),
+        ("0", "$0.00"),
+        ("-0.5", "-$0.50"),
+    ],
+)
+def test_one_money_format_for_people(amount, shown):
+    """Cents from $1 up; below, two significant digits, so nothing non-zero shows as $0.00."""
+    from llmaudit.model.money import usd
+
+    assert usd(Decimal(amount)) == shown
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        ("6.197251150000000000000000001", "6.19725115"),
+        ("120.421717675", "120.421717675"),
+        ("2.50", "2.5"),
+        ("1E+2", "100"),
+        ("0.0000000004", "0"),
+        ("0.0000000005", "0.000000001"),
+    ],
+)
+def test_json_and_csv_money_is_a_decimal_string_to_a_billionth(amount, text):
+    from llmaudit.model.money import decimal_text
+    from llmaudit.render.csv import render_csv
+    from llmaudit.render.json import render_json
+
+    assert decimal_text(Decimal(amount)) == text
+    assert json.loads(render_json({"x": Decimal(amount)}))["x"] == text
+    table = Table(None, [Column("x", "x")], [{"x": Decimal(amount)}])
+    assert render_csv(table).splitlines()[1] == text

@@ -131,12 +131,14 @@ def test_window_and_summary(run, ledger):
     assert s["unpriced_models"] == [{"model": "mystery-model", "requests": 1, "tokens": 500}]
     assert s["feature_spend_share"] == 1.0
     assert s["previous"]["spend_usd"] == "0.0035"
-    assert s["previous"]["change"] == round((0.0915 - 0.0035) / 0.0035, 6)
-    # the oldest record (10-31 12:00) is inside the previous window (10-30 to 11-01)
+    # the oldest record (10-31 12:00) is inside the previous window (10-30 to 11-01): that
+    # period is partial, so no percentage against it (#17)
     assert s["previous"]["partial"] is True
+    assert s["previous"]["change"] is None
     assert s["previous"]["data_since"] == "2026-10-31T12:00:00.000000Z"
     table = run("--db", ledger, "report", "summary", *WINDOW, "--format", "markdown").stdout
-    assert "the ledger starts 2026-10-31, inside that period" in table
+    assert "partial: the ledger starts 2026-10-31, inside that period ($0.0035 in it)" in table
+    assert "%" not in next(line for line in table.splitlines() if "previous period" in line)
     day2 = ("--since", "2026-11-02", "--until", "2026-11-02", "--format", "json")
     later = json.loads(run("--db", ledger, "report", "summary", *day2).stdout)["report"]
     assert later["sections"]["summary"]["previous"]["partial"] is False
@@ -394,3 +396,20 @@ def test_top_0_means_every_row(run, tmp_path):
     assert len(some["rows"]) == 10 and some["other"] is not None
     assert every["other"] is None and len(every["rows"]) > 10
     assert every["total_usd"] == some["total_usd"]
+
+
+def test_every_output_states_its_window(run, ledger):
+    """whatif and every report table say which days they cover, by the report's own rule."""
+    what = run(
+        "--db", ledger, "whatif", "--swap", "gpt-4o=gpt-4o-mini", *WINDOW, "--format", "json"
+    )
+    assert json.loads(what.stdout)["whatif"]["window"] == report(run, ledger, "summary")["window"]
+    table = run("--db", ledger, "whatif", "--swap", "gpt-4o=gpt-4o-mini", *WINDOW,
+                "--format", "markdown").stdout  # fmt: skip
+    assert table.startswith("### What if, 2026-11-01 to 2026-11-02 (UTC)")
+    full = run("--db", ledger, "report", *WINDOW, "--format", "markdown").stdout
+    titles = [line for line in full.splitlines() if line.startswith("### ")]
+    assert titles[0] == "### Summary"
+    assert all(t.endswith(", 2026-11-01 to 2026-11-02 (UTC)") for t in titles[1:3]), titles
+    models = run("--db", ledger, "report", "models", *WINDOW, "--format", "markdown").stdout
+    assert "| model | provider | spend |" in models

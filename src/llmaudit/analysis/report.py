@@ -179,6 +179,7 @@ def summary(
     change = None
     if previous and before:
         change = _ratio(spend - before, before)
+    partial = first_ts is not None and first_ts > format_ts(window.previous().since)
     return {
         "spend_usd": spend,
         "requests": requests,
@@ -195,8 +196,9 @@ def summary(
             "since": format_ts(window.previous().since),
             "until": format_ts(window.previous().until),
             "spend_usd": before if previous else None,
-            "change": change,
-            "partial": first_ts is not None and first_ts > format_ts(window.previous().since),
+            # no percentage against a period the ledger covers only in part
+            "change": None if partial else change,
+            "partial": partial,
             "data_since": first_ts,
         },
     }

@@ -39,6 +39,8 @@ def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwar
     from llmaudit.analysis.whatif import whatif as run
     from llmaudit.ledger.filters import Filters
     from llmaudit.model.timespec import zone
+    from llmaudit.model.values import format_ts
+    from llmaudit.render import window_text
 
     pairs = []
     for swap in swaps:
@@ -55,6 +57,13 @@ def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwar
         if window is not None:
             filters = Filters(window.since, window.until, filters.where, filters.attribution)
         result = run(ledger, app.price_table, filters, pairs, by)
+    # the window it repriced, as the report states its own (the same rule picks it)
+    stated = (
+        {"since": format_ts(window.since), "until": format_ts(window.until), "tz": tz or "UTC"}
+        if window is not None
+        else None
+    )
+    result = {"window": stated, **result}
     pct = lambda v: "-" if v is None else f"{v * 100:.1f}%"  # noqa: E731
     rows = [*result["rows"]]
     if result["total"]:
@@ -68,7 +77,7 @@ def whatif(app: App, swaps: tuple[str, ...], by: str, fmt: Format | None, **kwar
             }
         )
     table = Table(
-        "What if",
+        f"What if, {window_text(stated)}" if stated else "What if",
         [
             Column(by, by),
             Column("model", "model", priority=2),

@@ -6,6 +6,22 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 ZERO = Decimal(0)
+NANO = Decimal("1e-9")  # the resolution of money in JSON and CSV: a billionth of a dollar
+
+
+def decimal_text(value: Decimal) -> str:
+    """Money (or a rate) for machines: a plain decimal string rounded to 1e-9, without
+    exponent or trailing zeros ("6.19725115", never "6.197251150000000000000000001")."""
+    if not value:
+        return "0"
+    if value.as_tuple().exponent < -9:  # type: ignore[operator]
+        value = value.quantize(NANO, rounding=ROUND_HALF_UP)
+        if not value:
+            return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def usd(value: Any, places: int = 2) -> str:

@@ -85,6 +85,27 @@ class Table:
     show_header: bool = True
 
 
+def window_text(window: dict[str, Any]) -> str:
+    """A report window as people read it: the first and the last day it covers in its zone
+    ("2026-10-01 to 2026-10-31 (UTC)"); the window's end is exclusive, so an end at midnight
+    is the day before's end."""
+    from datetime import datetime, timedelta
+
+    from llmaudit.errors import UsageError
+    from llmaudit.model.timespec import zone
+
+    try:
+        tz = zone(window.get("tz"))
+    except UsageError:
+        tz = zone(None)
+    since, until = (
+        datetime.fromisoformat(window[k].replace("Z", "+00:00")).astimezone(tz)
+        for k in ("since", "until")
+    )
+    last = (until - timedelta(microseconds=1)).date()
+    return f"{since.date().isoformat()} to {last.isoformat()} ({window['tz']})"
+
+
 def render_text(
     fmt: Format, tables: list[Table], data: dict[str, Any], csv_table: Table | None = None
 ) -> str:

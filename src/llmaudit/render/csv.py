@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from llmaudit.model.money import decimal_text
 from llmaudit.render import Table, csv_safe
 
 
@@ -12,7 +13,7 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value else "0"
+        return decimal_text(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from llmaudit.model.money import ZERO, usd
+from llmaudit.render import window_text
 
 PALETTE = (
     "#4e79a7",
@@ -58,11 +59,10 @@ def report_html(report: dict[str, Any], extras: dict[str, Any], version: str) ->
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        f"<title>{escape(title)} {escape(_day(window['since']))} to "
-        f"{escape(_last_day(window['until']))}</title>",
+        f"<title>{escape(title)}, {escape(window_text(window))}</title>",
         f"<style>{CSS}</style></head><body><main>",
         f"<h1>{escape(title)}</h1>",
-        f'<p class="muted" data-figure="window">{escape(_window_text(window))}. '
+        f'<p class="muted" data-figure="window">{escape(window_text(window))}. '
         f"Made by llmaudit {escape(version)} from its ledger, at list prices.</p>",
     ]
     parts += _cards(sections)
@@ -84,22 +84,6 @@ def report_html(report: dict[str, Any], extras: dict[str, Any], version: str) ->
     parts += _unpriced(sections.get("summary"))
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"
-
-
-def _day(stamp: str) -> str:
-    return stamp[:10]
-
-
-def _last_day(until: str) -> str:
-    """The last day a half-open window covers (its end is the next midnight)."""
-    from datetime import date, timedelta
-
-    day = date.fromisoformat(until[:10])
-    return (day - timedelta(days=1)).isoformat() if until[11:19] == "00:00:00" else until[:10]
-
-
-def _window_text(window: dict[str, Any]) -> str:
-    return f"{_day(window['since'])} to {_last_day(window['until'])} ({window['tz']})"
 
 
 def _figure(name: str, text: str) -> str:

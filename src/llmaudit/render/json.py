@@ -5,13 +5,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from llmaudit.model.money import decimal_text
 from llmaudit.render import JSON_SCHEMA_VERSION, json_safe
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        # Money and prices stay exact: a decimal string, without trailing zeros.
-        return format(value.normalize(), "f") if value else "0"
+        # Money and prices: a decimal string to 1e-9, without trailing zeros
+        return decimal_text(value)
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")

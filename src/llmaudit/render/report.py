@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.model.money import usd
-from llmaudit.render import Column, Table
+from llmaudit.render import Column, Table, window_text
 
 BAR_WIDTH = 24
 
@@ -54,9 +54,14 @@ def bar(value: Decimal, top: Decimal) -> str:
 
 
 def tables(report: dict[str, Any]) -> list[Table]:
+    """Every section's tables; each section's first title states the window."""
     out: list[Table] = []
+    window = window_text(report["window"])
     for name, data in report["sections"].items():
-        out.extend(SECTION_TABLES[name](data, report))
+        parts = SECTION_TABLES[name](data, report)
+        if parts and parts[0].title and name != "summary":
+            parts[0].title = f"{parts[0].title}, {window}"
+        out.extend(parts)
     return out
 
 
@@ -71,24 +76,25 @@ def _spend_text(s: dict[str, Any]) -> str:
     return usd(s["spend_usd"])
 
 
+def _previous_text(prev: dict[str, Any]) -> str:
+    if prev["spend_usd"] is None:
+        return "no data"
+    if prev.get("partial"):  # a percentage against part of a period would mislead
+        return (
+            f"partial: the ledger starts {prev['data_since'][:10]}, inside that period "
+            f"({usd(prev['spend_usd'])} in it)"
+        )
+    return f"{signed_pct(prev['change'])} (from {usd(prev['spend_usd'])})"
+
+
 def _summary(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
     w = report["window"]
     t = s["tokens"]
     prev = s["previous"]
     rows = [
-        ("period", f"{w['since'][:10]} to {w['until'][:10]} (until excl., {w['tz']})"),
+        ("period", window_text(w)),
         ("spend", _spend_text(s)),
-        (
-            "vs. previous period",
-            f"{signed_pct(prev['change'])} (from {usd(prev['spend_usd'])}"
-            + (
-                f"; the ledger starts {prev['data_since'][:10]}, inside that period)"
-                if prev.get("partial")
-                else ")"
-            )
-            if prev["spend_usd"] is not None
-            else "no data",
-        ),
+        ("vs. previous period", _previous_text(prev)),
         ("requests", num(s["requests"])),
         (
             "input tokens",
@@ -130,6 +136,7 @@ def _spend(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
 def _models(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
     cols = [
         Column("model", "model"),
+        Column("provider", "provider", priority=1),
         Column("spend", "cost_usd", "right", money, fmt_none=True),
         Column("share", "share", "right", pct),
         Column("requests", "requests", "right", num, 3),

@@ -134,9 +134,18 @@ def pull(ledger: Ledger, request: PullRequest, client_factory=Client) -> list[En
 
 
 def _dollars(value: Any) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"${value:,.2f}"
-    return f"${value}"
+    """A provider's credit figure (a JSON number or text) as money, by the one money format."""
+    from decimal import Decimal, InvalidOperation
+
+    from llmaudit.model.money import usd
+
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return usd(amount) if amount.is_finite() else str(value)
 
 
 def _credits(client: Client) -> EndpointResult:
