@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Build pricing.toml from genai-prices' provider YAML and a LiteLLM price snapshot.
+"""Build pricing.toml from genai-prices' data and a LiteLLM price snapshot.
 
+    python scripts/build_pricing.py --genai-prices-package --litellm FILE [-o pricing.toml]
     python scripts/build_pricing.py --genai-prices DIR --litellm FILE [-o pricing.toml]
+
+The first reads the data that the installed genai-prices package ships (`pip install
+genai-prices` in the build environment: the newest release's data); the second reads a folder
+of its provider YAML.
 
 genai-prices (pydantic/genai-prices, MIT) gives the models, their match rules, price history
 (dated periods) and long-context tiers; LiteLLM's table (BerriAI/litellm, MIT) adds explicit
@@ -26,7 +31,7 @@ import yaml
 
 from llmaudit.pricing.writer import dumps_table
 
-# genai-prices file -> (llmaudit provider id, display name, batch multiplier or None)
+# genai-prices provider -> (llmaudit provider id, display name, batch multiplier or None)
 PROVIDERS = {
     "openai": ("openai", "OpenAI", "0.5"),
     "anthropic": ("anthropic", "Anthropic", "0.5"),
@@ -36,7 +41,17 @@ PROVIDERS = {
     "x_ai": ("xai", "xAI", None),
     "cohere": ("cohere", "Cohere", None),
     "aws": ("bedrock", "AWS Bedrock", "0.5"),
+    "azure": ("azure", "Azure OpenAI", "0.5"),
+    "groq": ("groq", "Groq", None),
+    "together": ("together", "Together AI", None),
+    "fireworks": ("fireworks", "Fireworks AI", None),
+    "openrouter": ("openrouter", "OpenRouter", None),
 }
+# genai-prices' package ids where they differ from its file names
+PACKAGE_IDS = {"x_ai": "x-ai"}
+# Routes: hosts that serve models under their own prices. Their entries are "ROUTE/MODEL" and
+# price only requests that came through that route (docs/pricing.md, "Routes").
+ROUTES = {"bedrock", "azure", "groq", "together", "fireworks", "openrouter"}
 BATCH_SOURCES = {
     "openai": "https://platform.openai.com/docs/guides/batch (50% off)",
     "anthropic": (
@@ -46,12 +61,10 @@ BATCH_SOURCES = {
     "mistral": "https://docs.mistral.ai/capabilities/batch/ (50% off)",
     "bedrock": "https://aws.amazon.com/bedrock/pricing/ (batch at 50% of on-demand)",
 }
-# From google.yml only Gemini and Gemma (its Claude entries are Vertex copies of Anthropic's prices,
-# which llmaudit reaches by stripping the vertex_ai/ prefix and @date suffix); from aws.yml only
-# Meta Llama (other Bedrock models are reached through their vendors' entries).
+# From google only Gemini and Gemma (its Claude entries are Vertex copies of Anthropic's prices,
+# which llmaudit reaches by stripping the vertex_ai/ prefix and @date suffix).
 KEEP = {
     "google": lambda mid: mid.startswith(("gemini", "gemma")),
-    "aws": lambda mid: mid.startswith("meta.llama"),
 }
 FIELDS = {
     "input_mtok": "input",
@@ -107,13 +120,33 @@ REVIEW_NOTES = {
 def review(models: list[dict]) -> list[dict]:
     by_id = {m["id"]: m for m in models}
     gpt4o = by_id["gpt-4o"]
-    gpt4o["aliases"] = [a for a in gpt4o["aliases"] if a != "gpt-4o-2024-05-13"]
     current = gpt4o["prices"][-1]
+    # The dated snapshots have their own history: gpt-4o-2024-08-06 and -11-20 were never
+    # priced at the $5/$15 that the gpt-4o alias meant before 2024-10-02.
+    for snapshot in ("gpt-4o-2024-08-06", "gpt-4o-2024-11-20"):
+        if snapshot in gpt4o["aliases"] and snapshot not in by_id:
+            models.append(
+                {
+                    **gpt4o,
+                    "id": snapshot,
+                    "name": f"GPT-4o ({snapshot[7:]} snapshot)",
+                    "aliases": [],
+                    "prices": [dict(current)],
+                    "source": GPT4O_SOURCE,
+                }
+            )
+    gpt4o["aliases"] = [
+        a
+        for a in gpt4o["aliases"]
+        if a not in ("gpt-4o-2024-05-13", "gpt-4o-2024-08-06", "gpt-4o-2024-11-20")
+    ]
     gpt4o["prices"] = [
         {"until": dt.date(2024, 10, 2), "input": Decimal("5"), "output": Decimal("15")},
         {**current, "from": dt.date(2024, 10, 2)},
     ]
     gpt4o["source"] = GPT4O_SOURCE
+    if "gpt-4o-2024-05-13" in by_id:
+        return _notes(models, by_id)
     models.append(
         {
             "id": "gpt-4o-2024-05-13",
@@ -135,6 +168,10 @@ def review(models: list[dict]) -> list[dict]:
             ],
         }
     )
+    return _notes(models, by_id)
+
+
+def _notes(models: list[dict], by_id: dict[str, dict]) -> list[dict]:
     for mid, note in REVIEW_NOTES.items():
         if mid in by_id:
             by_id[mid]["notes"] = note
@@ -147,10 +184,15 @@ def dec(value) -> Decimal:
 
 
 def match_rules(match: dict, aliases: list[str], prefixes: list[str], skipped: list[str]) -> None:
+    """genai-prices' match clauses -> exact aliases. Only "equals" (and the listed "contains"
+    names) carry over: llmaudit matches exact names, listed aliases and dated snapshots of
+    them, never a prefix or a substring (a prefix rule priced models that did not exist yet)."""
     if "equals" in match:
         aliases.append(str(match["equals"]).lower())
     elif "starts_with" in match:
-        prefixes.append(str(match["starts_with"]).lower())
+        # the starting name itself is an exact alias; what follows it is a snapshot at most
+        aliases.append(str(match["starts_with"]).lower().rstrip("-_.:@"))
+        skipped.append(f"starts_with {match['starts_with']!r} (kept as an exact alias)")
     elif "or" in match:
         for sub in match["or"]:
             match_rules(sub, aliases, prefixes, skipped)
@@ -162,6 +204,9 @@ def match_rules(match: dict, aliases: list[str], prefixes: list[str], skipped: l
         skipped.append(f"contains {match['contains']!r}")
     else:
         skipped.append(f"rule {json.dumps(match, default=str)}")
+
+
+SKIPPED_TIERS: list[str] = []
 
 
 def convert_prices(raw: dict, where: str) -> dict:
@@ -182,9 +227,12 @@ def convert_prices(raw: dict, where: str) -> dict:
             continue  # audio / image / video token prices: not a category llmaudit records
         if isinstance(value, dict):
             period[name] = dec(value["base"])
-            (tier,) = value["tiers"]
-            if threshold not in (None, tier["start"]):
-                raise SystemExit(f"{where}: tiers start at different thresholds")
+            tier = value["tiers"][0]
+            if len(value["tiers"]) > 1 or threshold not in (None, tier["start"]):
+                # llmaudit keeps one whole-request threshold a period
+                SKIPPED_TIERS.append(f"{where}: {key}: tiers {value['tiers']}; kept the first")
+                if threshold not in (None, tier["start"]):
+                    continue
             threshold = tier["start"]
             long_context[name] = dec(tier["price"])
         else:
@@ -220,13 +268,13 @@ def convert_model(provider: str, model: dict, source: str, log: list[str]) -> di
             if nxt:
                 period["until"] = nxt
         periods.append(period)
-    aliases = sorted({a for a in aliases if a != mid.lower()})
+    aliases = sorted({a for a in aliases if a and a != mid.lower()})
     entry = {
-        "id": mid,
+        "id": f"{provider}/{mid}" if provider in ROUTES else mid,
         "provider": provider,
         "name": model.get("name") or mid,
         "aliases": aliases,
-        "prefixes": sorted(set(prefixes)),
+        "prefixes": [],
         "source": source,
         "prices": periods,
     }
@@ -234,12 +282,30 @@ def convert_model(provider: str, model: dict, source: str, log: list[str]) -> di
         entry["checked"] = model["prices_checked"]
     if model.get("removed") or model.get("deprecated"):
         entry["retired"] = True
-    if provider == "bedrock":
-        # Bedrock ids: also answer to the bare name llmaudit derives from them.
-        bare = re.sub(r"^meta\.", "", mid.lower())
-        bare = re.sub(r"-v\d+(:\d+)?$", "", bare)
-        entry["aliases"] = sorted({*entry["aliases"], bare})
+    if not any(k in p for p in periods for k in ("input", "output")):
+        # billed by characters, images, audio or time: never priced as text
+        keys = {k for block in blocks for k in (block.get("prices") or {})}
+        entry["unit"] = "priced per unit (" + ", ".join(sorted(_unit_names(keys))) + ")"
+        entry["prices"] = []
     return entry
+
+
+def _unit_names(keys: set[str]) -> set[str]:
+    out = set()
+    for key in keys:
+        if "char" in key:
+            out.add("characters")
+        elif "image" in key:
+            out.add("images")
+        elif "audio" in key:
+            out.add("audio")
+        elif "second" in key or "minute" in key:
+            out.add("time")
+        elif key.startswith("requests"):
+            out.add("requests")
+        else:
+            out.add(key)
+    return out or {"not tokens"}
 
 
 def enrich_from_litellm(entry: dict, table: dict, batch_default: str | None) -> None:
@@ -290,45 +356,94 @@ HEADER = (
 )
 
 
+def _plain(value):
+    """A genai-prices data object -> the dicts and lists of its YAML form."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if item is None:
+                continue
+            out[f.name.rstrip("_")] = _plain(item)
+        return out
+    if type(value).__name__ == "ModelPrice":  # keyword-only object of price fields
+        return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_") and v is not None}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def package_providers() -> dict[str, dict]:
+    """genai-prices' shipped data (the installed package), by provider id, as YAML dicts."""
+    from genai_prices import __version__ as version
+    from genai_prices import data
+
+    out = {}
+    for provider in data.providers:
+        item = _plain(provider)
+        item["version"] = version
+        out[provider.id] = item
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--genai-prices", type=Path, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--genai-prices", type=Path, help="a folder of genai-prices' YAML")
+    source.add_argument(
+        "--genai-prices-package",
+        action="store_true",
+        help="the data of the installed genai-prices package",
+    )
     parser.add_argument("--litellm", type=Path, required=True)
     parser.add_argument("-o", "--output", type=Path, default=Path("pricing.toml"))
     args = parser.parse_args()
     litellm = json.loads(args.litellm.read_text())
+    packaged = package_providers() if args.genai_prices_package else None
     providers: dict = {}
     models: list[dict] = []
     log: list[str] = []
     for fname, (pid, pname, batch) in PROVIDERS.items():
-        data = yaml.safe_load((args.genai_prices / f"{fname}.yml").read_text())
+        if packaged is not None:
+            data = packaged[PACKAGE_IDS.get(fname, fname)]
+        else:
+            data = yaml.safe_load((args.genai_prices / f"{fname}.yml").read_text())
         source = data["pricing_urls"][0]
         info = {"name": pname, "source": source}
         if batch:
             info["batch"] = Decimal(batch)
-            info["batch_source"] = BATCH_SOURCES[pid]
+            info["batch_source"] = BATCH_SOURCES.get(pid, source)
         providers[pid] = info
         keep = KEEP.get(fname, lambda _mid: True)
         for model in data["models"]:
             if not keep(str(model["id"])):
                 continue
             entry = convert_model(pid, model, source, log)
-            enrich_from_litellm(entry, litellm, batch)
+            if pid not in ROUTES:
+                enrich_from_litellm(entry, litellm, batch)
             models.append(entry)
     models = review(models)
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for model in models:
-        for name in [model["id"].lower(), *model["aliases"]]:
-            if name in seen and seen[name] != model["id"]:
+        # names are unique within a route, and among first-party entries
+        scope = model["provider"] if model["provider"] in ROUTES else ""
+        local = model["id"].lower().removeprefix(f"{scope}/") if scope else model["id"].lower()
+        for name in [local, *model["aliases"]]:
+            if (scope, name) in seen and seen[(scope, name)] != model["id"]:
                 log.append(
-                    f"{model['id']}: alias {name!r} already belongs to {seen[name]}; dropped"
+                    f"{model['id']}: alias {name!r} already belongs to {seen[(scope, name)]}; "
+                    "dropped"
                 )
                 model["aliases"] = [a for a in model["aliases"] if a != name]
             else:
-                seen[name] = model["id"]
+                seen[(scope, name)] = model["id"]
     models.sort(key=lambda m: (m["provider"], m["id"]))
     args.output.write_text(dumps_table(models, providers, HEADER, dt.date.today()))
-    for line in log:
+    for line in [*log, *SKIPPED_TIERS]:
         print(line, file=sys.stderr)
     print(f"wrote {len(models)} models to {args.output}", file=sys.stderr)
     return 0

@@ -27,10 +27,13 @@ def test_explain_names_entry_and_rule(run):
 def test_explain_bedrock_name(run):
     result = run("pricing", "explain", "bedrock/anthropic.claude-3-haiku-20240307-v1:0")
     assert result.exit_code == 0
+    # Bedrock is a route: its own (regional) price, never Anthropic's first-party entry (#14)
     assert result.stdout.startswith(
-        "bedrock/anthropic.claude-3-haiku-20240307-v1:0 -> claude-3-haiku (Claude Haiku 3, "
-        "anthropic)\n  matched by: id 'claude-3-haiku' after removing provider prefix 'bedrock/', "
-        "Bedrock vendor 'anthropic.', Bedrock version '-v1:0', snapshot suffix '-20240307'\n"
+        "bedrock/anthropic.claude-3-haiku-20240307-v1:0 -> "
+        "bedrock/regional.anthropic.claude-3-haiku-20240307-v1:0 "
+        "(regional.anthropic.claude-3-haiku-20240307-v1:0, bedrock)\n"
+        "  matched by: bedrock route: exact id "
+        "(as 'regional.anthropic.claude-3-haiku-20240307-v1:0')\n"
     )
 
 
@@ -70,11 +73,17 @@ def test_list_and_show(run):
     table = run("pricing", "list", "--format", "table")
     assert table.exit_code == 0
     assert max(len(line) for line in table.stdout.splitlines()) <= 80
-    shown = json.loads(run("pricing", "show", "gpt-4o-2024-08-06").stdout)["model"]
+    shown = json.loads(run("pricing", "show", "gpt-4o").stdout)["model"]
     assert shown["id"] == "gpt-4o"
     assert [(p["from"], p["until"], p["input"]) for p in shown["periods"]] == [
         (None, "2024-10-02", "5"),
         ("2024-10-02", None, "2.5"),
+    ]
+    # a dated snapshot has its own history: never gpt-4o's $5 of before 2024-10-02 (#14)
+    snapshot = json.loads(run("pricing", "show", "gpt-4o-2024-08-06").stdout)["model"]
+    assert snapshot["id"] == "gpt-4o-2024-08-06"
+    assert [(p["from"], p["until"], p["input"]) for p in snapshot["periods"]] == [
+        (None, None, "2.5")
     ]
     missing = run("pricing", "show", "gpt-9")
     assert missing.exit_code == 2

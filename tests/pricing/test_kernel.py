@@ -172,19 +172,32 @@ def test_price_in_force_at_the_records_time(table):
     ("name", "entry", "total"),
     [
         # 100,000 tokens each way (under every long-context threshold).
-        # Claude 3 Haiku: $0.25 in, $1.25 out -> $0.025 + $0.125 = $0.15
-        ("bedrock/anthropic.claude-3-haiku-20240307-v1:0", "claude-3-haiku", D("0.15")),
-        ("us.anthropic.claude-3-haiku-20240307-v1:0", "claude-3-haiku", D("0.15")),
+        # Claude 3 Haiku: $0.25 in, $1.25 out -> $0.025 + $0.125 = $0.15; on Bedrock (a
+        # route) at Bedrock's regional price for it, the same $0.25 / $1.25
+        (
+            "bedrock/anthropic.claude-3-haiku-20240307-v1:0",
+            "bedrock/regional.anthropic.claude-3-haiku-20240307-v1:0",
+            D("0.15"),
+        ),
+        (
+            "us.anthropic.claude-3-haiku-20240307-v1:0",
+            "bedrock/regional.anthropic.claude-3-haiku-20240307-v1:0",
+            D("0.15"),
+        ),
         ("claude-3-haiku@20240307", "claude-3-haiku", D("0.15")),
-        # dated snapshots: gpt-4o-2024-08-06 is gpt-4o ($0.25 + $1 = $1.25) ...
-        ("gpt-4o-2024-08-06", "gpt-4o", D("1.25")),
-        ("openai/gpt-4o-2024-11-20", "gpt-4o", D("1.25")),
+        # dated snapshots have their own entries at $2.50 / $10 ($0.25 + $1 = $1.25) ...
+        ("gpt-4o-2024-08-06", "gpt-4o-2024-08-06", D("1.25")),
+        ("openai/gpt-4o-2024-11-20", "gpt-4o-2024-11-20", D("1.25")),
         # ... but the first snapshot kept its own $5 / $15 price: $0.50 + $1.50 = $2
         ("gpt-4o-2024-05-13", "gpt-4o-2024-05-13", D("2")),
         # Claude 3.5 Sonnet: $3 / $15 -> $0.30 + $1.50 = $1.80
         ("claude-3-5-sonnet-20241022", "claude-3-5-sonnet", D("1.8")),
         # Llama 3.1 70B on Bedrock: $0.72 / $0.72 -> $0.072 + $0.072 = $0.144
-        ("us.meta.llama3-1-70b-instruct-v1:0", "meta.llama3-1-70b-instruct-v1:0", D("0.144")),
+        (
+            "us.meta.llama3-1-70b-instruct-v1:0",
+            "bedrock/meta.llama3-1-70b-instruct-v1:0",
+            D("0.144"),
+        ),
         # Gemini 2.5 Pro on Vertex: $1.25 / $10 -> $0.125 + $1 = $1.125
         ("vertex_ai/gemini-2.5-pro", "gemini-2.5-pro", D("1.125")),
     ],
@@ -235,23 +248,30 @@ def test_totals_equal_the_sum_of_their_parts(table):
     assert totals.total == sum(totals.parts.values())
 
 
+@pytest.mark.parametrize(("provider", "model"), [("groq", "mixtral-8x7b-32768"),
+                                                ("x", "groq/mixtral-8x7b-32768")])  # fmt: skip
+def test_a_route_is_priced_at_its_own_price(table, provider, model):
+    """Groq's mixtral-8x7b-32768 is $0.24/M (console.groq.com/docs/models), not Mistral's
+    $0.70/M for Mixtral 8x7B: 1M input tokens cost $0.24."""
+    cost = price_record(rec(model, provider=provider, input_uncached=10**6), table)
+    assert (cost.model_id, cost.total) == ("groq/mixtral-8x7b-32768", D("0.24"))
+
+
 @pytest.mark.parametrize(
-    ("provider", "model", "vendor_entry"),
+    ("provider", "model", "note"),
     [
-        # Groq's mixtral-8x7b-32768 is $0.24/M; Mistral's own Mixtral 8x7B is $0.70/M
-        ("groq", "mixtral-8x7b-32768", "mistral's mixtral-8x7b"),
-        ("x", "groq/mixtral-8x7b-32768", "mistral's mixtral-8x7b"),
-        ("together_ai", "mixtral-8x7b-32768", "mistral's mixtral-8x7b"),
-        ("fireworks", "fireworks_ai/mixtral-8x7b", "mistral's mixtral-8x7b"),
+        # Together sells no model of that name: unpriced, never Mistral's price
+        ("together_ai", "mixtral-8x7b-32768", "no together price for 'mixtral-8x7b-32768'"),
+        # Fireworks has no mixtral-8x7b entry: the note names the price it did not assume
+        ("fireworks", "fireworks_ai/mixtral-8x7b", "(not priced as mistral's mixtral-8x7b)"),
+        # a host with no prices at all in the table
+        ("deepinfra", "mistralai/Mixtral-8x7B-Instruct-v0.1", "which sets its own prices"),
     ],
 )
-def test_a_third_party_host_is_never_priced_at_the_vendors_price(
-    table, provider, model, vendor_entry
-):
+def test_a_route_without_a_price_is_never_priced_at_the_vendors_price(table, provider, model, note):
     cost = price_record(rec(model, provider=provider, input_uncached=10**6), table)
     assert cost.total is None and not cost.priced
-    assert "which sets its own prices" in cost.notes[0]
-    assert f"(not priced as {vendor_entry})" in cost.notes[0]
+    assert note in cost.notes[0]
     # the same model from its own vendor keeps the vendor's price
     assert price_record(rec("mixtral-8x7b", provider="mistral", input_uncached=1), table).priced
 

@@ -25,7 +25,6 @@ batch = 0.5
 id = "acme-1"
 provider = "acme"
 aliases = ["acme-one"]
-prefixes = ["acme-1-"]
 source = "https://acme.example/pricing"
 checked = 2026-01-01
 [[models.prices]]
@@ -70,8 +69,15 @@ def test_a_small_table(tmp_path):
         rec(ts=datetime(2026, 1, 1, tzinfo=timezone.utc), input_uncached=10**6), table
     )
     assert (old.total, old.price_id) == (D("4"), "acme-1")
-    # Prefix rule: 500 x 2 = $0.001.
-    assert price_record(rec("acme-1-turbo", input_uncached=500), table).total == D("0.001")
+    # A dated snapshot of a name matches it: 500 x 2 = $0.001 ...
+    assert price_record(rec("acme-1-20261101", input_uncached=500), table).total == D("0.001")
+    assert price_record(rec("acme-one-2026-11-01", input_uncached=500), table).priced
+    # ... but no other suffix does: a model that did not exist when the table was written is
+    # unpriced, with the closest names suggested (#14)
+    for newer in ("acme-1-turbo", "acme-1-latest", "acme-1-002", "acme-15"):
+        cost = price_record(rec(newer, input_uncached=500), table)
+        assert not cost.priced, newer
+        assert "closest: acme-1" in cost.notes[0]
 
 
 def test_service_tiers(tmp_path):
@@ -184,9 +190,8 @@ def test_user_layer_overrides_adds_and_discounts(tmp_path):
             "models (x).aliases: 'y' also names y",
         ),
         (
-            "[[models]]\nid = 'x'\nprovider = 'p'\nprefixes = ['a-']\n[[models.prices]]\ninput = 1\n"
-            "[[models]]\nid = 'z'\nprovider = 'p'\nprefixes = ['a-']\n[[models.prices]]\ninput = 1\n",
-            "models (z).prefixes: 'a-' is also a prefix of x",
+            "[[models]]\nid = 'x'\nprovider = 'p'\nprefixes = ['a-']\n[[models.prices]]\ninput = 1\n",
+            "models[0] (x).prefixes: prefix rules are not supported",
         ),
         (
             "[[models]]\nid = 'x'\nprovider = 'p'\n[[models.prices]]\ninput = 1\n"
@@ -209,7 +214,7 @@ def test_invalid_files_name_file_key_and_reason(tmp_path, text, message):
 
 def test_bundled_table_is_valid_and_broad():
     table = load_table()
-    assert len(table.models) >= 120
+    assert len(table.models) >= 1200
     providers = {m.provider for m in table.models.values()}
     assert {
         "openai",
@@ -220,14 +225,19 @@ def test_bundled_table_is_valid_and_broad():
         "xai",
         "cohere",
         "bedrock",
+        "azure",
+        "groq",
+        "together",
+        "fireworks",
+        "openrouter",
     } <= providers
     for model in table.models.values():
         assert model.source, model.id
-        assert model.periods, model.id
+        assert model.periods or model.unit, model.id
     assert any(len(m.periods) > 1 for m in table.models.values())
 
 
-def test_later_layers_win_names_and_prefixes(tmp_path):
+def test_later_layers_win_names(tmp_path):
     user = write(
         tmp_path,
         "mine.toml",
@@ -235,8 +245,7 @@ def test_later_layers_win_names_and_prefixes(tmp_path):
         [[models]]
         id = "my-4o"
         provider = "openai"
-        aliases = ["gpt-4o-2024-08-06"]
-        prefixes = ["claude-sonnet-4-5"]
+        aliases = ["gpt-4o-2024-08-06", "claude-sonnet-4-5-custom"]
         [[models.prices]]
         input = 1
         output = 1
@@ -246,5 +255,5 @@ def test_later_layers_win_names_and_prefixes(tmp_path):
 
     table = load_table([user])
     assert match(table, "gpt-4o-2024-08-06").model.id == "my-4o"
-    assert match(table, "gpt-4o-2024-11-20").model.id == "gpt-4o"
-    assert match(table, "claude-sonnet-4-5-20250929-custom").model.id == "my-4o"
+    assert match(table, "gpt-4o-2024-11-20").model.id == "gpt-4o-2024-11-20"
+    assert match(table, "claude-sonnet-4-5-custom").model.id == "my-4o"

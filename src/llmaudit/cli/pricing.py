@@ -118,7 +118,7 @@ def pricing_show(app: App, model: str, fmt: Format | None) -> None:
         "provider": entry.provider,
         "name": entry.name,
         "aliases": list(entry.aliases),
-        "prefixes": list(entry.prefixes),
+        "unit": entry.unit,
         "source": entry.source,
         "checked": entry.checked.isoformat() if entry.checked else None,
         "notes": entry.notes,
@@ -155,16 +155,23 @@ def pricing_show(app: App, model: str, fmt: Format | None) -> None:
 @click.option(
     "--at", "at", metavar="DATE", help="Explain the price in force at DATE (default: now)."
 )
+@click.option(
+    "--provider",
+    metavar="NAME",
+    help="The provider the request went through, as logs name it (groq, bedrock, azure...).",
+)
 @format_option
 @click.pass_obj
-def pricing_explain(app: App, model: str, at: str | None, fmt: Format | None) -> None:
+def pricing_explain(
+    app: App, model: str, at: str | None, provider: str | None, fmt: Format | None
+) -> None:
     """Which entry and rule price MODEL, and why; for an unmatched name, the closest ones.
 
     Prints text (also when piped); --format json gives the same facts as an object.
     """
     from llmaudit.pricing.explain import explain
 
-    result = explain(app.price_table, model, _at(at))
+    result = explain(app.price_table, model, _at(at), provider)
     if fmt in (None, Format.TABLE):
         sys.stdout.write("\n".join(result["lines"]) + "\n")
         return

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.pricing.match import match, off_route, suggest
+from llmaudit.pricing.match import match, route_of, suggest, unpriced_reason
 from llmaudit.pricing.table import Period, PriceTable, Rates
 
 
@@ -15,8 +15,18 @@ def _rates_line(period: Period) -> str:
     return ", ".join(parts) + " per 1M tokens"
 
 
-def explain(table: PriceTable, name: str, at: datetime) -> dict[str, Any]:
-    found = match(table, name)
+def explain(
+    table: PriceTable, name: str, at: datetime, provider: str | None = None
+) -> dict[str, Any]:
+    found = match(table, name, provider)
+    if found is None and route_of(provider, name) is not None:
+        lines = [
+            f"{name}: unpriced - {unpriced_reason(table, name, provider)}.",
+            "Its tokens are still counted; its cost is unknown (never $0).",
+            "Add the route's price in your own price file as 'ROUTE/MODEL' (docs/pricing.md).",
+        ]
+        near = suggest(table, name, provider)
+        return {"model": name, "priced": False, "suggestions": near, "lines": lines}
     if found is None:
         near = suggest(table, name)
         lines = [
@@ -29,14 +39,14 @@ def explain(table: PriceTable, name: str, at: datetime) -> dict[str, Any]:
         )
         lines.append("Add it in your own price file (config pricing.path; docs/pricing.md).")
         return {"model": name, "priced": False, "suggestions": near, "lines": lines}
-    wrong_route = off_route(found, None, name)
-    if wrong_route:
-        lines = [
-            f"{name}: unpriced - {wrong_route}.",
-            "Add the host's price in your own price file (config pricing.path; docs/pricing.md).",
-        ]
-        return {"model": name, "priced": False, "suggestions": [], "lines": lines}
     model = found.model
+    if model.unit:
+        lines = [
+            f"{name} -> {model.id} ({model.name}, {model.provider})",
+            f"  matched by: {found.rule}",
+            f"  unpriced: {model.unit}; llmaudit prices tokens only, never such a model as text",
+        ]
+        return {"model": name, "entry": model.id, "priced": False, "lines": lines}
     period = model.period_at(at)
     lines = [
         f"{name} -> {model.id} ({model.name}, {model.provider})",

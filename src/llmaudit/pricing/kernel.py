@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from llmaudit.model.money import ZERO
 from llmaudit.model.record import UsageRecord
-from llmaudit.pricing.match import match, off_route
+from llmaudit.pricing.match import match, unpriced_reason
 from llmaudit.pricing.table import Period, PriceTable, Rates
 
 COST_PARTS = ("input", "cache_read", "cache_write", "output", "other")
@@ -91,13 +91,12 @@ def effective_rates(
 def price_record(record: UsageRecord, table: PriceTable, long_context: bool | None = None) -> Cost:
     """Price one record. ``long_context`` forces the tier when the caller knows it (a provider
     report that states the context window, or a group of records already classified)."""
-    found = match(table, record.model)
+    found = match(table, record.model, record.provider)
     if found is None:
-        return _unpriced(f"no price entry matches model {record.model!r}")
-    wrong_route = off_route(found, record.provider, record.model)
-    if wrong_route:
-        return _unpriced(wrong_route)
+        return _unpriced(unpriced_reason(table, record.model, record.provider))
     model = found.model
+    if model.unit:
+        return _unpriced(f"{model.id} is {model.unit}: not priced as text", model.id, found.rule)
     period = model.period_at(record.ts)
     if period is None:
         return _unpriced(

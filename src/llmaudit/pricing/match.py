@@ -1,10 +1,20 @@
-"""Model names as sources report them -> a price entry, and why.
+"""Model names as sources report them -> a price entry, and why. Exact or absent.
 
-Tried in order, on the lower-cased name: the exact name (an entry's id or alias); the name
-without routing decorations (``openai/``, ``bedrock/us-east-1/``, ``vertex_ai/``, ``models/``,
-Bedrock region and vendor prefixes such as ``us.anthropic.``, version suffixes such as
-``-v1:0``, Vertex ``@20240307``); the same without a snapshot suffix (``-2024-08-06``,
-``-20241022``, ``-05-20``, ``-001``, ``-latest``); and finally the longest matching prefix rule.
+A request that came through a **route** (a host that sells other vendors' models at its own
+prices: Bedrock, Azure, Groq, Together, Fireworks, OpenRouter and other hosts) is priced by that
+route's entry or not at all, never at the model vendor's price. The route is the record's
+provider, or the name's first segment (``groq/llama-3.3-70b-versatile``), or a Bedrock model id
+(``anthropic.claude-...-v1:0``, ``us.anthropic...``).
+
+Any other request is looked up among the first-party entries. Either way, a name matches:
+
+- an entry's id (within its route) or a listed alias, lower-cased;
+- the same once routing decorations are removed (``openai/``, ``models/``, ``vertex_ai/``,
+  Vertex ``@20240307``; in a Bedrock route, its region prefix such as ``us.``);
+- the same without a dated snapshot suffix (``-2024-08-06``, ``-20250929``).
+
+Nothing else: no prefix rule, no ``-latest`` or ``-002`` stripping. An unmatched name is
+unpriced, with the closest names suggested.
 """
 
 from __future__ import annotations
@@ -15,12 +25,72 @@ from dataclasses import dataclass
 
 from llmaudit.pricing.table import ModelPrice, PriceTable
 
-_BEDROCK_REGION = re.compile(r"^(us|eu|apac|ap|global|jp|au|ca|us-gov)\.")
-_BEDROCK_VENDOR = re.compile(
-    r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|google)\."
+_BEDROCK_REGION = re.compile(r"^(us|eu|apac|ap|global|jp|au|ca|in|us-gov)\.")
+_BEDROCK_ID = re.compile(
+    r"^((us|eu|apac|ap|global|regional|jp|au|ca|in|us-gov)\.)?"
+    r"(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|google|twelvelabs|"
+    r"stability|luma|moonshot|minimax)\.[a-z0-9]"
 )
-_BEDROCK_VERSION = re.compile(r"-v\d+(:\d+)?$|:\d+$")
-_SNAPSHOT = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{2}-\d{2}|-\d{4}|-\d{3}|-latest)$")
+_SNAPSHOT = re.compile(r"(-\d{4}-\d{2}-\d{2}|-\d{8})$")
+
+# How logs name the routes: LiteLLM's provider prefixes, OpenTelemetry's gen_ai.system values,
+# the providers' own names.
+ROUTE_NAMES = {
+    "bedrock": "bedrock",
+    "aws": "bedrock",
+    "aws_bedrock": "bedrock",
+    "aws.bedrock": "bedrock",
+    "amazon-bedrock": "bedrock",
+    "amazon_bedrock": "bedrock",
+    "bedrock_converse": "bedrock",
+    "azure": "azure",
+    "azure_ai": "azure",
+    "azure_openai": "azure",
+    "azure-openai": "azure",
+    "az.ai.openai": "azure",
+    "az.ai.inference": "azure",
+    "groq": "groq",
+    "together": "together",
+    "together_ai": "together",
+    "togetherai": "together",
+    "fireworks": "fireworks",
+    "fireworks_ai": "fireworks",
+    "fireworks-ai": "fireworks",
+    "openrouter": "openrouter",
+    # hosts with no entries in the bundled table: their requests stay unpriced until a price
+    # file of yours adds "HOST/MODEL" entries for them
+    "deepinfra": "deepinfra",
+    "cerebras": "cerebras",
+    "sambanova": "sambanova",
+    "novita": "novita",
+    "hyperbolic": "hyperbolic",
+    "nebius": "nebius",
+    "lambda": "lambda",
+    "perplexity": "perplexity",
+    "replicate": "replicate",
+    "anyscale": "anyscale",
+    "baseten": "baseten",
+    "ovhcloud": "ovhcloud",
+    "nscale": "nscale",
+}
+# Prefixes that name the model's own vendor or an API surface, not a route
+_FIRST_PARTY_PREFIXES = (
+    "openai",
+    "anthropic",
+    "google",
+    "gemini",
+    "vertex_ai",
+    "vertex",
+    "models",
+    "mistral",
+    "mistralai",
+    "deepseek",
+    "xai",
+    "x-ai",
+    "cohere",
+    "cohere_chat",
+    "text-completion-openai",
+)
 
 
 @dataclass(frozen=True)
@@ -30,83 +100,160 @@ class Match:
     rule: str  # why it matched, for `pricing explain`
 
 
+def route_of(provider: str | None, model: str) -> tuple[str, str] | None:
+    """(route, the name within it) when a request came through a route, else None."""
+    name = model.strip().lower()
+    if provider:
+        route = ROUTE_NAMES.get(provider.strip().lower())
+        if route:
+            head, _, rest = name.partition("/")
+            return route, rest if rest and ROUTE_NAMES.get(head) == route else name
+    head, sep, rest = name.partition("/")
+    if sep and head in ROUTE_NAMES and rest:
+        return ROUTE_NAMES[head], rest
+    if _BEDROCK_ID.match(name):
+        return "bedrock", name
+    return None
+
+
 def decorations(name: str) -> tuple[str, list[str]]:
-    """Strip routing decorations; return the bare name and what was removed."""
+    """Strip first-party decorations; return the bare name and what was removed."""
     steps: list[str] = []
     n = name
-    if "/" in n:
-        bare = n.rsplit("/", 1)[1]
-        steps.append(f"provider prefix '{n[: len(n) - len(bare)]}'")
-        n = bare
+    head, sep, rest = n.partition("/")
+    while sep and head in _FIRST_PARTY_PREFIXES and rest:
+        steps.append(f"prefix '{head}/'")
+        n = rest
+        head, sep, rest = n.partition("/")
     if "@" in n:  # Vertex AI: claude-3-5-sonnet@20240620
         base, _, version = n.partition("@")
         steps.append(f"Vertex version '@{version}'")
-        n = f"{base}-{version}" if version.isdigit() else base
-    m = _BEDROCK_REGION.match(n)
-    if m and _BEDROCK_VENDOR.match(n[m.end() :]):
-        steps.append(f"Bedrock region '{m.group(0)}'")
-        n = n[m.end() :]
-    m = _BEDROCK_VENDOR.match(n)
-    if m:
-        steps.append(f"Bedrock vendor '{m.group(0)}'")
-        n = n[m.end() :]
-        v = _BEDROCK_VERSION.search(n)
-        if v:
-            steps.append(f"Bedrock version '{v.group(0)}'")
-            n = n[: v.start()]
+        n = f"{base}-{version}" if version.isdigit() and len(version) == 8 else base
     return n, steps
 
 
-def match(table: PriceTable, reported: str) -> Match | None:
+def match(table: PriceTable, reported: str, provider: str | None = None) -> Match | None:
+    """The entry that prices ``reported`` (as a request through ``provider``), or None."""
     key = reported.strip().lower()
-    if key in table._match_cache:
-        return table._match_cache[key]
-    result = _match(table, key)
-    table._match_cache[key] = result
+    route = route_of(provider, key)
+    cache_key = (route, key)
+    if cache_key in table._match_cache:
+        return table._match_cache[cache_key]
+    if route is None:
+        result = _first_party(table, key)
+    else:
+        result = _in_route(table, route[0], route[1], key)
+    table._match_cache[cache_key] = result
     return result
 
 
-def _lookup(table: PriceTable, name: str) -> tuple[ModelPrice, str] | None:
-    hit = table.names.get(name)
+def _lookup(
+    table: PriceTable, index: dict[str, tuple[str, str]], name: str
+) -> tuple[ModelPrice, str] | None:
+    hit = index.get(name)
     if hit is None:
         return None
     model_id, kind = hit
     return table.models[model_id], kind
 
 
-def _match(table: PriceTable, key: str) -> Match | None:
-    hit = _lookup(table, key)
+def _undated(
+    table: PriceTable, index: dict[str, tuple[str, str]], name: str
+) -> tuple[ModelPrice, str, str] | None:
+    """The entry of ``name`` without its dated snapshot suffix, and the suffix."""
+    m = _SNAPSHOT.search(name)
+    if not m or m.start() == 0:
+        return None
+    hit = _lookup(table, index, name[: m.start()])
+    return (*hit, m.group(0)) if hit else None
+
+
+def _first_party(table: PriceTable, key: str) -> Match | None:
+    hit = _lookup(table, table.names, key)
     if hit:
         model, kind = hit
         return Match(model, key, f"exact {kind} '{key}'")
     bare, steps = decorations(key)
     if steps:
-        hit = _lookup(table, bare)
+        hit = _lookup(table, table.names, bare)
         if hit:
             model, kind = hit
             return Match(model, key, f"{kind} '{bare}' after removing {', '.join(steps)}")
-    undated = bare
-    while True:
-        m = _SNAPSHOT.search(undated)
-        if not m or m.start() == 0:
-            break
-        undated = undated[: m.start()]
-        hit = _lookup(table, undated)
-        if hit:
-            model, kind = hit
-            removed = [*steps, f"snapshot suffix '{bare[len(undated) :]}'"]
-            return Match(model, key, f"{kind} '{undated}' after removing {', '.join(removed)}")
-    for prefix, model_id in table.prefixes:
-        if bare.startswith(prefix):
-            extra = f" after removing {', '.join(steps)}" if steps else ""
-            return Match(table.models[model_id], key, f"prefix rule '{prefix}'{extra}")
+    dated = _undated(table, table.names, bare)
+    if dated:
+        model, kind, suffix = dated
+        removed = ", ".join([*steps, f"snapshot suffix '{suffix}'"])
+        return Match(model, key, f"{kind} '{bare[: -len(suffix)]}' after removing {removed}")
     return None
 
 
-def suggest(table: PriceTable, reported: str, n: int = 3) -> list[str]:
-    """The entry ids closest to an unmatched name."""
-    bare, _ = decorations(reported.strip().lower())
-    pool = {name: model_id for name, (model_id, _) in table.names.items()}
+def _in_route(table: PriceTable, route: str, name: str, key: str) -> Match | None:
+    index = table.routes.get(route, {})
+    candidates = [name]
+    if route == "bedrock":
+        # Bedrock prices a model by region class: "global." inference profiles at the global
+        # price; the model id itself and geographic profiles (us., eu., apac., ...) at the
+        # regional price, which its entries name "regional.<model id>"
+        region = _BEDROCK_REGION.match(name)
+        base = name[region.end() :] if region and region.group(1) != "global" else name
+        if base != name:
+            candidates.append(base)
+        if not name.startswith(("global.", "regional.")):
+            candidates.append(f"regional.{base}")
+    for candidate in candidates:
+        hit = _lookup(table, index, candidate)
+        if hit:
+            model, kind = hit
+            how = "" if candidate == key else f" (as '{candidate}')"
+            return Match(model, key, f"{route} route: exact {kind}{how}")
+        dated = _undated(table, index, candidate)
+        if dated:
+            model, kind, suffix = dated
+            return Match(
+                model, key, f"{route} route: {kind} after removing snapshot suffix '{suffix}'"
+            )
+    return None
+
+
+def unpriced_reason(table: PriceTable, reported: str, provider: str | None = None) -> str:
+    """Why ``reported`` has no price: the route has none for it (naming the first-party price
+    it was not given), or no entry has the name (naming the closest ones). Kept per name, as
+    every record of an unknown model asks again."""
+    key = ("reason", provider and provider.strip().lower(), reported.strip().lower())
+    if key not in table._match_cache:
+        table._match_cache[key] = _unpriced_reason(table, reported, provider)
+    reason: str = table._match_cache[key]
+    return reason
+
+
+def _unpriced_reason(table: PriceTable, reported: str, provider: str | None) -> str:
+    route = route_of(provider, reported)
+    if route is not None:
+        vendor = _first_party(table, decorations(route[1])[0]) or _first_party(
+            table, route[1].rsplit(".", 1)[-1]
+        )
+        not_as = f" (not priced as {vendor.model.provider}'s {vendor.model.id})" if vendor else ""
+        if not table.routes.get(route[0]):
+            return (
+                f"served by {route[0]}, which sets its own prices: pricing.toml has no "
+                f"{route[0]} prices{not_as}"
+            )
+        close = suggest(table, reported, provider)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        return f"no {route[0]} price for {reported!r}{not_as}{hint}"
+    close = suggest(table, reported)
+    hint = f" (closest: {', '.join(close)})" if close else ""
+    return f"no price entry matches model {reported!r}{hint}"
+
+
+def suggest(table: PriceTable, reported: str, provider: str | None = None, n: int = 3) -> list[str]:
+    """The entry ids closest to an unmatched name (within its route, if it has one)."""
+    route = route_of(provider, reported)
+    if route is not None:
+        index, bare = table.routes.get(route[0], {}), route[1]
+    else:
+        index, bare = table.names, decorations(reported.strip().lower())[0]
+    pool = {name: model_id for name, (model_id, _) in index.items()}
     close = difflib.get_close_matches(bare, list(pool), n=n * 3, cutoff=0.5)
     out: list[str] = []
     for name in close:
@@ -115,56 +262,7 @@ def suggest(table: PriceTable, reported: str, n: int = 3) -> list[str]:
     return out[:n]
 
 
-# Hosts that serve other vendors' models (mostly open-weight: Llama, Mixtral, gpt-oss, Gemma)
-# at prices of their own. A request they served is priced at their price or not at all, never
-# at the model vendor's: Groq's mixtral-8x7b is not Mistral's. (pricing.toml has no entries of
-# theirs yet, so such records are unpriced, and say which price they were not given.)
-THIRD_PARTY_HOSTS = frozenset(
-    {
-        "groq",
-        "together",
-        "together_ai",
-        "togetherai",
-        "fireworks",
-        "fireworks_ai",
-        "deepinfra",
-        "cerebras",
-        "sambanova",
-        "novita",
-        "hyperbolic",
-        "nebius",
-        "lambda",
-        "perplexity",
-        "replicate",
-        "anyscale",
-        "baseten",
-        "ovhcloud",
-        "nscale",
-    }
-)
-
-
-def host_route(provider: str | None, model: str) -> str | None:
-    """The third-party host that served a request, from the record's provider or a
-    ``host/model`` name (``groq/llama-3.3-70b-versatile``), else None."""
-    if provider and provider.strip().lower() in THIRD_PARTY_HOSTS:
-        return provider.strip().lower()
-    head = model.split("/", 1)[0].strip().lower() if "/" in model else None
-    return head if head in THIRD_PARTY_HOSTS else None
-
-
-def off_route(found: Match, provider: str | None, model: str) -> str | None:
-    """Why a match must not price a request a third-party host served, or None."""
-    route = host_route(provider, model)
-    if route is None or found.model.provider == route:
-        return None
-    return (
-        f"served by {route}, which sets its own prices: pricing.toml has no {route} price for "
-        f"{model!r} (not priced as {found.model.provider}'s {found.model.id})"
-    )
-
-
 def has_price(table: PriceTable, provider: str | None, model: str) -> bool:
-    """Whether a (provider, model) finds a price entry it may be priced by."""
-    found = match(table, model)
-    return found is not None and off_route(found, provider, model) is None
+    """Whether a (provider, model) finds a price entry, priced per token."""
+    found = match(table, model, provider)
+    return found is not None and found.model.unit is None

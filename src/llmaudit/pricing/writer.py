@@ -12,7 +12,7 @@ PERIOD_ORDER = (
     "reasoning", "per_request", "web_search_per_1k", "long_context", "batch", "flex", "priority",
 )  # fmt: skip
 MODEL_ORDER = (
-    "id", "provider", "name", "aliases", "prefixes", "retired", "source", "checked", "notes",
+    "id", "provider", "name", "aliases", "unit", "retired", "source", "checked", "notes",
 )  # fmt: skip
 
 
