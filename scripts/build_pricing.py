@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -252,21 +251,39 @@ def convert_model(provider: str, model: dict, source: str, log: list[str]) -> di
         log.append(f"{provider}/{mid}: match rules not carried over: {', '.join(skipped)}")
     raw = model["prices"]
     blocks = raw if isinstance(raw, list) else [{"prices": raw}]
-    timed = [b for b in blocks if {"start_time", "end_time"} & set(b.get("constraint", {}))]
-    if timed:
-        # genai-prices lists DeepSeek's off-peak price first and the standard (peak) one with a
-        # time-of-day constraint; llmaudit keeps the standard price.
-        blocks = [{"prices": timed[0]["prices"]}]
+    # genai-prices: the last block whose constraint holds wins. Blocks without a constraint or
+    # with a start date make llmaudit's dated periods; time-of-day blocks (DeepSeek's peak and
+    # off-peak hours) become windows that apply in every period.
+    dated = [b for b in blocks if "start_time" not in b.get("constraint", {})]
+    timed = [b for b in blocks if "start_time" in b.get("constraint", {})]
+    if timed and blocks.index(timed[0]) < len(dated):
+        log.append(f"{provider}/{mid}: a dated price after a time-of-day one; windows kept last")
+    dated.sort(key=lambda b: b.get("constraint", {}).get("start_date") or dt.date.min)
+    windows = []
+    for block in timed:
+        c = block["constraint"]
+        window = {
+            "from": _clock(c["start_time"]),
+            "until": _clock(c["end_time"]),
+            **{
+                k: v
+                for k, v in convert_prices(block["prices"], f"{provider}/{mid}").items()
+                if k in ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+            },
+        }
+        windows.append(window)
     periods = []
-    for i, block in enumerate(blocks):
+    for i, block in enumerate(dated):
         period = convert_prices(block["prices"], f"{provider}/{mid}")
         start = block.get("constraint", {}).get("start_date")
         if start:
             period["from"] = start
-        if i + 1 < len(blocks):
-            nxt = blocks[i + 1].get("constraint", {}).get("start_date")
+        if i + 1 < len(dated):
+            nxt = dated[i + 1].get("constraint", {}).get("start_date")
             if nxt:
                 period["until"] = nxt
+        if windows:
+            period["time_of_day"] = windows
         periods.append(period)
     aliases = sorted({a for a in aliases if a and a != mid.lower()})
     entry = {
@@ -288,6 +305,12 @@ def convert_model(provider: str, model: dict, source: str, log: list[str]) -> di
         entry["unit"] = "priced per unit (" + ", ".join(sorted(_unit_names(keys))) + ")"
         entry["prices"] = []
     return entry
+
+
+def _clock(value) -> str:
+    """A genai-prices time of day (a time, or "HH:MM:SS" text) -> "HH:MM" UTC."""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text[:5]
 
 
 def _unit_names(keys: set[str]) -> set[str]:
@@ -369,7 +392,8 @@ def _plain(value):
             out[f.name.rstrip("_")] = _plain(item)
         return out
     if type(value).__name__ == "ModelPrice":  # keyword-only object of price fields
-        return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_") and v is not None}
+        fields = vars(value).items()
+        return {k: _plain(v) for k, v in fields if not k.startswith("_") and v is not None}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,8 @@ class Group:
     reasoning: int
     cost: Cost
     extra: dict[str, Any]
+    # the moment it was priced at: the bucket's start, or inside its time-of-day window
+    priced_at: datetime | None = None
 
     @property
     def input_total(self) -> int:
@@ -73,6 +75,42 @@ def long_context_thresholds(table: PriceTable, models: list[str]) -> dict[str, i
     return out
 
 
+def time_windows(table: PriceTable, models: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """The time-of-day windows of each model that has them (as "HH:MM" UTC from, until), for
+    the SQL grouping: records inside a window are priced at its rates."""
+    out = {}
+    for name in models:
+        found = match(table, name)
+        if found is None:
+            continue
+        for period in found.model.periods:
+            if period.time_of_day:
+                out[name] = [
+                    (w.start.strftime("%H:%M"), w.end.strftime("%H:%M")) for w in period.time_of_day
+                ]
+                break
+    return out
+
+
+def _moment(start: datetime, hourly: bool, windows: list[tuple[str, str]], tw: int) -> datetime:
+    """A moment in the bucket that starts at ``start`` (a day, or an hour) where window ``tw``
+    (1-based) is the last window covering it, or no window does (0): the grouping put the
+    bucket's records there, so pricing at that moment prices them as they ran."""
+
+    def covers(clock: str, window: tuple[str, str]) -> bool:
+        s, e = window
+        return s <= clock < e if s <= e else clock >= s or clock < e
+
+    step, count = (1, 60) if hourly else (15, 24 * 4)
+    for i in range(count):
+        moment = start + timedelta(minutes=i * step)
+        clock = moment.strftime("%H:%M")
+        last = max((j + 1 for j, w in enumerate(windows) if covers(clock, w)), default=0)
+        if last == tw:
+            return moment
+    return start
+
+
 # the columns of an aggregated row that make up a (priceable) record
 RECORD_FIELDS = ("provider", "model", *COUNT_FIELDS, "service_tier", "status")
 
@@ -88,13 +126,19 @@ def as_record(row: dict[str, Any], ts: datetime, **changes: Any) -> UsageRecord:
     return UsageRecord(ts=ts, **{**{f: row[f] for f in RECORD_FIELDS}, **changes})
 
 
-def price_rows(rows: list[dict[str, Any]], table: PriceTable) -> list[Group]:
+def price_rows(
+    rows: list[dict[str, Any]],
+    table: PriceTable,
+    windows: dict[str, list[tuple[str, str]]] | None = None,
+) -> list[Group]:
     groups = []
-    base = {*RECORD_FIELDS, "bucket", "lc", "dims", "records"}
+    base = {*RECORD_FIELDS, "bucket", "lc", "tw", "dims", "records"}
     for row in rows:
-        cost = price_record(
-            as_record(row, bucket_start(row["bucket"])), table, long_context=bool(row["lc"])
-        )
+        when = bucket_start(row["bucket"])
+        if windows and row["model"] in windows:
+            hourly = len(row["bucket"]) > 10
+            when = _moment(when, hourly, windows[row["model"]], row.get("tw", 0))
+        cost = price_record(as_record(row, when), table, long_context=bool(row["lc"]))
         groups.append(
             Group(
                 bucket=row["bucket"],
@@ -102,6 +146,7 @@ def price_rows(rows: list[dict[str, Any]], table: PriceTable) -> list[Group]:
                 records=row["records"],
                 cost=cost,
                 extra={k: v for k, v in row.items() if k not in base},
+                priced_at=when,
                 **{f: row[f] for f in RECORD_FIELDS},
             )
         )
@@ -117,16 +162,22 @@ def priced_groups(
     cached_requests: bool = False,
 ) -> list[Group]:
     """The ledger's sums for ``filters`` grouped by the pricing unit and ``dims``, priced."""
-    thresholds = long_context_thresholds(table, ledger.model_names())
+    names = ledger.model_names()
+    windows = time_windows(table, names)
     rows = ledger.grouped_sums(
-        filters, dims, bucket=bucket, long_context=thresholds, cached_requests=cached_requests
+        filters,
+        dims,
+        bucket=bucket,
+        long_context=long_context_thresholds(table, names),
+        cached_requests=cached_requests,
+        time_windows=windows,
     )
-    return price_rows(rows, table)
+    return price_rows(rows, table, windows)
 
 
 def reprice(group: Group, table: PriceTable, **changes: Any) -> Decimal | None:
     """What ``group`` would have cost with some token counts changed (same tier and class)."""
-    rec = as_record(vars(group), group.start(), **changes)
+    rec = as_record(vars(group), group.priced_at or group.start(), **changes)
     return price_record(rec, table, long_context=group.cost.long_context).total
 
 

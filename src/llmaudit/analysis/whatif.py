@@ -11,7 +11,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.analysis.groups import as_record, long_context_thresholds
+from llmaudit.analysis.groups import as_record, long_context_thresholds, time_windows
 from llmaudit.errors import UsageError
 from llmaudit.ledger.api import Queries
 from llmaudit.ledger.filters import Filters
@@ -66,16 +66,25 @@ def whatif(
         filters.attribution,
     )
     thresholds = long_context_thresholds(table, list(plan))
-    rows = ledger.grouped_sums(scoped, (by,), long_context=thresholds)
+    # time-of-day windows: the stored model's own, else its target's (a swap to a model
+    # with off-peak hours prices each record at the hour it ran)
+    windows = time_windows(table, list(plan))
+    for name, (target, _) in plan.items():
+        target_windows = time_windows(table, [target]).get(target)
+        if target_windows and name not in windows:
+            windows[name] = target_windows
+    rows = ledger.grouped_sums(scoped, (by,), long_context=thresholds, time_windows=windows)
     per: dict[Any, dict[str, Any]] = defaultdict(
         lambda: {"current": ZERO, "whatif": ZERO, "requests": 0, "unpriced_requests": 0}
     )
     from llmaudit.analysis.groups import price_rows
 
-    for group, row in zip(price_rows(rows, table), rows, strict=True):
+    for group, row in zip(price_rows(rows, table, windows), rows, strict=True):
         target, provider = plan[group.model]
         swapped = price_record(
-            replace(as_record(row, group.start()), model=target, provider=provider),
+            replace(
+                as_record(row, group.priced_at or group.start()), model=target, provider=provider
+            ),
             table,
             long_context=bool(row["lc"]),
         )

@@ -60,10 +60,12 @@ class Queries(Protocol):
         bucket: str = "day",
         long_context: dict[str, int] | None = None,
         cached_requests: bool = False,
+        time_windows: dict[str, list[tuple[str, str]]] | None = None,
     ) -> list[dict[str, Any]]:
         """Token and request sums per pricing unit: UTC time ``bucket`` (``hour`` or ``day``),
-        model, provider, service tier, status, long-context class ``lc`` and ``dims`` (a tuple
-        under ``"dims"``); plus ``records`` and, if asked, ``cached_requests``."""
+        model, provider, service tier, status, long-context class ``lc``, time-of-day window
+        ``tw`` (of ``time_windows``: the last covering window, 1-based; 0 for none) and ``dims``
+        (a tuple under ``"dims"``); plus ``records`` and, if asked, ``cached_requests``."""
         ...
 
     def model_names(self) -> list[str]:

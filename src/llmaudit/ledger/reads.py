@@ -53,6 +53,7 @@ class Reads(Connected):
         bucket: str = "day",
         long_context: dict[str, int] | None = None,
         cached_requests: bool = False,
+        time_windows: dict[str, list[tuple[str, str]]] | None = None,
     ) -> list[dict[str, Any]]:
         return aggregate(
             self.conn,
@@ -61,6 +62,7 @@ class Reads(Connected):
             bucket=bucket,
             long_context=long_context,
             cached_requests=cached_requests,
+            time_windows=time_windows,
         )
 
     def model_names(self) -> list[str]:

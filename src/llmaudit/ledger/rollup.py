@@ -98,16 +98,21 @@ def aggregate(
     bucket: str = "day",
     long_context: dict[str, int] | None = None,
     cached_requests: bool = False,
+    time_windows: dict[str, list[tuple[str, str]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Token sums grouped by time bucket (UTC ``hour`` or ``day``), model, provider, service
-    tier, status, long-context class and ``dims``: the unit the cost kernel prices.
+    tier, status, long-context class, time-of-day window and ``dims``: the unit the cost kernel
+    prices.
+
+    ``time_windows`` maps a model name to its priced time-of-day windows (UTC "HH:MM" from,
+    until); ``tw`` is then the last window covering a record (1-based), 0 for none.
 
     ``long_context`` maps a model name (as stored) to its threshold; a record is in the long
     class when its mean input per request is above it, so pricing the group gives the same
     total as pricing each record. ``cached_requests`` adds the requests with a cache read.
     Day groups come from the daily rollup when it can answer exactly (refreshed first).
     """
-    if rollup_usable(filters, dims, bucket, long_context):
+    if not time_windows and rollup_usable(filters, dims, bucket, long_context):
         try:
             refresh_rollup(conn)
         except sqlite3.OperationalError:
@@ -130,6 +135,18 @@ def aggregate(
             "THEN substr(json_extract(tags, '$.context_window'), 1, 2) != '0-' "
             f"{' '.join(cases)} ELSE 0 END)"
         )
+    tw_sql = "0"
+    if time_windows:
+        clock = "substr(ts, 12, 5)"
+        cases = []
+        for model, windows in time_windows.items():
+            # CASE takes the first WHEN: the last window first, as the last one wins
+            for i in reversed(range(len(windows))):
+                start, end = windows[i]
+                joint = "AND" if start <= end else "OR"
+                cases.append(f"WHEN model = ? AND ({clock} >= ? {joint} {clock} < ?) THEN {i + 1}")
+                params.extend([model, start, end])
+        tw_sql = f"(CASE {' '.join(cases)} ELSE 0 END)"
     dim_cols = []
     dim_params: list[Any] = []
     for d in dims:
@@ -148,6 +165,7 @@ def aggregate(
         "service_tier",
         "status",
         f"{lc_sql} AS lc",
+        f"{tw_sql} AS tw",
         *(f"{col} AS d{i}" for i, col in enumerate(dim_cols)),
         *(f"SUM({s}) AS {s}" for s in SUMS),
         "COUNT(*) AS records",
@@ -210,6 +228,7 @@ def _grouped(
         "service_tier",
         "status",
         "lc",
+        *(["tw"] if table == "records" else []),
         *(f"d{i}" for i in range(n_dims)),
     ]
     sql = f"SELECT {', '.join(select)} FROM {table} {where} GROUP BY {', '.join(group)}"
@@ -219,5 +238,6 @@ def _grouped(
     for row in cur:
         item = dict(zip(names, row, strict=True))
         item["dims"] = tuple(item.pop(f"d{i}") for i in range(n_dims))
+        item.setdefault("tw", 0)
         out.append(item)
     return out

@@ -104,6 +104,7 @@ def price_record(record: UsageRecord, table: PriceTable, long_context: bool | No
             model.id,
             found.rule,
         )
+    period = period.at_time(record.ts)  # a time-of-day window's rates, if one covers it
     if record.status == "cache_hit":
         # Served from a gateway's response cache: the provider was not called.
         return Cost(

@@ -10,7 +10,8 @@ Any other request is looked up among the first-party entries. Either way, a name
 
 - an entry's id (within its route) or a listed alias, lower-cased;
 - the same once routing decorations are removed (``openai/``, ``models/``, ``vertex_ai/``,
-  Vertex ``@20240307``; in a Bedrock route, its region prefix such as ``us.``);
+  Vertex ``@20240307``, an OpenAI fine-tune's ``:org::id`` after ``ft:BASE``; in a Bedrock
+  route, its region prefix such as ``us.``);
 - the same without a dated snapshot suffix (``-2024-08-06``, ``-20250929``).
 
 Nothing else: no prefix rule, no ``-latest`` or ``-002`` stripping. An unmatched name is
@@ -125,6 +126,10 @@ def decorations(name: str) -> tuple[str, list[str]]:
         steps.append(f"prefix '{head}/'")
         n = rest
         head, sep, rest = n.partition("/")
+    if n.startswith("ft:") and n.count(":") > 1:  # an OpenAI fine-tune: ft:BASE:ORG:NAME:ID
+        base = n.split(":")[1]
+        steps.append(f"fine-tune suffix '{n[len('ft:') + len(base) :]}'")
+        n = f"ft:{base}"
     if "@" in n:  # Vertex AI: claude-3-5-sonnet@20240620
         base, _, version = n.partition("@")
         steps.append(f"Vertex version '@{version}'")
@@ -189,7 +194,11 @@ def _first_party(table: PriceTable, key: str) -> Match | None:
 
 def _in_route(table: PriceTable, route: str, name: str, key: str) -> Match | None:
     index = table.routes.get(route, {})
-    candidates = [name]
+    # the name within the route, and the name as given (a model id may begin with the route's
+    # own name: together/... on Together; Fireworks' accounts/fireworks/models/ paths)
+    candidates = [name, *([key] if key != name else [])]
+    if route == "fireworks" and name.startswith("accounts/fireworks/models/"):
+        candidates.append(name.removeprefix("accounts/fireworks/models/"))
     if route == "bedrock":
         # Bedrock prices a model by region class: "global." inference profiles at the global
         # price; the model id itself and geographic profiles (us., eu., apac., ...) at the

@@ -7,7 +7,7 @@ million tokens. See docs/pricing.md for the file's schema.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from itertools import pairwise
@@ -41,6 +41,7 @@ PERIOD_KEYS = frozenset(
         "per_request",
         "web_search_per_1k",
         "long_context",
+        "time_of_day",
         *SERVICE_TIER_KEYS,
     }
 )
@@ -99,6 +100,22 @@ class LongContext:
     rates: Rates
 
 
+@dataclass(frozen=True)
+class TimeWindow:
+    """From ``start`` until ``end`` (UTC time of day; may wrap past midnight) these rates apply
+    instead of the period's (DeepSeek's peak and off-peak hours)."""
+
+    start: time
+    end: time
+    rates: Rates
+
+    def covers(self, moment: datetime) -> bool:
+        t = moment.astimezone(timezone.utc).time().replace(tzinfo=None)
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+
 # A service tier is priced either by a multiplier on the standard rates or by explicit rates.
 TierPrice = Decimal | Rates
 
@@ -112,6 +129,15 @@ class Period:
     service_tiers: dict[str, TierPrice] = field(default_factory=dict)
     per_request: Decimal | None = None
     web_search_per_1k: Decimal | None = None
+    time_of_day: tuple[TimeWindow, ...] = ()
+
+    def at_time(self, ts: datetime) -> Period:
+        """The period as it prices a request at ``ts``: a time-of-day window's rates (the
+        last window that covers it) over the period's own."""
+        for window in reversed(self.time_of_day):
+            if window.covers(ts):
+                return replace(self, rates=self.rates.overlaid(window.rates), time_of_day=())
+        return self
 
     def covers(self, ts: datetime) -> bool:
         return (self.start is None or ts >= self.start) and (self.end is None or ts < self.end)
@@ -480,6 +506,18 @@ def _model(raw: Any, where: str, key: str) -> ModelPrice:
     )
 
 
+def _clock(value: Any, where: str, key: str) -> time:
+    """A UTC time of day: "16:30" (TOML's local time 16:30:00 too)."""
+    if isinstance(value, time):
+        return value.replace(tzinfo=None)
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f'{where}: {key}: must be a UTC time of day such as "16:30"')
+
+
 def _period(raw: Any, where: str, key: str) -> Period:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: {key}: must be a table")
@@ -512,11 +550,25 @@ def _period(raw: Any, where: str, key: str) -> Period:
             tiers[tier] = _rates(value, where, f"{key}.{tier}")
         else:
             tiers[tier] = _multiplier(value, where, f"{key}.{tier}")
+    windows = []
+    for i, raw_window in enumerate(raw.get("time_of_day", [])):
+        wk = f"{key}.time_of_day[{i}]"
+        if not isinstance(raw_window, dict):
+            raise ConfigError(f"{where}: {wk}: must be a table")
+        _check_keys(raw_window, frozenset({"from", "until", *RATE_KEYS}), where, wk)
+        windows.append(
+            TimeWindow(
+                _clock(raw_window.get("from"), where, f"{wk}.from"),
+                _clock(raw_window.get("until"), where, f"{wk}.until"),
+                _rates(raw_window, where, wk),
+            )
+        )
     return Period(
         start=start,
         end=end,
         rates=rates,
         long_context=long_context,
+        time_of_day=tuple(windows),
         service_tiers=tiers,
         per_request=_price(raw["per_request"], where, f"{key}.per_request")
         if "per_request" in raw

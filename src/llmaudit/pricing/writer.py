@@ -9,7 +9,8 @@ from typing import Any
 
 PERIOD_ORDER = (
     "from", "until", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
-    "reasoning", "per_request", "web_search_per_1k", "long_context", "batch", "flex", "priority",
+    "reasoning", "per_request", "web_search_per_1k", "long_context", "time_of_day", "batch",
+    "flex", "priority",
 )  # fmt: skip
 MODEL_ORDER = (
     "id", "provider", "name", "aliases", "unit", "retired", "source", "checked", "notes",
