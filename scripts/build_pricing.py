@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -99,6 +100,18 @@ CONTAINS_NAMES = {
     ],
 }
 
+# Anthropic's long-context price for Sonnet 4 with the 1M-token window: a request over 200K
+# input tokens is priced whole at $6 / $22.50 (cache read $0.60, writes $7.50 / $12), as for
+# Sonnet 4.5. Source: https://docs.anthropic.com/en/docs/about-claude/pricing#long-context-pricing
+SONNET_4_LONG_CONTEXT = {
+    "above": 200_000,
+    "input": Decimal("6"),
+    "cache_read": Decimal("0.6"),
+    "cache_write_5m": Decimal("7.5"),
+    "cache_write_1h": Decimal("12"),
+    "output": Decimal("22.5"),
+}
+
 REVIEW_NOTES = {
     "gpt-4o": (
         "The gpt-4o alias pointed to gpt-4o-2024-05-13 ($5/$15) until 2024-10-02, then to "
@@ -118,6 +131,8 @@ REVIEW_NOTES = {
 
 def review(models: list[dict]) -> list[dict]:
     by_id = {m["id"]: m for m in models}
+    for period in by_id["claude-sonnet-4-0"]["prices"]:
+        period.setdefault("long_context", dict(SONNET_4_LONG_CONTEXT))
     gpt4o = by_id["gpt-4o"]
     current = gpt4o["prices"][-1]
     # The dated snapshots have their own history: gpt-4o-2024-08-06 and -11-20 were never
@@ -189,9 +204,15 @@ def match_rules(match: dict, aliases: list[str], prefixes: list[str], skipped: l
     if "equals" in match:
         aliases.append(str(match["equals"]).lower())
     elif "starts_with" in match:
-        # the starting name itself is an exact alias; what follows it is a snapshot at most
-        aliases.append(str(match["starts_with"]).lower().rstrip("-_.:@"))
-        skipped.append(f"starts_with {match['starts_with']!r} (kept as an exact alias)")
+        # the starting name itself is an exact alias when it is a whole name (not a cut-off
+        # one such as "claude-sonnet-4-2025" or "magistral-small-"); dated snapshots of it
+        # match it already
+        start = str(match["starts_with"]).lower()
+        if start[-1:] not in "-_.:@" and not re.search(r"-\d{4,6}$", start):
+            aliases.append(start)
+            skipped.append(f"starts_with {match['starts_with']!r} (kept as an exact alias)")
+        else:
+            skipped.append(f"starts_with {match['starts_with']!r}")
     elif "or" in match:
         for sub in match["or"]:
             match_rules(sub, aliases, prefixes, skipped)
@@ -345,7 +366,17 @@ def enrich_from_litellm(entry: dict, table: dict, batch_default: str | None) -> 
             break
     if not row:
         return
-    current = entry["prices"][-1]
+    if not entry["prices"]:
+        return
+    # LiteLLM's table is today's prices: they belong to the period in force today, never to
+    # a period that starts later (nor to one that has ended)
+    today = dt.date.today()
+    live = [p for p in entry["prices"] if not p.get("from") or p["from"] <= today]
+    live = [p for p in live if not p.get("until") or p["until"] > today]
+    if not live:
+        return
+    current = live[-1]
+    _long_context_from_litellm(entry, current, row)
     pairs = {
         "input": "input_cost_per_token",
         "cache_read": "cache_read_input_token_cost",
@@ -368,6 +399,35 @@ def enrich_from_litellm(entry: dict, table: dict, batch_default: str | None) -> 
             if half:
                 continue  # the provider-wide multiplier already says this
         current[tier] = rates
+
+
+def _long_context_from_litellm(entry: dict, current: dict, row: dict) -> None:
+    """LiteLLM's ``*_above_272k_tokens`` prices: a whole-request long-context tier, where
+    genai-prices gives none (gpt-5.5 and gpt-5.5-pro above 272k input tokens)."""
+    if current.get("long_context"):
+        return
+    keys = {
+        "input": "input_cost_per_token",
+        "output": "output_cost_per_token",
+        "cache_read": "cache_read_input_token_cost",
+        "cache_write_5m": "cache_creation_input_token_cost",
+    }
+    for field, key in row.items():
+        m = re.fullmatch(r"input_cost_per_token_above_(\d+)k_tokens", field)
+        if not m or key is None:
+            continue
+        suffix = f"_above_{m.group(1)}k_tokens"
+        tier = {
+            name: (dec(row[base + suffix]) * 1_000_000).normalize()
+            for name, base in keys.items()
+            if row.get(base + suffix) is not None
+        }
+        current["long_context"] = {"above": int(m.group(1)) * 1000, **tier}
+        entry.setdefault("notes", "")
+        entry["notes"] = (
+            entry["notes"] + " " if entry["notes"] else ""
+        ) + f"Long-context tier above {m.group(1)}k input tokens from LiteLLM's table."
+        return
 
 
 # -- output -------------------------------------------------------------------------------------
