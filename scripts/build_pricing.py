@@ -29,6 +29,12 @@ from pathlib import Path
 
 import yaml
 
+from llmaudit.pricing.genai import (  # the conversion both the builder and `pricing update` use
+    SKIPPED_TIERS,
+    convert_model,
+    dec,
+    keep,
+)
 from llmaudit.pricing.writer import dumps_table
 
 # genai-prices provider -> (llmaudit provider id, display name, batch multiplier or None)
@@ -61,19 +67,8 @@ BATCH_SOURCES = {
     "mistral": "https://docs.mistral.ai/capabilities/batch/ (50% off)",
     "bedrock": "https://aws.amazon.com/bedrock/pricing/ (batch at 50% of on-demand)",
 }
-# From google only Gemini and Gemma (its Claude entries are Vertex copies of Anthropic's prices,
-# which llmaudit reaches by stripping the vertex_ai/ prefix and @date suffix).
-KEEP = {
-    "google": lambda mid: mid.startswith(("gemini", "gemma")),
-}
-FIELDS = {
-    "input_mtok": "input",
-    "cache_read_mtok": "cache_read",
-    "cache_write_mtok": "cache_write_5m",
-    "cache_write_1h_mtok": "cache_write_1h",
-    "output_mtok": "output",
-    "output_reasoning_mtok": "reasoning",
-}
+# From google only Gemini and Gemma (genai.keep says why)
+KEEP = {"google": lambda mid: keep("google", mid)}
 LITELLM_PREFIX = {
     "openai": [""],
     "anthropic": [""],
@@ -87,19 +82,6 @@ LITELLM_PREFIX = {
 
 # -- REVIEW: corrections made by hand, each with its source ------------------------------------
 GPT4O_SOURCE = "https://platform.openai.com/docs/pricing"
-# Names for genai-prices' "contains" rules that llmaudit does carry over, as exact aliases:
-# OpenAI's moderation models (all free, per genai-prices' "moderation" entry; the omni names
-# are in LiteLLM's table, the text-moderation names in OpenAI's moderation guide).
-CONTAINS_NAMES = {
-    "moderation": [
-        "omni-moderation-latest",
-        "omni-moderation-2024-09-26",
-        "text-moderation-latest",
-        "text-moderation-stable",
-        "text-moderation-007",
-    ],
-}
-
 # Anthropic's long-context price for Sonnet 4 with the 1M-token window: a request over 200K
 # input tokens is priced whole at $6 / $22.50 (cache read $0.60, writes $7.50 / $12), as for
 # Sonnet 4.5. Source: https://docs.anthropic.com/en/docs/about-claude/pricing#long-context-pricing
@@ -111,6 +93,7 @@ SONNET_4_LONG_CONTEXT = {
     "cache_write_1h": Decimal("12"),
     "output": Decimal("22.5"),
 }
+
 
 REVIEW_NOTES = {
     "gpt-4o": (
@@ -193,165 +176,6 @@ def _notes(models: list[dict], by_id: dict[str, dict]) -> list[dict]:
 
 
 # -- conversion ---------------------------------------------------------------------------------
-def dec(value) -> Decimal:
-    return Decimal(str(value))
-
-
-def match_rules(match: dict, aliases: list[str], prefixes: list[str], skipped: list[str]) -> None:
-    """genai-prices' match clauses -> exact aliases. Only "equals" (and the listed "contains"
-    names) carry over: llmaudit matches exact names, listed aliases and dated snapshots of
-    them, never a prefix or a substring (a prefix rule priced models that did not exist yet)."""
-    if "equals" in match:
-        aliases.append(str(match["equals"]).lower())
-    elif "starts_with" in match:
-        # the starting name itself is an exact alias when it is a whole name (not a cut-off
-        # one such as "claude-sonnet-4-2025" or "magistral-small-"); dated snapshots of it
-        # match it already
-        start = str(match["starts_with"]).lower()
-        if start[-1:] not in "-_.:@" and not re.search(r"-\d{4,6}$", start):
-            aliases.append(start)
-            skipped.append(f"starts_with {match['starts_with']!r} (kept as an exact alias)")
-        else:
-            skipped.append(f"starts_with {match['starts_with']!r}")
-    elif "or" in match:
-        for sub in match["or"]:
-            match_rules(sub, aliases, prefixes, skipped)
-    elif "contains" in match and str(match["contains"]) in CONTAINS_NAMES:
-        aliases.extend(CONTAINS_NAMES[str(match["contains"])])
-    elif "contains" in match:
-        # "contains" is too loose for llmaudit (it would match unrelated names); llmaudit strips
-        # provider prefixes and Bedrock/Vertex decorations instead, so the id usually suffices.
-        skipped.append(f"contains {match['contains']!r}")
-    else:
-        skipped.append(f"rule {json.dumps(match, default=str)}")
-
-
-SKIPPED_TIERS: list[str] = []
-
-
-def convert_prices(raw: dict, where: str) -> dict:
-    if not raw:  # genai-prices writes free models (Gemma on the Gemini API, ":free") as {}
-        return {"input": Decimal(0), "output": Decimal(0)}
-    period: dict = {}
-    long_context: dict = {}
-    threshold = None
-    for key, value in raw.items():
-        if key == "web_searches_kcount":
-            period["web_search_per_1k"] = dec(value)
-            continue
-        if key == "requests_kcount":
-            period["per_request"] = dec(value) / 1000
-            continue
-        name = FIELDS.get(key)
-        if name is None:
-            continue  # audio / image / video token prices: not a category llmaudit records
-        if isinstance(value, dict):
-            period[name] = dec(value["base"])
-            tier = value["tiers"][0]
-            if len(value["tiers"]) > 1 or threshold not in (None, tier["start"]):
-                # llmaudit keeps one whole-request threshold a period
-                SKIPPED_TIERS.append(f"{where}: {key}: tiers {value['tiers']}; kept the first")
-                if threshold not in (None, tier["start"]):
-                    continue
-            threshold = tier["start"]
-            long_context[name] = dec(tier["price"])
-        else:
-            period[name] = dec(value)
-    if long_context:
-        period["long_context"] = {"above": int(threshold), **long_context}
-    return period
-
-
-def convert_model(provider: str, model: dict, source: str, log: list[str]) -> dict:
-    mid = str(model["id"])
-    aliases: list[str] = []
-    prefixes: list[str] = []
-    skipped: list[str] = []
-    match_rules(model.get("match", {}), aliases, prefixes, skipped)
-    if skipped:
-        log.append(f"{provider}/{mid}: match rules not carried over: {', '.join(skipped)}")
-    raw = model["prices"]
-    blocks = raw if isinstance(raw, list) else [{"prices": raw}]
-    # genai-prices: the last block whose constraint holds wins. Blocks without a constraint or
-    # with a start date make llmaudit's dated periods; time-of-day blocks (DeepSeek's peak and
-    # off-peak hours) become windows that apply in every period.
-    dated = [b for b in blocks if "start_time" not in b.get("constraint", {})]
-    timed = [b for b in blocks if "start_time" in b.get("constraint", {})]
-    if timed and blocks.index(timed[0]) < len(dated):
-        log.append(f"{provider}/{mid}: a dated price after a time-of-day one; windows kept last")
-    dated.sort(key=lambda b: b.get("constraint", {}).get("start_date") or dt.date.min)
-    windows = []
-    for block in timed:
-        c = block["constraint"]
-        window = {
-            "from": _clock(c["start_time"]),
-            "until": _clock(c["end_time"]),
-            **{
-                k: v
-                for k, v in convert_prices(block["prices"], f"{provider}/{mid}").items()
-                if k in ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
-            },
-        }
-        windows.append(window)
-    periods = []
-    for i, block in enumerate(dated):
-        period = convert_prices(block["prices"], f"{provider}/{mid}")
-        start = block.get("constraint", {}).get("start_date")
-        if start:
-            period["from"] = start
-        if i + 1 < len(dated):
-            nxt = dated[i + 1].get("constraint", {}).get("start_date")
-            if nxt:
-                period["until"] = nxt
-        if windows:
-            period["time_of_day"] = windows
-        periods.append(period)
-    aliases = sorted({a for a in aliases if a and a != mid.lower()})
-    entry = {
-        "id": f"{provider}/{mid}" if provider in ROUTES else mid,
-        "provider": provider,
-        "name": model.get("name") or mid,
-        "aliases": aliases,
-        "prefixes": [],
-        "source": source,
-        "prices": periods,
-    }
-    if model.get("prices_checked"):
-        entry["checked"] = model["prices_checked"]
-    if model.get("removed") or model.get("deprecated"):
-        entry["retired"] = True
-    if not any(k in p for p in periods for k in ("input", "output")):
-        # billed by characters, images, audio or time: never priced as text
-        keys = {k for block in blocks for k in (block.get("prices") or {})}
-        entry["unit"] = "priced per unit (" + ", ".join(sorted(_unit_names(keys))) + ")"
-        entry["prices"] = []
-    return entry
-
-
-def _clock(value) -> str:
-    """A genai-prices time of day (a time, or "HH:MM:SS" text) -> "HH:MM" UTC."""
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return text[:5]
-
-
-def _unit_names(keys: set[str]) -> set[str]:
-    out = set()
-    for key in keys:
-        if "char" in key:
-            out.add("characters")
-        elif "image" in key:
-            out.add("images")
-        elif "audio" in key:
-            out.add("audio")
-        elif "second" in key or "minute" in key:
-            out.add("time")
-        elif key.startswith("requests"):
-            out.add("requests")
-        else:
-            out.add(key)
-    return out or {"not tokens"}
-
-
 def enrich_from_litellm(entry: dict, table: dict, batch_default: str | None) -> None:
     """Explicit flex / priority (and non-50% batch) prices for the current period."""
     names = [entry["id"], *entry["aliases"]]

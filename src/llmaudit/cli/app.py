@@ -12,6 +12,8 @@ from llmaudit.config import default_config_path, load_config, resolve_db_path
 from llmaudit.constants import ENV_NO_COLOR
 from llmaudit.render import Format, Table, printable, render_text
 
+STALE_DAYS = 90  # the bundled price table's age past which commands say so
+
 
 class App:
     def __init__(
@@ -37,11 +39,19 @@ class App:
     def db_path(self) -> Path:
         return resolve_db_path(self._db, self.config)
 
+    @property
+    def updates_path(self) -> Path:
+        """Where `pricing update` keeps the prices it brought in (over the bundled table)."""
+        from llmaudit.config import default_data_dir
+
+        return default_data_dir() / "pricing-updates.toml"
+
     def pricing_layers(self) -> list[Path]:
-        """User price files over the bundled table: config ``pricing.path``, then --pricing."""
+        """Price files over the bundled table: `pricing update`'s, config ``pricing.path``, then
+        --pricing (later ones win)."""
         from llmaudit.config import get_key
 
-        layers = []
+        layers = [self.updates_path] if self.updates_path.is_file() else []
         configured = get_key(self.config, "pricing.path")
         if configured is not None and (not isinstance(configured, str) or not configured):
             from llmaudit.errors import ConfigError
@@ -57,7 +67,37 @@ class App:
     def price_table(self):  # -> PriceTable (imported lazily)
         from llmaudit.pricing.table import load_table
 
-        return load_table(self.pricing_layers())
+        table = load_table(self.pricing_layers())
+        self._warn_if_stale(table)
+        return table
+
+    def _warn_if_stale(self, table: Any) -> None:
+        """Once a week at most: the bundled prices are over 90 days old and no update since."""
+        import time
+        from datetime import date
+
+        from llmaudit.config import default_data_dir
+
+        built = table.generated
+        if built is None or (date.today() - built).days <= STALE_DAYS:
+            return
+        if self.updates_path.is_file():
+            return  # `pricing update` has brought newer prices in
+        marker = default_data_dir() / "pricing-stale-warned"
+        try:
+            if time.time() - marker.stat().st_mtime < 7 * 86400:
+                return
+        except OSError:
+            pass
+        self.warn(
+            f"the price table is from {built.isoformat()} ({(date.today() - built).days} days "
+            "old): 'llmaudit pricing update FILE|URL' brings newer prices in (docs/pricing.md)"
+        )
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass
 
     def open_ledger(self, *, create: bool = True):  # -> Ledger (imported lazily)
         """The ledger; commands that only read it pass ``create=False`` so that a mistyped

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -79,7 +80,8 @@ def pricing_list(
     ]
     title = f"Prices in force at {when.date().isoformat()} (USD per 1M tokens)"
     app.emit(fmt, [Table(title, columns, rows)], {"at": when.isoformat(), "models": rows})
-    app.info(f"{len(rows)} models from {', '.join(table.files)}")
+    built = f" (prices as of {table.generated.isoformat()})" if table.generated else ""
+    app.info(f"{len(rows)} models from {', '.join(table.files)}{built}")
 
 
 def _require_match(app: App, name: str):
@@ -202,10 +204,98 @@ def pricing_check(app: App, files: tuple[Path, ...]) -> None:
     periods = sum(len(m.periods) for m in table.models.values())
     for warning in check_warnings(table):
         app.warn(warning)
+    built = f" (prices as of {table.generated.isoformat()})" if table.generated else ""
     click.echo(
         f"ok: {len(table.models)} models, {periods} price periods, "
-        f"{len(table.providers)} providers from {', '.join(table.files)}"
+        f"{len(table.providers)} providers from {', '.join(table.files)}{built}"
     )
+
+
+@pricing.command("update")
+@click.argument("source", metavar="FILE|URL")
+@click.option("--yes", is_flag=True, help="Write the changes (without it, only show them).")
+@click.pass_obj
+def pricing_update(app: App, source: str, yes: bool) -> None:
+    """Bring newer prices in from genai-prices' data.json or LiteLLM's price JSON (a file, or
+    an http(s) URL), keeping history.
+
+    A model whose price changed gets a new period from the date the data gives (or today);
+    its earlier periods stay. Models the table lacks are added. Shows the changes; --yes writes
+    them to the updates file in llmaudit's data folder, which every command then reads over
+    the bundled table. For example, genai-prices' current data:
+    https://raw.githubusercontent.com/pydantic/genai-prices/main/prices/data.json
+    """
+    from datetime import date
+
+    from llmaudit.pricing.table import load_table
+    from llmaudit.pricing.update import entry_dict, plan_update, read_source
+    from llmaudit.pricing.writer import dumps_table
+
+    data = _fetch(app, source)
+    fmt, entries = read_source(data, source)
+    table = app.price_table
+    plan = plan_update(table, entries, fmt, date.today())
+    for change in plan.changes:
+        sys.stdout.write(change.line + "\n")
+    new = sum(c.kind == "new" for c in plan.changes)
+    changed = len(plan.changes) - new
+    summary = f"{fmt} data from {source}: {changed} changed price(s), {new} new model(s)"
+    if plan.skipped:
+        names = ", ".join(sorted(plan.skipped))
+        app.info(
+            f"left out {sum(plan.skipped.values())} model(s) of providers the table does not "
+            f"price: {names}"
+        )
+    if not plan.changes:
+        app.info(f"{summary}: the table is up to date")
+        return
+    target = app.updates_path
+    if not yes:
+        app.info(f"{summary}; run again with --yes to write them to {target}")
+        return
+    kept = {}
+    if target.is_file():
+        mine = load_table([target], bundled=False)
+        kept = {mid: entry_dict(m) for mid, m in mine.models.items()}
+    kept.update(plan.entries)
+    header = [
+        "Prices brought in by 'llmaudit pricing update', over the bundled table.",
+        f"Last update: {fmt} data from {source} on {date.today().isoformat()}.",
+    ]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(dumps_table(sorted(kept.values(), key=lambda m: m["id"]), header=header) + "\n")
+    load_table([tmp])  # what was written must load, or nothing is replaced
+    tmp.replace(target)
+    app.info(f"{summary}; wrote {len(kept)} model(s) to {target}")
+
+
+def _fetch(app: App, source: str) -> Any:
+    """A price data file's JSON: a path, or an http(s) URL through llmaudit's HTTP client."""
+    import json
+
+    from llmaudit.errors import DataError
+
+    if source.startswith(("http://", "https://")):
+        from llmaudit.http import Client
+
+        client = Client(source, {}, provider="pricing update", key_env=None, secrets=[],
+                        debug=app.debug)  # fmt: skip
+        try:
+            data, _ = client.get_json(source, [])
+        finally:
+            client.close()
+        return data
+    try:
+        text = Path(source).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{source}: not a UTF-8 text file") from None
+    try:
+        return json.loads(text, parse_float=str)
+    except ValueError as exc:
+        raise DataError(f"{source}: not JSON ({exc})") from None
 
 
 @pricing.command("import-litellm")

@@ -210,6 +210,7 @@ class PriceTable:
     # entries by their names within the route
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
     routes: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    generated: date | None = None  # when the bundled table was built
     _match_cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def index(self) -> None:
@@ -335,8 +336,11 @@ def load_table(extra: list[Path] | tuple[Path, ...] = (), *, bundled: bool = Tru
     if key is not None and key in _TABLES:
         return _TABLES[key]
     table = PriceTable({}, {}, [], [])
-    for path in layers:
-        apply_layer(table, path, read_file(path))
+    for i, path in enumerate(layers):
+        data = read_file(path)
+        apply_layer(table, path, data)
+        if i == 0 and bundled and isinstance(data.get("generated"), date):
+            table.generated = data["generated"]
     table.index()
     if key is not None:
         if len(_TABLES) > 8:
