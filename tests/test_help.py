@@ -63,3 +63,30 @@ def test_no_document_tells_users_to_pip_install_the_pypi_llmaudit():
     bad = re.compile(r"pip install (-U |--upgrade )?['\"]?llmaudit(?!\s*@)(['\"\s=<>~]|$)", re.M)
     offenders = [str(p.name) for p in docs if bad.search(p.read_text())]
     assert offenders == []
+
+
+def test_the_lazy_command_list_says_what_each_command_says():
+    """`llmaudit --help` lists commands without importing them, from the one-line helps in
+    cli/main.py: each must be its command's own, and every command must be listed."""
+    import importlib
+
+    from llmaudit.cli.main import COMMANDS
+
+    for name, (module, attr, short) in COMMANDS.items():
+        command = getattr(importlib.import_module(f"llmaudit.cli.{module}"), attr)
+        assert command.name == name
+        assert command.get_short_help_str(limit=1000) == short, name
+
+
+def test_help_imports_no_command_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from llmaudit.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "loaded = [m for m in sys.modules if m.startswith('llmaudit.cli.')]\n"
+        "print(sorted(loaded))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['llmaudit.cli.app', 'llmaudit.cli.main']"

@@ -6,6 +6,7 @@ import os
 import sys
 
 import click
+from click.utils import make_default_short_help
 
 from llmaudit import __version__
 from llmaudit.cli.app import App
@@ -16,8 +17,133 @@ from llmaudit.render import printable
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 _DEBUG = False
 
+# Each command: (module, attribute, its one-line help). A command's module is imported only
+# when the command runs, so `llmaudit --help` and every command start without importing the
+# other fifteen (tests/test_help.py checks that each line here is the command's own).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "config": (
+        "config_cmd",
+        "config",
+        "Show and change the config file (TOML, mode 0600).",
+    ),
+    "export": (
+        "export",
+        "export",
+        "Write the ledger's records with their costs, one row per record.",
+    ),
+    "ingest": (
+        "ingest",
+        "ingest",
+        "Ingest usage logs (files, directories, .gz, or - for stdin) into the ledger.",
+    ),
+    "ledger": (
+        "ledger",
+        "ledger",
+        "Inspect the ledger.",
+    ),
+    "pricing": (
+        "pricing",
+        "pricing",
+        "Look at and check the price table (USD per million tokens).",
+    ),
+    "report": (
+        "report",
+        "report",
+        "Where the money goes: summary, spend, models, ratios, cache, latency and trend.",
+    ),
+    "demo": (
+        "report",
+        "demo",
+        "Build a month of realistic traffic for a fictional product and report on it.",
+    ),
+    "whatif": (
+        "whatif",
+        "whatif",
+        "What the same traffic would have cost on another model (same tokens, same times).",
+    ),
+    "estimate": (
+        "estimate",
+        "estimate",
+        "Tokens and cost of prompt FILES (text, Markdown, chat JSON, directories), per "
+        "call, per 1,000 calls and per period, on each model.",
+    ),
+    "check": (
+        "estimate",
+        "check",
+        "The CI cost gate: re-estimate the prompts and compare with a baseline.",
+    ),
+    "comment": (
+        "estimate",
+        "comment",
+        "Post the cost check as one pull-request comment, updated on every run.",
+    ),
+    "budget": (
+        "budget",
+        "budget",
+        "Spending budgets (stored in the config file) and where they stand.",
+    ),
+    "alerts": (
+        "budget",
+        "alerts",
+        "Evaluate every budget and the anomaly detector; print what fires.",
+    ),
+    "maturity": (
+        "maturity",
+        "maturity",
+        "Level 0-4 (no visibility ... automated cost control), each criterion with its "
+        "measured value, and the next concrete step.",
+    ),
+    "pull": (
+        "pull",
+        "pull",
+        "Pull usage and billed costs from provider APIs into the ledger (incremental).",
+    ),
+    "reconcile": (
+        "pull",
+        "reconcile",
+        "llmaudit's offline cost of the pulled usage against the provider's billed cost, "
+        "with the likely cause of each difference; with --logs, the cost your own logs "
+        "carry against llmaudit's list price (a stale price table in your app shows up "
+        "here).",
+    ),
+    "attribute": (
+        "pull",
+        "attribute",
+        "Name provider ids (projects, API keys, users) with teams, features, customers.",
+    ),
+}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they run (or when their help is asked for)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import importlib
+
+            module, attr, _ = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"llmaudit.cli.{module}"), attr)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the one-line helps above, without importing a command."""
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                text = self.commands[name].get_short_help_str(limit)
+            else:
+                text = make_default_short_help(COMMANDS[name][2], limit)  # type: ignore[operator]
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="llmaudit")
 @click.option(
     "--db",
@@ -69,41 +195,6 @@ def cli(
         debug=debug,
         color=not no_color,
     )
-
-
-def _register() -> None:
-    from llmaudit.cli.budget import alerts, budget
-    from llmaudit.cli.config_cmd import config
-    from llmaudit.cli.estimate import check, comment, estimate
-    from llmaudit.cli.export import export
-    from llmaudit.cli.ingest import ingest
-    from llmaudit.cli.ledger import ledger
-    from llmaudit.cli.maturity import maturity
-    from llmaudit.cli.pricing import pricing
-    from llmaudit.cli.pull import attribute, pull, reconcile
-    from llmaudit.cli.report import demo, report
-    from llmaudit.cli.whatif import whatif
-
-    cli.add_command(config)
-    cli.add_command(export)
-    cli.add_command(ingest)
-    cli.add_command(ledger)
-    cli.add_command(pricing)
-    cli.add_command(report)
-    cli.add_command(demo)
-    cli.add_command(whatif)
-    cli.add_command(estimate)
-    cli.add_command(check)
-    cli.add_command(comment)
-    cli.add_command(budget)
-    cli.add_command(alerts)
-    cli.add_command(maturity)
-    cli.add_command(pull)
-    cli.add_command(reconcile)
-    cli.add_command(attribute)
-
-
-_register()
 
 
 def _debug_enabled(argv: list[str]) -> bool:
