@@ -18,9 +18,11 @@ ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 
 
 def _options(*path: str) -> set[str]:
+    import click
+
     command = cli
-    for name in path:
-        command = command.commands[name]
+    for name in path:  # the group's own lookup: its commands load when asked for
+        command = command.get_command(click.Context(command), name)
     return {opt for param in command.params for opt in getattr(param, "opts", [])}
 
 
