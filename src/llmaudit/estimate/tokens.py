@@ -64,7 +64,11 @@ def _packaged_ranks(url: str, expected_hash: str | None = None) -> dict[bytes, i
     name = url.rsplit("/", 1)[-1]
     path = DATA / f"{name}.gz"
     try:
-        data = gzip.decompress(path.read_bytes())
+        packed = path.read_bytes()
+        cached = _cached_ranks(hashlib.sha256(packed).hexdigest())
+        if cached is not None:  # decoded before: this very file (its hash names the cache)
+            return cached
+        data = gzip.decompress(packed)
     except OSError as exc:
         raise ConfigError(
             f"the bundled tokenizer file {path.name} is missing or damaged",
@@ -80,7 +84,43 @@ def _packaged_ranks(url: str, expected_hash: str | None = None) -> dict[bytes, i
         if line:
             token, rank = line.split()
             ranks[base64.b64decode(token)] = int(rank)
+    _cache_ranks(hashlib.sha256(packed).hexdigest(), ranks)
     return ranks
+
+
+# Decoding a BPE file's 200,000 base64 lines takes ~0.3 s: the decoded ranks are kept in the
+# user's cache folder, named by the file's SHA-256 (so a new file is decoded afresh). Any
+# trouble with the cache falls back to decoding.
+def _cache_file(digest: str) -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("llmaudit", appauthor=False)) / f"bpe-{digest[:32]}.pickle"
+
+
+def _cached_ranks(digest: str) -> dict[bytes, int] | None:
+    import pickle
+
+    try:
+        with _cache_file(digest).open("rb") as fh:
+            ranks = pickle.load(fh)
+    except Exception:  # no cache yet, or one we cannot read: decode
+        return None
+    return ranks if isinstance(ranks, dict) else None
+
+
+def _cache_ranks(digest: str, ranks: dict[bytes, int]) -> None:
+    import os
+    import pickle
+
+    try:
+        path = _cache_file(digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(ranks, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except Exception:  # a cache we cannot write is no error
+        pass
 
 
 @cache

@@ -267,44 +267,56 @@ def read_file(path: Path) -> dict[str, Any]:
     if key not in _PARSED:
         if len(_PARSED) > 16:
             _PARSED.clear()
-        bundled = path.resolve() == bundled_path().resolve()
-        _PARSED[key] = _parse_cached(path) if bundled else _parse_file(path)
+        _PARSED[key] = _parse_file(path)
     return _PARSED[key]
 
 
-def _parse_cached(path: Path) -> dict[str, Any]:
-    """The bundled table, parsed once per version of its text: a pickle of the parsed data in
-    the user's cache folder, named by the text's SHA-256, spares each command ~0.1 s of TOML.
-    Any trouble with the cache (unreadable, corrupt, read-only) falls back to the TOML."""
+CACHE_FORMAT = 1  # bump when PriceTable's shape changes (an old pickle is then rebuilt)
+
+
+def _bundled_table(path: Path) -> PriceTable:
+    """The bundled table, built once per version of its text: a pickle of the built table in the
+    user's cache folder, named by the text's SHA-256 and llmaudit's version, spares each
+    command the ~0.15 s of parsing and checking 1,500 entries. Any trouble with the cache
+    (unreadable, corrupt, from another version, read-only) builds the table from the file."""
     import hashlib
     import os
     import pickle
 
+    from llmaudit import __version__
+
     try:
-        data = path.read_bytes()
+        text = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read price file: {exc.strerror}") from exc
+    cache = None
     try:
         from platformdirs import user_cache_dir
 
-        folder = Path(user_cache_dir("llmaudit", appauthor=False))
-        cache = folder / f"pricing-{hashlib.sha256(data).hexdigest()[:32]}.pickle"
+        digest = hashlib.sha256(text + f"{__version__}:{CACHE_FORMAT}".encode()).hexdigest()
+        cache = Path(user_cache_dir("llmaudit", appauthor=False)) / f"pricing-{digest[:32]}.pickle"
         with cache.open("rb") as fh:
-            parsed = pickle.load(fh)
-        if isinstance(parsed, dict):
-            return parsed
-    except Exception:  # any cache trouble: parse the file itself
+            built = pickle.load(fh)
+        if isinstance(built, PriceTable) and built.files == [str(path)]:
+            return built
+    except Exception:  # no cache yet, or one we cannot use: build the table
         pass
-    parsed = _parse_file(path)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(parsed, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache)
-    except Exception:  # a cache we cannot write is no error
-        pass
-    return parsed
+    table = PriceTable({}, {}, [], [])
+    data = read_file(path)
+    apply_layer(table, path, data)
+    if isinstance(data.get("generated"), date):
+        table.generated = data["generated"]
+    table.index()
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(cache)
+        except Exception:  # a cache we cannot write is no error
+            pass
+    return table
 
 
 def _parse_file(path: Path) -> dict[str, Any]:
@@ -335,12 +347,19 @@ def load_table(extra: list[Path] | tuple[Path, ...] = (), *, bundled: bool = Tru
         key = None  # read_file below names the file that cannot be read
     if key is not None and key in _TABLES:
         return _TABLES[key]
-    table = PriceTable({}, {}, [], [])
-    for i, path in enumerate(layers):
-        data = read_file(path)
-        apply_layer(table, path, data)
-        if i == 0 and bundled and isinstance(data.get("generated"), date):
-            table.generated = data["generated"]
+    if bundled:
+        base = _bundled_table(layers[0])
+        table = PriceTable(
+            dict(base.models),
+            dict(base.providers),
+            list(base.discounts),
+            list(base.files),
+            generated=base.generated,
+        )
+    else:
+        table = PriceTable({}, {}, [], [])
+    for path in layers[1:] if bundled else layers:
+        apply_layer(table, path, read_file(path))
     table.index()
     if key is not None:
         if len(_TABLES) > 8:
