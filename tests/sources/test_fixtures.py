@@ -279,6 +279,18 @@ for _name in (
 ):
     EXPECTED[_name] = ("structured", STRUCTURED)
 
+BEDROCK = {
+    "us.anthropic.claude-haiku-4-5-20251001-v1:0": (1, 1200, 8000, 2000, 0, 300, 0),
+    "meta.llama3-1-70b-instruct-v1:0": (1, 10000, 0, 0, 0, 5000, 0),
+    "anthropic.claude-sonnet-4-5-20250929-v1:0": (1, 20, 0, 0, 4096, 640, 0),
+    "a1b2c3d4e5f6": (1, 500, 0, 0, 0, 50, 0),
+}
+EXPECTED["bedrock_invocation_logs.jsonl"] = ("bedrock", BEDROCK)
+EXPECTED["bedrock_cloudwatch_events.json"] = (
+    "bedrock",
+    {k: v for k, v in BEDROCK.items() if k.startswith(("us.", "meta."))},
+)
+
 # Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
 REJECTED = {
     "llm_logs.sqlite": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llmaudit.sources.base import Source
+from llmaudit.sources.bedrock import BedrockLogs
 from llmaudit.sources.claude_code import ClaudeCode
 from llmaudit.sources.codex import CodexRollout
 from llmaudit.sources.gemini_cli import GeminiCli
@@ -29,6 +30,7 @@ FORMATS: dict[str, Source] = {
         CodexRollout(),
         GeminiCli(),
         OpenAIBatch(),
+        BedrockLogs(),
         LiteLLMSpendLogs(),
         LiteLLMPayload(),
         Langfuse(),
