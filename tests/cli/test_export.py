@@ -114,7 +114,7 @@ LOG_FIXTURES = sorted(
 
 
 def test_every_log_fixture_is_a_merge_source():
-    assert len(LOG_FIXTURES) == 35
+    assert len(LOG_FIXTURES) == 36
 
 
 @pytest.mark.parametrize("name", LOG_FIXTURES)

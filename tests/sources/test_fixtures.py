@@ -291,6 +291,15 @@ EXPECTED["bedrock_cloudwatch_events.json"] = (
     {k: v for k, v in BEDROCK.items() if k.startswith(("us.", "meta."))},
 )
 
+EXPECTED["cloudflare_ai_gateway_logs.json"] = (
+    "cloudflare-ai-gateway",
+    {
+        "gpt-4o-mini": (3, 2400, 0, 0, 0, 600, 0),  # a call, its cache hit, a 429 with no tokens
+        "claude-sonnet-4-5": (1, 2000, 0, 0, 0, 500, 0),
+        "@cf/meta/llama-3.1-8b-instruct": (1, 100, 0, 0, 0, 50, 0),
+    },
+)
+
 # Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
 REJECTED = {
     "llm_logs.sqlite": [

@@ -43,6 +43,7 @@ ROUTE_NAMES = {
     "aws.bedrock": "bedrock",
     "amazon-bedrock": "bedrock",
     "amazon_bedrock": "bedrock",
+    "aws-bedrock": "bedrock",
     "bedrock_converse": "bedrock",
     "azure": "azure",
     "azure_ai": "azure",

@@ -11,7 +11,7 @@ from llmaudit.model.reject import Reject
 from llmaudit.sources.base import _TRAILING_COMMA, InputFile
 from llmaudit.sources.common import json_lines, loads
 
-LIST_KEYS = ("data", "results", "items", "rows", "observations", "logs")
+LIST_KEYS = ("data", "results", "result", "items", "rows", "observations", "logs")
 
 
 def rows(inp: InputFile) -> Iterator[tuple[int, str, Any]]:

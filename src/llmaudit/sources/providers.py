@@ -171,6 +171,13 @@ PROVIDER_ALIASES = {
     "mistralai": "mistral",
     "x_ai": "xai",
     "ibm.watsonx.ai": "watsonx",
+    # Cloudflare AI Gateway's provider names
+    "google-ai-studio": "google",
+    "google-vertex-ai": "google",
+    "azure-openai": "azure",
+    "aws-bedrock": "bedrock",
+    "grok": "xai",
+    "perplexity-ai": "perplexity",
 }
 
 

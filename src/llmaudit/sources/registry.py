@@ -5,6 +5,7 @@ from __future__ import annotations
 from llmaudit.sources.base import Source
 from llmaudit.sources.bedrock import BedrockLogs
 from llmaudit.sources.claude_code import ClaudeCode
+from llmaudit.sources.cloudflare import CloudflareGateway
 from llmaudit.sources.codex import CodexRollout
 from llmaudit.sources.gemini_cli import GeminiCli
 from llmaudit.sources.helicone import Helicone
@@ -31,6 +32,7 @@ FORMATS: dict[str, Source] = {
         GeminiCli(),
         OpenAIBatch(),
         BedrockLogs(),
+        CloudflareGateway(),
         LiteLLMSpendLogs(),
         LiteLLMPayload(),
         Langfuse(),
