@@ -57,7 +57,7 @@ PROVIDERS = {
 PACKAGE_IDS = {"x_ai": "x-ai"}
 # Routes: hosts that serve models under their own prices. Their entries are "ROUTE/MODEL" and
 # price only requests that came through that route (docs/pricing.md, "Routes").
-ROUTES = {"bedrock", "azure", "groq", "together", "fireworks", "openrouter"}
+ROUTES = {"bedrock", "azure", "groq", "together", "fireworks", "openrouter", "workers-ai"}
 BATCH_SOURCES = {
     "openai": "https://platform.openai.com/docs/guides/batch (50% off)",
     "anthropic": (
@@ -93,6 +93,57 @@ SONNET_4_LONG_CONTEXT = {
     "cache_write_1h": Decimal("12"),
     "output": Decimal("22.5"),
 }
+
+
+# Cloudflare Workers AI bills neurons, $0.011 per 1,000, and states each model's neurons per
+# million tokens. llmaudit prices a token at its neurons' price, the unit Cloudflare bills
+# (the page's rounded $/M figures agree to a tenth of a cent). The free 10,000 neurons a day
+# are not subtracted. Source: https://developers.cloudflare.com/workers-ai/platform/pricing/
+WORKERS_AI_SOURCE = "https://developers.cloudflare.com/workers-ai/platform/pricing/"
+NEURON_PRICE = Decimal("0.011") / 1000
+WORKERS_AI = {  # model: (neurons per M input tokens, neurons per M output tokens or None)
+    "@cf/meta/llama-3.2-1b-instruct": (2457, 18252),
+    "@cf/meta/llama-3.2-3b-instruct": (4625, 30475),
+    "@cf/meta/llama-3.1-8b-instruct-fp8-fast": (4119, 34868),
+    "@cf/meta/llama-3.2-11b-vision-instruct": (4410, 61493),
+    "@cf/meta/llama-3.1-70b-instruct-fp8-fast": (26668, 204805),
+    "@cf/meta/llama-3.3-70b-instruct-fp8-fast": (26668, 204805),
+    "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b": (45170, 443756),
+    "@cf/mistral/mistral-7b-instruct-v0.1": (10000, 17300),
+    "@cf/meta/llama-3.1-8b-instruct": (25608, 75147),
+    "@cf/meta/llama-3.1-8b-instruct-fp8": (13778, 26128),
+    "@cf/meta/llama-3.1-8b-instruct-awq": (11161, 24215),
+    "@cf/meta/llama-3-8b-instruct": (25608, 75147),
+    "@cf/meta/llama-3-8b-instruct-awq": (11161, 24215),
+    "@cf/meta/llama-2-7b-chat-fp16": (50505, 606061),
+    "@cf/huggingface/distilbert-sst-2-int8": (2394, None),
+    "@cf/baai/bge-small-en-v1.5": (1841, None),
+    "@cf/baai/bge-base-en-v1.5": (6058, None),
+    "@cf/baai/bge-large-en-v1.5": (18582, None),
+    "@cf/meta/m2m100-1.2b": (31050, 31050),
+}
+
+
+def workers_ai_models() -> list[dict]:
+    out = []
+    for model, (inp, outp) in WORKERS_AI.items():
+        period = {"input": (inp * NEURON_PRICE).normalize()}
+        if outp is not None:
+            period["output"] = (outp * NEURON_PRICE).normalize()
+        out.append(
+            {
+                "id": f"workers-ai/{model}",
+                "provider": "workers-ai",
+                "name": model,
+                "aliases": [],
+                "source": WORKERS_AI_SOURCE,
+                "notes": f"{inp:,} neurons per M input tokens"
+                + (f", {outp:,} per M output tokens" if outp is not None else "")
+                + " at $0.011 per 1,000 neurons; the free 10,000 neurons a day not subtracted.",
+                "prices": [period],
+            }
+        )
+    return out
 
 
 REVIEW_NOTES = {
@@ -334,6 +385,8 @@ def main() -> int:
             if pid not in ROUTES:
                 enrich_from_litellm(entry, litellm, batch)
             models.append(entry)
+    providers["workers-ai"] = {"name": "Cloudflare Workers AI", "source": WORKERS_AI_SOURCE}
+    models.extend(workers_ai_models())
     models = review(models)
     seen: dict[tuple[str, str], str] = {}
     for model in models:

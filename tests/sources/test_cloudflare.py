@@ -14,12 +14,14 @@ FIXTURE = DATA / "logs" / "cloudflare_ai_gateway_logs.json"
 def test_a_logs_page_is_priced_and_attributed(run, tmp_path):
     """gpt-4o-mini $0.15 / $0.60: 1200 x 0.15 + 300 x 0.6 = 360 -> $0.00036; Claude Sonnet 4.5
     $3 / $15: 2000 x 3 + 500 x 15 = 13,500 -> $0.0135. The cache hit and the 429 cost
-    nothing; the Workers AI model is billed in neurons: unpriced."""
+    nothing. Workers AI bills neurons at $0.011 per 1,000: Llama 3.1 8B is 25,608 neurons per
+    M input and 75,147 per M output, so 100 x 0.281688 + 50 x 0.826617 = 69.49965 ->
+    $0.00006949965; the total $0.01392949965, shown to 1e-9 $."""
     shutil.copy(FIXTURE, tmp_path / "cf.json")
     done = run("--db", "c.db", "ingest", "cf.json")
     assert done.exit_code == 0, done.stderr
     assert "5 added" in done.stderr
-    assert "unpriced: @cf/meta/llama-3.1-8b-instruct" in done.stderr
+    assert "unpriced" not in done.stderr
     report = json.loads(
         run(
             "--db",
@@ -33,7 +35,7 @@ def test_a_logs_page_is_priced_and_attributed(run, tmp_path):
             "json",
         ).stdout
     )["report"]["sections"]
-    assert report["summary"]["spend_usd"] == "0.01386"
+    assert report["summary"]["spend_usd"] == "0.0139295"  # JSON money: to 1e-9 $
     rows = [json.loads(x) for x in run("--db", "c.db", "export").stdout.splitlines()]
     first, sonnet, hit, failed, workers = rows
     assert (first["user"], first["feature"], first["latency_ms"]) == ("u-17", "search", 812)
@@ -41,7 +43,7 @@ def test_a_logs_page_is_priced_and_attributed(run, tmp_path):
     assert (sonnet["team"], sonnet["customer"]) == ("support", "acme")
     assert (hit["status"], hit["cost_usd"]) == ("cache_hit", "0")
     assert failed["status"] == "error"
-    assert (workers["provider"], workers["priced"]) == ("workers-ai", False)
+    assert (workers["provider"], workers["cost_usd"]) == ("workers-ai", "0.00006949965")
     again = run("--db", "c.db", "ingest", "cf.json")
     assert again.exit_code == 0 and "5 added" not in again.stderr
 

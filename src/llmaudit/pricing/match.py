@@ -59,6 +59,10 @@ ROUTE_NAMES = {
     "fireworks_ai": "fireworks",
     "fireworks-ai": "fireworks",
     "openrouter": "openrouter",
+    "workers-ai": "workers-ai",
+    "workers_ai": "workers-ai",
+    "cloudflare-workers-ai": "workers-ai",
+    "cloudflare_workers_ai": "workers-ai",
     # hosts with no entries in the bundled table: their requests stay unpriced until a price
     # file of yours adds "HOST/MODEL" entries for them
     "deepinfra": "deepinfra",

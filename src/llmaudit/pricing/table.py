@@ -28,9 +28,9 @@ SERVICE_TIER_KEYS = ("batch", "flex", "priority")
 # only requests that came through them (pricing/match.py), under "ROUTE/MODEL" ids.
 ROUTE_PROVIDERS = frozenset(
     {
-        "bedrock", "azure", "groq", "together", "fireworks", "openrouter", "deepinfra",
-        "cerebras", "sambanova", "novita", "hyperbolic", "nebius", "lambda", "perplexity",
-        "replicate", "anyscale", "baseten", "ovhcloud", "nscale",
+        "bedrock", "azure", "groq", "together", "fireworks", "openrouter", "workers-ai",
+        "deepinfra", "cerebras", "sambanova", "novita", "hyperbolic", "nebius", "lambda",
+        "perplexity", "replicate", "anyscale", "baseten", "ovhcloud", "nscale",
     }
 )  # fmt: skip
 PERIOD_KEYS = frozenset(
