@@ -118,7 +118,9 @@ def test_one_hostile_value_is_one_reject(run, tmp_path_factory, name, data):
         if isinstance(doc, list):
             items, wrap = doc, (lambda item: item)
         else:  # a page: write each item back as a line of the same page shape
-            key = next((k for k in ("data", "events") if isinstance(doc.get(k), list)), None)
+            key = next(
+                (k for k in ("data", "events", "result") if isinstance(doc.get(k), list)), None
+            )
             if key is not None:
                 items = doc[key]
                 wrap = lambda item, k=key: {**doc, k: [item]}  # noqa: E731
