@@ -6,7 +6,6 @@ import os
 import sys
 
 import click
-from click.utils import make_default_short_help
 
 from llmaudit import __version__
 from llmaudit.cli.app import App
@@ -137,7 +136,8 @@ class LazyGroup(click.Group):
             if name in self.commands:
                 text = self.commands[name].get_short_help_str(limit)
             else:
-                text = make_default_short_help(COMMANDS[name][2], limit)  # type: ignore[operator]
+                # a stand-in with the command's help: click shortens it as it would the command's
+                text = click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit)
             rows.append((name, text))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
