@@ -124,6 +124,36 @@ WORKERS_AI = {  # model: (neurons per M input tokens, neurons per M output token
 }
 
 
+AZURE_SOURCE = (
+    "https://azure.microsoft.com/pricing/details/cognitive-services/openai-service/ "
+    "(as LiteLLM's table gives it)"
+)
+
+
+def azure_from_litellm(table: dict, have: set[str], log: list[str]) -> list[dict]:
+    """Azure OpenAI's own prices for the models genai-prices' azure list lacks (gpt-4o,
+    gpt-4.1, gpt-5 ...), from LiteLLM's ``azure/MODEL`` rows: Global Standard deployments.
+    Data-zone rows (``azure/eu/...``, ``azure/us/...``) are left out: logs name the deployment's
+    model, not its zone."""
+    from llmaudit.pricing import litellm as litellm_table
+
+    rows = {
+        key: row
+        for key, row in table.items()
+        if key.startswith("azure/")
+        and key.count("/") == 1
+        and key.lower() not in have
+        and isinstance(row, dict)
+        and row.get("litellm_provider") == "azure"
+    }
+    out = litellm_table.convert(rows, source=AZURE_SOURCE)
+    for entry in out:
+        entry["name"] = entry["id"].removeprefix("azure/")
+        entry.setdefault("aliases", [])
+    log.append(f"azure: {len(out)} models from LiteLLM's table")
+    return out
+
+
 def workers_ai_models() -> list[dict]:
     out = []
     for model, (inp, outp) in WORKERS_AI.items():
@@ -385,6 +415,13 @@ def main() -> int:
             if pid not in ROUTES:
                 enrich_from_litellm(entry, litellm, batch)
             models.append(entry)
+    azure_names = {
+        f"azure/{name}"
+        for m in models
+        if m["provider"] == "azure"
+        for name in [m["id"].removeprefix("azure/").lower(), *m["aliases"]]
+    }
+    models.extend(azure_from_litellm(litellm, azure_names, log))
     providers["workers-ai"] = {"name": "Cloudflare Workers AI", "source": WORKERS_AI_SOURCE}
     models.extend(workers_ai_models())
     models = review(models)
