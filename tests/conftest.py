@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +40,117 @@ class Result:
     stderr: str
 
 
+def pytest_generate_tests(metafunc):
+    """Tests of modules marked ``both_engines`` that run the CLI run twice: on a SQLite ledger
+    and on a ClickHouse one (chDB behind a loopback HTTP server), unless marked
+    ``sqlite_only`` (they open the SQLite file themselves)."""
+    if (
+        "run" in metafunc.fixturenames
+        and metafunc.definition.get_closest_marker("both_engines")
+        and not metafunc.definition.get_closest_marker("sqlite_only")
+    ):
+        metafunc.parametrize("engine", ["sqlite", "clickhouse"], indirect=True)
+
+
 @pytest.fixture
-def run(capsys, monkeypatch):
-    """Run the real entry point (``llmaudit.cli.main``) and capture exit code, stdout, stderr."""
+def engine(request) -> str:
+    """The ledger engine the ``run`` fixture puts --db on: ``sqlite`` unless parametrised."""
+    name = getattr(request, "param", "sqlite")
+    if name == "clickhouse":
+        try:
+            import chdb  # noqa: F401
+        except ImportError:
+            if os.environ.get("LLMAUDIT_REQUIRE_TOOLS"):
+                pytest.fail("chdb is not installed (pip install -e '.[test,clickhouse]')")
+            pytest.skip("chdb is not installed")
+    return name
+
+
+class ClickHouseDbs:
+    """Each ledger a test names (a --db path, $LLMAUDIT_DB, or the default) becomes a fresh
+    database on the loopback ClickHouse server."""
+
+    def __init__(self) -> None:
+        import clickhouse_server
+
+        self.server = clickhouse_server.server()
+        self.new = clickhouse_server.new_database
+        self.password = clickhouse_server.PASSWORD
+        self.urls: dict[str, str] = {}
+
+    def url(self, given: str) -> str:
+        if given.startswith("clickhouse"):
+            return given
+        key = str(Path(given).expanduser().absolute())
+        if key not in self.urls:
+            self.urls[key] = self.server.url(self.new())
+        return self.urls[key]
+
+    def rewrite(self, args: tuple[str, ...]) -> tuple[list[str], bool]:
+        out: list[str] = []
+        named = False
+        it = iter(args)
+        for arg in it:
+            if arg == "--db":
+                out += [arg, self.url(next(it))]
+                named = True
+            elif arg.startswith("--db="):
+                out.append("--db=" + self.url(arg[5:]))
+                named = True
+            else:
+                out.append(arg)
+        return out, named
+
+
+_active: dict[str, ClickHouseDbs | None] = {"dbs": None}
+
+
+def open_ledger(path, create: bool = True):
+    """The ledger a test's ``run`` wrote at ``path``: the SQLite file, or on the ClickHouse
+    engine the database that path stands for. ``create=False``: StoreError if there is none."""
+    dbs = _active["dbs"]
+    if dbs is None:
+        from llmaudit.errors import StoreError
+        from llmaudit.ledger.store import Ledger
+
+        if not create and not Path(path).exists():
+            raise StoreError(f"no ledger at {path}")
+        return Ledger.open(path)
+    from llmaudit.ledger.clickhouse.client import Address
+    from llmaudit.ledger.clickhouse.store import ClickHouseLedger
+
+    return ClickHouseLedger.open(Address.parse(dbs.url(str(path))), dbs.password, create=create)
+
+
+def ledger_totals(path) -> tuple[int, int | None]:
+    """(records, their uncached input tokens; None when there are none), as SQL's
+    COUNT(*), SUM(input_uncached) would say."""
+    with open_ledger(path) as led:
+        recs = list(led.iter_records())
+    return len(recs), (sum(r.input_uncached for r in recs) if recs else None)
+
+
+@pytest.fixture
+def run(capsys, monkeypatch, engine):
+    """Run the real entry point (``llmaudit.cli.main``) and capture exit code, stdout, stderr.
+    On the ``clickhouse`` engine every ledger the arguments name lives on ClickHouse."""
     from llmaudit.cli.main import main
 
+    dbs = ClickHouseDbs() if engine == "clickhouse" else None
+    if dbs is not None:
+        monkeypatch.setenv("LLMAUDIT_CLICKHOUSE_PASSWORD", dbs.password)
+    monkeypatch.setitem(_active, "dbs", dbs)
+
     def invoke(*args: str, input: bytes | str | None = None) -> Result:
+        previous = os.environ.get("LLMAUDIT_DB")
+        if dbs is not None:
+            args_list, named = dbs.rewrite(args)
+            args = tuple(args_list)
+            if not named:
+                from llmaudit.config import default_data_dir
+
+                given = previous or str(default_data_dir() / "llmaudit.db")
+                monkeypatch.setenv("LLMAUDIT_DB", dbs.url(given))  # restored below
         if input is not None:
             data = input.encode() if isinstance(input, str) else input
             monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
@@ -55,6 +161,11 @@ def run(capsys, monkeypatch):
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         out, err = capsys.readouterr()
+        if dbs is not None:
+            if previous is None:
+                os.environ.pop("LLMAUDIT_DB", None)
+            else:
+                os.environ["LLMAUDIT_DB"] = previous
         return Result(code, out, err)
 
     return invoke

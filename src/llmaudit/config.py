@@ -46,17 +46,24 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-def resolve_db_path(cli_value: str | None, config: dict[str, Any]) -> Path:
-    """``--db``, else ``$LLMAUDIT_DB``, else config ``ledger.path``, else the data dir."""
+def resolve_db(cli_value: str | None, config: dict[str, Any]) -> str | None:
+    """``--db``, else ``$LLMAUDIT_DB``, else config ``ledger.path``, as given (a path or a
+    ``clickhouse://`` address); None when none is set."""
     if cli_value:
-        return Path(cli_value).expanduser()
+        return cli_value
     env = os.environ.get(ENV_DB)
     if env:
-        return Path(env).expanduser()
+        return env
     configured = get_key(config, "ledger.path")
     if isinstance(configured, str) and configured:
-        return Path(configured).expanduser()
-    return default_data_dir() / DB_FILENAME
+        return configured
+    return None
+
+
+def resolve_db_path(cli_value: str | None, config: dict[str, Any]) -> Path:
+    """The SQLite ledger file: what :func:`resolve_db` names, else the data dir's."""
+    given = resolve_db(cli_value, config)
+    return Path(given).expanduser() if given else default_data_dir() / DB_FILENAME
 
 
 def load_config(path: Path) -> dict[str, Any]:

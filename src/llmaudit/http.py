@@ -90,6 +90,33 @@ class Client:
         self.request_json("POST", path, json_body=body, decode=False)
         return self.last_status or 0
 
+    def request_text(
+        self, path: str, params: list[tuple[str, str]], content: bytes
+    ) -> tuple[int, str]:
+        """POST ``content`` as it is; (status, body text) whatever the status (a database
+        answers its own errors in the body). Only failures to connect are retried: a
+        statement is not sent twice once an answer came back."""
+        import httpx
+
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._fetch("POST", path, params, None, content)
+            except httpx.HTTPError as exc:
+                last = self.last_failure = f"{type(exc).__name__}"
+                self.log(f"POST {path}: {last}")
+                if attempt == self.retries or not isinstance(exc, httpx.ConnectError):
+                    raise ProviderConnectionError(
+                        f"{self.provider}: cannot reach {self.http.base_url.host}:"
+                        f"{self.http.base_url.port} ({last})",
+                        hint="check the address in --db, the network, or a proxy",
+                    ) from None
+                self._wait(self._backoff(attempt, None), path, last)
+                continue
+            self.last_status = response.status_code
+            self.log(f"POST {self.redact(str(response.request.url))} -> {response.status_code}")
+            return response.status_code, response.content.decode("utf-8", "replace")
+        raise AssertionError("unreachable")
+
     def request_json(
         self,
         method: str,
@@ -149,7 +176,12 @@ class Client:
         raise AssertionError("unreachable")
 
     def _fetch(
-        self, method: str, path: str, params: list[tuple[str, str]] | None, json_body: Any
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]] | None,
+        json_body: Any,
+        content: bytes | None = None,
     ) -> Any:
         """One request, its body read in chunks: refused past MAX_BODY bytes or
         REQUEST_DEADLINE seconds (a body drip-fed a byte at a time never stalls a pull)."""
@@ -157,7 +189,9 @@ class Client:
 
         started = time.monotonic()
         query: Any = params  # httpx's own list type is invariant; a list of str pairs is valid
-        request = self.http.build_request(method, path.lstrip("/"), params=query, json=json_body)
+        request = self.http.build_request(
+            method, path.lstrip("/"), params=query, json=json_body, content=content
+        )
         response = self.http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "")

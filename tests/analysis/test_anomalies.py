@@ -12,6 +12,9 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.both_engines
+
+
 NOW = "2026-11-08T15:00:00Z"
 
 

@@ -13,6 +13,9 @@ from typing import ClassVar
 
 import pytest
 
+pytestmark = pytest.mark.both_engines
+
+
 DOLLAR = 400_000  # gpt-4o input tokens worth $1
 
 

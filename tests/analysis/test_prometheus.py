@@ -18,6 +18,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+pytestmark = pytest.mark.both_engines
+
+
 DOLLAR = 400_000  # gpt-4o input tokens worth $1 ($2.50 per million)
 
 

@@ -6,7 +6,10 @@ import json
 
 import pytest
 
+from conftest import open_ledger
 from llmaudit.ledger.store import Ledger
+
+pytestmark = pytest.mark.both_engines
 
 
 @pytest.fixture(scope="session")
@@ -26,11 +29,31 @@ def _demo_ledger(tmp_path_factory):
 
 
 @pytest.fixture
-def demo_db(_demo_ledger, tmp_path):
+def demo_db(_demo_ledger, tmp_path, engine, run):
     import shutil
 
-    shutil.copyfile(_demo_ledger, tmp_path / "demo.db")
+    if engine == "clickhouse":
+        assert run("--db", "demo.db", "demo", "--format", "json").exit_code == 0
+    else:
+        shutil.copyfile(_demo_ledger, tmp_path / "demo.db")
     return "demo.db"
+
+
+def _rollup(path) -> tuple[int, list[tuple[str, int]]]:
+    """(days marked dirty, [(day, uncached input)] of the daily rollup) on either engine."""
+    with open_ledger(path) as led:
+        if hasattr(led, "db"):  # ClickHouse
+            dirty = led.conn.one(f"SELECT count() FROM {led.t('rollup_dirty')} FINAL")[0]
+            rows = led.conn.rows(
+                f"SELECT toString(day), sum(input_uncached) FROM {led.t('rollup_daily')} "
+                "GROUP BY day ORDER BY day"
+            )
+        else:
+            dirty = led.conn.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0]
+            rows = led.conn.execute(
+                "SELECT day, SUM(input_uncached) FROM rollup_daily GROUP BY day ORDER BY day"
+            ).fetchall()
+    return dirty, [tuple(r) for r in rows]
 
 
 ARGS = [
@@ -81,21 +104,15 @@ def test_writes_mark_days_and_refresh_recomputes_them(run, tmp_path):
     }
     (tmp_path / "a.jsonl").write_text(json.dumps(line) + "\n")
     run("--db", "r.db", "ingest", "a.jsonl")
-    with Ledger.open(tmp_path / "r.db") as led:
-        assert led.conn.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0] == 0
-        assert (
-            led.conn.execute("SELECT SUM(input_uncached) FROM rollup_daily").fetchone()[0]
-            == 400_000
-        )
+    assert _rollup(tmp_path / "r.db") == (0, [("2026-11-01", 400_000)])
     # the same request corrected (same id, new content, another day): both days move
     line.update(ts="2026-11-02T10:00:00Z", input_tokens=800_000)
     (tmp_path / "b.jsonl").write_text(json.dumps(line) + "\n")
     run("--db", "r.db", "ingest", "b.jsonl")
-    with Ledger.open(tmp_path / "r.db") as led:
-        rows = led.conn.execute(
-            "SELECT day, SUM(input_uncached) FROM rollup_daily GROUP BY day"
-        ).fetchall()
-    assert rows == [("2026-11-02", 800_000)]
+    assert _rollup(tmp_path / "r.db") == (0, [("2026-11-02", 800_000)])
+    # and the record itself moved: one record, on its new day
+    with open_ledger(tmp_path / "r.db") as led:
+        assert [(r.ts.day, r.input_uncached) for r in led.iter_records()] == [(2, 800_000)]
     out = run(
         "--db",
         "r.db",
@@ -112,6 +129,7 @@ def test_writes_mark_days_and_refresh_recomputes_them(run, tmp_path):
     assert json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"] == "2"
 
 
+@pytest.mark.sqlite_only  # a read-only SQLite file
 def test_read_only_ledger_reports_the_same(run, demo_db, tmp_path):
     """A ledger opened read-only (another user's file, a read-only mount) still reports: from
     the rollup when it is fresh, from the records when days are dirty and cannot be refreshed."""

@@ -16,6 +16,8 @@ from llmaudit.errors import (
     UsageError,
 )
 
+pytestmark = pytest.mark.both_engines
+
 
 def test_exit_status_values_are_the_documented_ones():
     assert {s.name: int(s) for s in ExitStatus} == {

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import DATA
 
+pytestmark = pytest.mark.both_engines
+
 UNPRICED = '{"ts":"2026-11-02T00:00:00Z","model":"gpt-9","input_tokens":50,"output_tokens":5}\n'
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA
+from conftest import DATA, open_ledger
+from llmaudit.errors import StoreError
 from llmaudit.sources.base import loads_document
 from llmaudit.sources.registry import FORMATS
 
@@ -82,10 +82,11 @@ def _replace(obj, path):
 
 
 def _keys(db) -> set[str]:
-    if not db.exists():
+    try:
+        with open_ledger(db, create=False) as led:
+            return {r.key for r in led.iter_records()}
+    except StoreError:  # no ledger yet
         return set()
-    with sqlite3.connect(db) as conn:
-        return {k for (k,) in conn.execute("SELECT dedupe_key FROM records")}
 
 
 def _fmt(path) -> str:

@@ -20,6 +20,8 @@ import pytest
 
 from llmaudit.model.money import usd
 
+pytestmark = pytest.mark.both_engines
+
 WINDOW = ("--since", "2026-10-01", "--until", "2026-10-31")
 
 

@@ -5,7 +5,11 @@ import json
 import shutil
 import textwrap
 
+import pytest
+
 from conftest import DATA
+
+pytestmark = pytest.mark.both_engines
 
 
 def info(run, db="t.db"):
@@ -116,6 +120,7 @@ def test_list_formats(run):
     assert "llmaudit JSONL, the interchange format" in lines[0]
 
 
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_default_ledger_lives_in_the_data_dir(run, tmp_path):
     shutil.copy(DATA / "sample.jsonl", tmp_path)
     assert run("ingest", "sample.jsonl").exit_code == 0

@@ -9,7 +9,9 @@ import sqlite3
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, ledger_totals
+
+pytestmark = pytest.mark.both_engines
 
 GOOD = '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":%d,"output_tokens":5}'
 
@@ -20,9 +22,8 @@ def _file(tmp_path, name, *lines) -> str:
     return str(path)
 
 
-def _tokens(db) -> tuple[int, int]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*), SUM(input_uncached) FROM records").fetchone()
+def _tokens(db) -> tuple[int, int | None]:
+    return ledger_totals(db)
 
 
 # -- rule 1: one bad line is one reject -------------------------------------------------------
@@ -300,6 +301,7 @@ def test_a_baseline_with_bad_settings_is_an_error(run, tmp_path, key, value, mes
     assert f"base.json: {message}" in res.stderr
 
 
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_a_full_disk_is_exit_3_and_says_so(run, tmp_path, monkeypatch):
     from llmaudit.ledger import store
 
@@ -319,6 +321,7 @@ def test_a_full_disk_is_exit_3_and_says_so(run, tmp_path, monkeypatch):
     assert "internal error" not in res.stderr
 
 
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_a_killed_ingest_is_not_left_running(run, tmp_path):
     import subprocess
     import sys
@@ -408,6 +411,7 @@ def test_bad_config_values_name_the_key(run, tmp_path, config, message):
     assert message in res.stderr
 
 
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_maturity_on_a_mistyped_ledger_is_exit_3_and_creates_nothing(run, tmp_path):
     res = run("--db", "typo.db", "maturity")
     assert res.exit_code == 3

@@ -7,6 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+pytestmark = pytest.mark.both_engines
+
+
 BASE_TEXT = "You are a helpful assistant. Answer briefly and cite the policy. " * 20
 
 

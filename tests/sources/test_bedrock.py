@@ -6,7 +6,12 @@ import gzip
 import json
 import shutil
 
+import pytest
+
 from conftest import DATA
+
+pytestmark = pytest.mark.both_engines
+
 
 FIXTURE = DATA / "logs" / "bedrock_invocation_logs.jsonl"
 TREE = "AWSLogs/123456789012/BedrockModelInvocationLogs/us-east-1/2026/11/20/14"

@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from conftest import DATA
+
+pytestmark = pytest.mark.both_engines
+
 
 FIXTURE = DATA / "logs" / "cloudflare_ai_gateway_logs.json"
 

@@ -6,8 +6,12 @@ import json
 import shutil
 from decimal import Decimal
 
-from conftest import DATA
-from llmaudit.ledger.store import Ledger
+import pytest
+
+from conftest import DATA, open_ledger
+
+pytestmark = pytest.mark.both_engines
+
 
 LOGS = DATA / "logs"
 
@@ -19,7 +23,7 @@ def ingest(run, tmp_path, *names, db="d.db", extra=()):
 
 
 def records(tmp_path, db="d.db"):
-    with Ledger.open(tmp_path / db) as led:
+    with open_ledger(tmp_path / db) as led:
         return list(led.iter_records())
 
 

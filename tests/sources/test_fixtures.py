@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA
-from llmaudit.ledger.store import Ledger
+from conftest import DATA, open_ledger
+
+pytestmark = pytest.mark.both_engines
 
 LOGS = DATA / "logs"
 
@@ -245,7 +246,7 @@ EXPECTED = {
 
 def totals(db):
     out = defaultdict(lambda: [0] * 7)
-    with Ledger.open(db) as led:
+    with open_ledger(db) as led:
         for rec in led.iter_records():
             t = out[rec.model]
             for i, value in enumerate(

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
-from conftest import DATA
-from llmaudit.ledger.store import Ledger
+import pytest
+
+from conftest import DATA, ledger_totals, open_ledger
+
+pytestmark = pytest.mark.both_engines
+
 
 LINE = (
     '{{"logged_at": "2026-08-18T09:{m:02d}:00Z", "attrs": {{"feature": "f{n}"}}, "response": '
@@ -19,7 +23,7 @@ def lines(start, stop):
 
 
 def count(tmp_path, db="d.db"):
-    with Ledger.open(tmp_path / db) as led:
+    with open_ledger(tmp_path / db) as led:
         return led.info()["records"]
 
 
@@ -165,7 +169,7 @@ def test_response_key_tags_and_source_name(run, tmp_path):
         "ci",
     )
     assert result.exit_code == 0, result.stderr
-    with Ledger.open(tmp_path / "d.db") as led:
+    with open_ledger(tmp_path / "d.db") as led:
         (rec,) = led.iter_records()
         info = led.info()
     assert (rec.environment, rec.tags, rec.source_name) == ("staging", {"host": "ci-7"}, "ci")
@@ -198,7 +202,7 @@ def test_mapped_csv_and_saved_mapping(run, tmp_path):
     result = run("--db", "d.db", "ingest", "own.csv", *maps)
     assert result.exit_code == 3
     assert "own.csv:4: input_tokens: must be an integer, got 'lots'" in result.stderr
-    with Ledger.open(tmp_path / "d.db") as led:
+    with open_ledger(tmp_path / "d.db") as led:
         first, second = led.iter_records()
     assert (first.model, first.input_uncached, first.cache_read, first.output, first.user) == (
         "gpt-4o",
@@ -246,11 +250,9 @@ def test_small_batches_keep_the_dedupe_rules_across_batches(run, tmp_path, monke
     assert (file["added"], file["updated"], file["duplicate"], file["rejected"]) == (20, 1, 1, 2)
     rejects = json.loads(run("--db", "d.db", "ledger", "rejects", "--format", "json").stdout)
     assert [r["line"] for r in rejects["rejects"]] == [22, 24]
-    with Ledger.open(tmp_path / "d.db") as led:
-        assert led.conn.execute("SELECT COUNT(*), SUM(output) FROM records").fetchone() == (
-            20,
-            sum(range(1, 21)) - 4 + 40,
-        )
+    with open_ledger(tmp_path / "d.db") as led:
+        recs = list(led.iter_records())
+    assert (len(recs), sum(r.output for r in recs)) == (20, sum(range(1, 21)) - 4 + 40)
 
 
 def test_a_whole_file_reject_is_stored_once(run, tmp_path):
@@ -277,11 +279,8 @@ def _line(n: int, tokens: int) -> str:
     )
 
 
-def _sum(tmp_path) -> tuple[int, int]:
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "d.db") as conn:
-        return conn.execute("SELECT COUNT(*), SUM(input_uncached) FROM records").fetchone()
+def _sum(tmp_path) -> tuple[int, int | None]:
+    return ledger_totals(tmp_path / "d.db")
 
 
 def test_an_edit_past_the_first_4_kib_is_seen(run, tmp_path):

@@ -39,6 +39,15 @@ class App:
     def db_path(self) -> Path:
         return resolve_db_path(self._db, self.config)
 
+    @cached_property
+    def clickhouse(self) -> str | None:
+        """The ``clickhouse://`` address of the ledger, when it is on ClickHouse."""
+        from llmaudit.config import resolve_db
+        from llmaudit.ledger.clickhouse.client import is_clickhouse_url
+
+        given = resolve_db(self._db, self.config)
+        return given if given and is_clickhouse_url(given) else None
+
     @property
     def updates_path(self) -> Path:
         """Where `pricing update` keeps the prices it brought in (over the bundled table)."""
@@ -105,6 +114,9 @@ class App:
         from llmaudit.errors import StoreError
         from llmaudit.ledger.store import Ledger
 
+        if self.clickhouse:
+            return self.open_clickhouse(self.clickhouse, create=create)
+
         if not create and not self.db_path.exists():
             raise StoreError(
                 f"no ledger at {self.db_path}",
@@ -112,6 +124,15 @@ class App:
                 "or point --db (LLMAUDIT_DB) at an existing ledger",
             )
         return Ledger.open(self.db_path)
+
+    def open_clickhouse(self, url: str, *, create: bool = True):  # -> ClickHouseLedger
+        from llmaudit.ledger.clickhouse.client import Address, password
+        from llmaudit.ledger.clickhouse.store import ClickHouseLedger
+
+        address = Address.parse(url)
+        return ClickHouseLedger.open(
+            address, password(self.config), create=create, debug=self.debug
+        )
 
     # -- consoles -----------------------------------------------------------------------------
     def _console(self, stderr: bool) -> Any:

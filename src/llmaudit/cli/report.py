@@ -200,13 +200,19 @@ def demo(app: App, seed: int, html: str | None, fmt: Format | None) -> None:
     from llmaudit.ledger.store import Ledger
     from llmaudit.sources import demo as demo_source
 
-    if app._db is None:
-        path = default_data_dir() / "demo.db"
-        for suffix in ("", "-wal", "-shm", "-journal"):  # a fresh demo each run
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    where: Path | str
+    if app.clickhouse:
+        where = app.clickhouse
+        opened = app.open_clickhouse(where)
     else:
-        path = app.db_path
-    with Ledger.open(path) as ledger:
+        if app._db is None:
+            where = default_data_dir() / "demo.db"
+            for suffix in ("", "-wal", "-shm", "-journal"):  # a fresh demo each run
+                Path(f"{where}{suffix}").unlink(missing_ok=True)
+        else:
+            where = app.db_path
+        opened = Ledger.open(where)
+    with opened as ledger:
         iid = ledger.begin_ingest(
             kind=demo_source.KIND,
             source_name="demo",
@@ -219,14 +225,14 @@ def demo(app: App, seed: int, html: str | None, fmt: Format | None) -> None:
         counts = ledger.write(records, ingest_id=iid, source_kind=demo_source.KIND)
         ledger.finish_ingest(iid, counts)
         ledger.refresh_rollup()
-        app.info(f"demo ledger: {path} ({len(records):,} requests of Acme Helpdesk, October 2026)")
+        app.info(f"demo ledger: {where} ({len(records):,} requests of Acme Helpdesk, October 2026)")
         start = demo_source.START
         until = start.replace(month=start.month + 1)
         window = Filters(start, until)
         last_day = (until - timedelta(days=1)).date().isoformat()
         # the same window the demo reports (--until is a whole day, so October 31 included)
         app.info(
-            f"explore it: llmaudit --db {path} report --since {start.date().isoformat()} "
+            f"explore it: llmaudit --db {where} report --since {start.date().isoformat()} "
             f"--until {last_day} spend --by team --by model"
         )
         if fmt is Format.HTML:

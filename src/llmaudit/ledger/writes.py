@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -52,6 +52,55 @@ def _alive(pid: int) -> bool:
     except OSError:  # exists, but not ours to signal
         return True
     return True
+
+
+Existing = dict[str, tuple[str, str, int]]  # dedupe key -> (content hash, source kind, output)
+Chosen = tuple[str, str, UsageRecord, tuple[Any, ...], "tuple[str, str, int] | None"]
+
+
+def plan_writes(
+    records: Iterable[UsageRecord], keep: str, existing: Callable[[list[str]], Existing]
+) -> tuple[WriteCounts, list[Chosen]]:
+    """What a write stores, by the rules of :meth:`Writes.write`, whatever the engine:
+    (counts, and for each record to store: key, content hash, record, identity row, and
+    what the ledger held under that key, if anything)."""
+    counts = WriteCounts()
+    batch: dict[str, tuple[str, UsageRecord, tuple[Any, ...]]] = {}
+    for rec in records:
+        ident = identity_row(rec)
+        digest = row_hash(ident)
+        key = rec.dedupe_key(digest)
+        if key in batch:
+            counts.duplicate += 1
+            if keep == "first" or (keep == "max_output" and rec.output <= batch[key][1].output):
+                continue
+        batch[key] = (digest, rec, ident)
+    stored = existing(list(batch))
+    chosen: list[Chosen] = []
+    for key, (digest, rec, ident) in batch.items():
+        old = stored.get(key)
+        if old is not None and (
+            old[0] == digest
+            or old[1] != rec.source_kind
+            or keep == "first"
+            or (keep == "max_output" and rec.output <= old[2])
+        ):
+            counts.duplicate += 1
+            continue
+        if old is None:
+            counts.added += 1
+        else:
+            counts.updated += 1
+        chosen.append((key, digest, rec, ident, old))
+    return counts, chosen
+
+
+def reject_text(rj: Reject) -> tuple[str | None, str]:
+    """A reject's input as the ledger keeps it (cut to RAW_LIMIT) and the hash that makes
+    the same line, read again, one reject."""
+    raw = rj.raw if rj.raw is None else cut_raw(rj.raw)
+    raw_hash = hashlib.sha256((rj.raw or rj.reason).encode("utf-8", "surrogatepass")).hexdigest()
+    return raw, raw_hash
 
 
 class Writes(Connected):
@@ -158,53 +207,24 @@ class Writes(Connected):
             return self._write(records, rejects, ingest_id, source_kind, keep)
 
     def _write(self, records, rejects, ingest_id, source_kind, keep) -> WriteCounts:
-        counts = WriteCounts()
-        batch: dict[str, tuple[str, UsageRecord, tuple[Any, ...]]] = {}
-        for rec in records:
-            ident = identity_row(rec)
-            digest = row_hash(ident)
-            key = rec.dedupe_key(digest)
-            if key in batch:
-                counts.duplicate += 1
-                if keep == "first" or (keep == "max_output" and rec.output <= batch[key][1].output):
-                    continue
-            batch[key] = (digest, rec, ident)
-        rejects = list(rejects)
-        existing = self._existing(list(batch))
-        rows = []
-        for key, (digest, rec, ident) in batch.items():
-            old = existing.get(key)
-            if old is not None and (
-                old[0] == digest
-                or old[1] != rec.source_kind
-                or keep == "first"
-                or (keep == "max_output" and rec.output <= old[2])
-            ):
-                counts.duplicate += 1
-                continue
-            if old is None:
-                counts.added += 1
-            else:
-                counts.updated += 1
-            rows.append(
-                (
-                    key,
-                    digest,
-                    *ident,
-                    rec.source_kind,
-                    safe_text(rec.source_name),
-                    safe_text(rec.source_location),
-                    safe_text(rec.machine_id),
-                    ingest_id,
-                )
+        counts, chosen = plan_writes(records, keep, self._existing)
+        rows = [
+            (
+                key,
+                digest,
+                *ident,
+                rec.source_kind,
+                safe_text(rec.source_name),
+                safe_text(rec.source_location),
+                safe_text(rec.machine_id),
+                ingest_id,
             )
+            for key, digest, rec, ident, _old in chosen
+        ]
         if rows:
             self.conn.executemany(_INSERT_SQL, rows)
         for rj in rejects:
-            raw = rj.raw if rj.raw is None else cut_raw(rj.raw)
-            raw_hash = hashlib.sha256(
-                (rj.raw or rj.reason).encode("utf-8", "surrogatepass")
-            ).hexdigest()
+            raw, raw_hash = reject_text(rj)
             self.conn.execute(
                 "INSERT INTO rejects (ingest_id, source_kind, location, line, field, reason, "
                 "raw, raw_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -224,7 +244,7 @@ class Writes(Connected):
             counts.rejected += 1
         return counts
 
-    def _existing(self, keys: list[str]) -> dict[str, tuple[str, str, int]]:
+    def _existing(self, keys: list[str]) -> Existing:
         """dedupe key -> (content hash, source kind, output tokens) of records already stored."""
         found: dict[str, tuple[str, str, int]] = {}
         for start in range(0, len(keys), 500):

@@ -138,9 +138,13 @@ def detect(inp: InputFile) -> Source | None:
 
 
 def _inputs(
-    paths: Iterable[str], forced: Source | None, summary: IngestSummary, ledger_path: Path
+    paths: Iterable[str], forced: Source | None, summary: IngestSummary, ledger_path: Path | None
 ) -> Iterator[InputFile]:
-    own = {str(ledger_path) + suffix for suffix in ("", "-wal", "-shm", "-journal")}
+    own = (
+        {str(ledger_path) + suffix for suffix in ("", "-wal", "-shm", "-journal")}
+        if ledger_path
+        else set()
+    )
     for given in paths:
         if given == "-":
             yield InputFile.from_stdin()
@@ -188,7 +192,8 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     forced = resolve_format(request.fmt)
     summary = IngestSummary()
     machine = machine_id()
-    for inp in _inputs(request.paths, forced, summary, ledger.path.resolve()):
+    own_file = ledger.path.resolve() if isinstance(ledger.path, Path) else None  # not on ClickHouse
+    for inp in _inputs(request.paths, forced, summary, own_file):
         try:
             result = _one(ledger, inp, forced, request, machine)
         except DataError as exc:
