@@ -125,6 +125,15 @@ class App:
             )
         return Ledger.open(self.db_path)
 
+    def open_target(self, target: str):  # -> Ledger | ClickHouseLedger
+        """A second ledger named on the command line (``ledger copy --to``), created if new."""
+        from llmaudit.ledger.clickhouse.client import is_clickhouse_url
+        from llmaudit.ledger.store import Ledger
+
+        if is_clickhouse_url(target):
+            return self.open_clickhouse(target)
+        return Ledger.open(Path(target).expanduser())
+
     def open_clickhouse(self, url: str, *, create: bool = True):  # -> ClickHouseLedger
         from llmaudit.ledger.clickhouse.client import Address, password
         from llmaudit.ledger.clickhouse.store import ClickHouseLedger

@@ -96,3 +96,36 @@ def ledger_rejects(app: App, limit: int | None, fmt: Format | None) -> None:
     app.emit(
         fmt, [table], {"rejects": [{k: v for k, v in r.items() if k != "excerpt"} for r in rows]}
     )
+
+
+@ledger.command("copy")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="DB",
+    help="The ledger to copy into: a file, or clickhouse://USER@HOST:PORT/DATABASE.",
+)
+@click.pass_obj
+def ledger_copy(app: App, target: str) -> None:
+    """Copy every record and reject of the ledger (--db) into another one.
+
+    Moves a SQLite ledger to ClickHouse (or back). Records keep their keys, so copying again,
+    or copying into a ledger that ingested some of the same logs, adds nothing twice. Billed
+    cost lines and pull state stay behind: run `llmaudit pull` against the new ledger.
+    """
+    from llmaudit.ledger.copy import copy_ledger
+
+    with app.open_ledger(create=False) as source, app.open_target(target) as dest:
+        if str(dest.path) == str(source.path):
+            from llmaudit.errors import UsageError
+
+            raise UsageError(f"--to: {target} is the ledger being copied")
+        summary = copy_ledger(source, dest)
+    c = summary.counts
+    rejects = f", {summary.rejects} reject{'s' if summary.rejects != 1 else ''}"
+    app.info(
+        f"copied {summary.records} records ({c.added} added, "
+        f"{c.duplicate + c.updated} already there)"
+        f"{rejects if summary.rejects else ''} into {dest.path}"
+    )
