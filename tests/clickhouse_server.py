@@ -7,8 +7,10 @@ One chDB session per process (chDB allows one); each test gets its own database 
 from __future__ import annotations
 
 import itertools
+import os
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,6 +19,7 @@ _lock = threading.Lock()
 _server: ClickHouseServer | None = None
 _databases = itertools.count(1)
 
+LOG = os.environ.get("LLMAUDIT_CLICKHOUSE_LOG")  # a file: each statement and its time
 USER = "llmaudit"
 PASSWORD = "s3cret-clickhouse-pw"
 
@@ -70,8 +73,13 @@ class _Handler(BaseHTTPRequestHandler):
             for k, v in params
             if k not in ("wait_end_of_query", "database", "query") and k.isidentifier()
         ]
+        started = time.perf_counter()
         try:
             out = execute(body, settings)
+            if LOG:
+                with open(LOG, "a") as log:
+                    took = time.perf_counter() - started
+                    log.write(f"{took:8.3f}s {' '.join(body.split())[:300]}\n")
         except Exception as exc:  # chDB's errors carry ClickHouse's "Code: N. DB::Exception"
             self._answer(500, f"{exc}\n")
             return

@@ -19,7 +19,7 @@ from llmaudit.analysis.groups import (
     reprice,
     without_cache,
 )
-from llmaudit.ledger.api import Queries
+from llmaudit.ledger.api import Queries, TimingSample
 from llmaudit.ledger.filters import Filters
 from llmaudit.model.money import ZERO
 from llmaudit.model.values import format_ts
@@ -436,7 +436,25 @@ def percentile(values: list[float], q: float) -> float | None:
 def latency(ledger: Queries, filters: Filters, groups: list[Group]) -> dict[str, Any]:
     """Percentiles from every request that has timings; above LATENCY_SAMPLE of them, from an
     even sample of every k-th request (``sampled_every`` says k; 1 means all of them)."""
-    sample = ledger.timing_sample(filters, LATENCY_SAMPLE)
+    computed = ledger.timing_quantiles(filters, LATENCY_SAMPLE)
+    if computed is not None:  # the engine's own percentiles (ClickHouse)
+        rows, step = computed.rows, computed.every
+    else:
+        rows, step = _percentiles(ledger.timing_sample(filters, LATENCY_SAMPLE))
+    wasted = {}
+    for status in ("error", "abandoned"):
+        gs = [g for g in groups if g.status == status]
+        wasted[status] = {"requests": sum(g.requests for g in gs), "cost_usd": _sum_cost(gs)}
+    return {
+        "by_model": rows,
+        "failed": wasted["error"],
+        "abandoned": wasted["abandoned"],
+        "sampled_every": step,
+    }
+
+
+def _percentiles(sample: TimingSample) -> tuple[list[dict[str, Any]], int]:
+    """Per-model percentiles from the requests of a timing sample; (rows, its step)."""
     step = sample.every
     data: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for model, lat, ttft, out in (
@@ -458,16 +476,7 @@ def latency(ledger: Queries, filters: Filters, groups: list[Group]) -> dict[str,
             row[f"{name}_p50_ms"] = percentile(values, 0.5)
             row[f"{name}_p95_ms"] = percentile(values, 0.95)
         rows.append(row)
-    wasted = {}
-    for status in ("error", "abandoned"):
-        gs = [g for g in groups if g.status == status]
-        wasted[status] = {"requests": sum(g.requests for g in gs), "cost_usd": _sum_cost(gs)}
-    return {
-        "by_model": rows,
-        "failed": wasted["error"],
-        "abandoned": wasted["abandoned"],
-        "sampled_every": step,
-    }
+    return rows, step
 
 
 def _bucket_start(moment: datetime, bucket: str, tz: tzinfo) -> date | datetime:

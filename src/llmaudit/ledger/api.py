@@ -37,6 +37,15 @@ class TimingSample:
 
 
 @dataclass(frozen=True)
+class TimingQuantiles:
+    """Per model: requests with timings and the p50 and p95 (linear interpolation between
+    closest ranks) of time to first token, latency and inter-token latency, in ms."""
+
+    every: int
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class BilledLine:
     """One line of a provider's cost report (what the provider billed)."""
 
@@ -78,6 +87,12 @@ class Queries(Protocol):
 
     def timing_sample(self, filters: Filters, limit: int) -> TimingSample:
         """Requests with timings, at most about ``limit`` of them (an even sample beyond)."""
+        ...
+
+    def timing_quantiles(self, filters: Filters, limit: int) -> TimingQuantiles | None:
+        """The latency percentiles computed by the engine itself (None: this engine leaves
+        them to :meth:`timing_sample`), from every timed request, or above ``limit`` of them
+        from the same kind of even sample."""
         ...
 
     def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:

@@ -86,6 +86,9 @@ class Reads(Connected):
         )
         return TimingSample(total, step, (Timing(*row) for row in cur))
 
+    def timing_quantiles(self, filters: Filters, limit: int) -> None:
+        return None  # SQLite has no percentile function: analysis computes them from a sample
+
     def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:
         return [
             BilledLine(provider, _instant(ts), model, project, Decimal(amount), item, cost_type)

@@ -22,7 +22,7 @@ from typing import Any
 
 from llmaudit.errors import StoreError
 from llmaudit.ledger import writes as _writes
-from llmaudit.ledger.api import BilledLine, Timing, TimingSample
+from llmaudit.ledger.api import BilledLine, Timing, TimingQuantiles, TimingSample
 from llmaudit.ledger.clickhouse import query as q
 from llmaudit.ledger.clickhouse.client import Address, Connection, ch_ts, lit, lits
 from llmaudit.ledger.clickhouse.schema import MIGRATIONS, applied, migrate
@@ -649,6 +649,39 @@ class ClickHouseLedger:
             f"SELECT model, latency_ms, ttft_ms, output FROM {self.t('records')} FINAL {clause}"
         )
         return TimingSample(total, step, (Timing(*row) for row in rows))
+
+    def timing_quantiles(self, filters: Filters, limit: int) -> TimingQuantiles:
+        """Percentiles by ClickHouse's ``quantilesExactInclusive`` (linear interpolation
+        between closest ranks, as the SQLite path computes them), in the engine: only one
+        row per model comes back."""
+        where = q.where(filters)
+        cond = "(latency_ms IS NOT NULL OR ttft_ms IS NOT NULL)"
+        clause = f"{where} AND {cond}" if where else f"WHERE {cond}"
+        total = self.conn.one(f"SELECT count() FROM {self.t('records')} FINAL {clause}")[0]
+        step = max(1, -(-total // limit))
+        if step > 1:
+            clause += f" AND cityHash64(dedupe_key) % {step} = 0"
+        itl = "(latency_ms - ttft_ms) / (toFloat64(output) - 1)"
+        itl_ok = "output > 1 AND latency_ms >= ttft_ms"
+        rows = []
+        for model, n_lat, n_ttft, n_itl, ttft, lat, gap in self.conn.rows(
+            "SELECT model, count(latency_ms), count(ttft_ms), "
+            f"countIf(ttft_ms IS NOT NULL AND latency_ms IS NOT NULL AND {itl_ok}), "
+            "quantilesExactInclusive(0.5, 0.95)(ttft_ms), "
+            "quantilesExactInclusive(0.5, 0.95)(latency_ms), "
+            f"quantilesExactInclusiveIf(0.5, 0.95)({itl}, {itl_ok}) "
+            f"FROM {self.t('records')} FINAL {clause} GROUP BY model ORDER BY model"
+        ):
+            row: dict[str, Any] = {"model": model, "requests": max(n_lat, n_ttft)}
+            for name, n, values in (
+                ("ttft", n_ttft, ttft),
+                ("latency", n_lat, lat),
+                ("itl", n_itl, gap),
+            ):
+                row[f"{name}_p50_ms"] = float(values[0]) if n else None
+                row[f"{name}_p95_ms"] = float(values[1]) if n else None
+            rows.append(row)
+        return TimingQuantiles(step, rows)
 
     def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:
         return [
