@@ -3,6 +3,7 @@
 
     pip install -e '.[test,clickhouse]'
     python benchmarks/bench_clickhouse.py 1000000 10000000 100000000
+    python benchmarks/bench_clickhouse.py --ingest 200000
 
 The engine is chDB (ClickHouse in-process) behind the test suite's loopback HTTP server, so
 `llmaudit --db clickhouse://...` runs exactly as against a server (plus one loopback hop).
@@ -11,6 +12,7 @@ six models, eight features, four teams, 50 customers and 2,000 users, with laten
 reads and writes and 1% errors. Then every day is marked dirty and the daily rollup refreshed,
 as the end of an ingest does. Each timing is the median of 3 whole `llmaudit report` commands.
 Baseline: `SELECT sum(output) FROM records` (one column scanned, no deduplication).
+LLMAUDIT_CHDB_PATH=DIR keeps chDB's data in DIR; BENCH_KEEP=1 keeps the databases.
 """
 
 from __future__ import annotations
@@ -93,10 +95,49 @@ def timed(args: list[str], env: dict[str, str]) -> float:
     return statistics.median(runs)
 
 
+def ingest(n: int, env: dict[str, str]) -> None:
+    """`llmaudit ingest` of the same N-line llmaudit JSONL (benchmarks/generate.py) into a
+    SQLite file and into ClickHouse: records a second, the SQLite ledger as the baseline."""
+    import tempfile
+
+    server = clickhouse_server.server()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "usage.jsonl"
+        with log.open("w") as out:
+            subprocess.run(
+                [sys.executable, str(Path(__file__).with_name("generate.py")), str(n)],
+                stdout=out,
+                check=True,
+            )
+        clickhouse_server.execute("DROP DATABASE IF EXISTS bench_ingest")
+        times = {}
+        for name, db in (
+            ("sqlite", str(Path(tmp) / "l.db")),
+            ("clickhouse", server.url("bench_ingest")),
+        ):
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "llmaudit", "--db", db, "ingest", str(log)],
+                check=True,
+                env=env,
+                stderr=subprocess.DEVNULL,
+            )
+            times[name] = time.perf_counter() - start
+        base = times["sqlite"]
+        for name, secs in times.items():
+            print(
+                f"  ingest {n:,} lines into {name:<10} {secs:6.1f} s  {n / secs:9,.0f} rec/s  "
+                f"{secs / base:4.2f}x sqlite"
+            )
+
+
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
     server = clickhouse_server.server()
     env = {**os.environ, "LLMAUDIT_CLICKHOUSE_PASSWORD": clickhouse_server.PASSWORD}
+    if sys.argv[1:2] == ["--ingest"]:
+        ingest(int(sys.argv[2]), env)
+        return
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
     for n in sizes:
         db = f"bench_{n}"
         clickhouse_server.execute(f"DROP DATABASE IF EXISTS {db}")

@@ -30,7 +30,8 @@ def session():
     if _session is None:
         from chdb import session as chdb_session
 
-        _session = chdb_session.Session(tempfile.mkdtemp(prefix="llmaudit-chdb-"))
+        where = os.environ.get("LLMAUDIT_CHDB_PATH") or tempfile.mkdtemp(prefix="llmaudit-chdb-")
+        _session = chdb_session.Session(where)
     return _session
 
 

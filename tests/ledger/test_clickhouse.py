@@ -282,3 +282,50 @@ def test_copy_moves_a_sqlite_ledger_without_double_counting(ch, run_ch, tmp_path
         len(json.loads(run_ch("--db", url, "ledger", "rejects", "--format", "json")[1])["rejects"])
         == 1
     )
+
+
+def test_the_latency_sketch_is_within_one_percent_of_the_exact_percentiles(ch):
+    """3,000 requests with latencies spread over five orders of magnitude (and some zeros):
+    the daily histograms' p50 and p95 are within 1% of the exact ones."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from llmaudit.analysis.report import percentile
+    from llmaudit.ledger.clickhouse.store import ClickHouseLedger
+    from llmaudit.ledger.filters import Filters
+    from llmaudit.model.record import UsageRecord
+
+    rng = random.Random(7)
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    recs = []
+    for n in range(3000):
+        latency = 0.0 if n % 97 == 0 else 10 ** rng.uniform(0, 5)
+        ttft = latency * rng.uniform(0.05, 0.9)
+        recs.append(
+            UsageRecord(
+                ts=start + timedelta(minutes=n * 7),
+                provider="openai",
+                model="gpt-4o" if n % 3 else "gpt-4o-mini",
+                input_uncached=100,
+                output=1 + n % 500,
+                latency_ms=latency,
+                ttft_ms=ttft,
+                source_kind="test",
+                source_id=f"r{n}",
+            )
+        )
+    _, url = ch
+    with ClickHouseLedger.open(Address.parse(url), clickhouse_server.PASSWORD) as led:
+        led.write(recs, source_kind="test")
+        window = Filters(start, start + timedelta(days=30))
+        sketch = led.timing_quantiles(window, 100)
+        exact = led.timing_quantiles(Filters(start, start + timedelta(days=30, hours=1)), 10**6)
+    assert (sketch.method, exact.method, sketch.every, exact.every) == ("sketch", "exact", 1, 1)
+    for got, want in zip(sketch.rows, exact.rows, strict=True):
+        assert got["model"] == want["model"] and got["requests"] == want["requests"]
+        for key in ("latency_p50_ms", "latency_p95_ms", "ttft_p50_ms", "itl_p95_ms"):
+            assert got[key] == pytest.approx(want[key], rel=0.01), key
+    # and the exact path is the analysis' own percentile of the same values
+    mini = sorted(r.latency_ms for r in recs if r.model == "gpt-4o-mini")
+    row = next(r for r in exact.rows if r["model"] == "gpt-4o-mini")
+    assert row["latency_p95_ms"] == pytest.approx(percentile(mini, 0.95), rel=1e-12)

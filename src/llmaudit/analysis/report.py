@@ -437,10 +437,13 @@ def latency(ledger: Queries, filters: Filters, groups: list[Group]) -> dict[str,
     """Percentiles from every request that has timings; above LATENCY_SAMPLE of them, from an
     even sample of every k-th request (``sampled_every`` says k; 1 means all of them)."""
     computed = ledger.timing_quantiles(filters, LATENCY_SAMPLE)
+    method = "exact"
     if computed is not None:  # the engine's own percentiles (ClickHouse)
-        rows, step = computed.rows, computed.every
+        rows, step, method = computed.rows, computed.every, computed.method
     else:
         rows, step = _percentiles(ledger.timing_sample(filters, LATENCY_SAMPLE))
+    if method == "exact" and step > 1:
+        method = "sample"
     wasted = {}
     for status in ("error", "abandoned"):
         gs = [g for g in groups if g.status == status]
@@ -450,6 +453,7 @@ def latency(ledger: Queries, filters: Filters, groups: list[Group]) -> dict[str,
         "failed": wasted["error"],
         "abandoned": wasted["abandoned"],
         "sampled_every": step,
+        "method": method,
     }
 
 

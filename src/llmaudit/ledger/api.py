@@ -43,6 +43,7 @@ class TimingQuantiles:
 
     every: int
     rows: list[dict[str, Any]]
+    method: str = "exact"  # or "sketch": each percentile within 1% of the exact one
 
 
 @dataclass(frozen=True)

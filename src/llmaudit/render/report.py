@@ -208,7 +208,11 @@ def _latency(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:
         ],
         [{"k": "failed", **s["failed"]}, {"k": "abandoned", **s["abandoned"]}],
     )
-    return [Table("Latency (ms)", cols, s["by_model"]), waste]
+    how = {
+        "sample": f" from every {s.get('sampled_every')}th request",
+        "sketch": ", within 1% (daily histograms)",
+    }.get(s.get("method", "exact"), "")
+    return [Table(f"Latency (ms){how}", cols, s["by_model"]), waste]
 
 
 def _trend(s: dict[str, Any], report: dict[str, Any]) -> list[Table]:

@@ -186,8 +186,62 @@ def rollup_refresh(records: str, rollup: str, days: list[str]) -> str:
         f"toUInt8({lc}) AS lc, feature, team, customer, project, api_key, environment, "
         "toUInt8(user IS NOT NULL) AS has_user, source_kind, "
         + ", ".join(f"sum({s})" for s in COUNT_FIELDS)
-        + ", count(), sumIf(requests, cache_read > 0), toUInt64(0) "
+        + ", count(), sumIf(requests, cache_read > 0), min(ts), max(ts) "
         f"FROM {records} FINAL WHERE toDate(ts) IN ({day_list}) "
         "GROUP BY day, model, provider, service_tier, status, lc, feature, team, customer, "
         "project, api_key, environment, has_user, source_kind"
     )
+
+
+# -- the latency sketch: log buckets of relative width 2 * ALPHA (DDSketch's mapping) -------------
+ALPHA = 0.01
+GAMMA = (1 + ALPHA) / (1 - ALPHA)
+ZERO_BUCKET = -(2**31)  # latencies of 0 ms (or less)
+ITL = (
+    "if(ttft_ms IS NOT NULL AND latency_ms IS NOT NULL AND output > 1 AND latency_ms >= ttft_ms, "
+    "(latency_ms - ttft_ms) / (toFloat64(output) - 1), NULL)"
+)
+
+
+def latency_refresh(records: str, sketch: str, days: list[str]) -> str:
+    """INSERT … SELECT of the latency histograms of ``days``: per day, model and kind (ttft,
+    latency, itl), how many requests fall in each bucket."""
+    day_list = ", ".join(f"toDate({lit(d)})" for d in days)
+    return (
+        f"INSERT INTO {sketch} SELECT toDate(ts) AS day, model, kv.1 AS kind, "
+        f"if(kv.2 > 0, toInt32(ceil(log(assumeNotNull(kv.2)) / log({GAMMA!r}))), "
+        f"{ZERO_BUCKET}) AS bucket, count() FROM {records} FINAL "
+        "ARRAY JOIN arrayFilter(p -> isNotNull(p.2), "
+        f"[('ttft', ttft_ms), ('latency', latency_ms), ('itl', {ITL})]) AS kv "
+        f"WHERE toDate(ts) IN ({day_list}) GROUP BY day, model, kind, bucket"
+    )
+
+
+def bucket_value(bucket: int) -> float:
+    """The value a bucket stands for: within ALPHA of every value in it."""
+    if bucket == ZERO_BUCKET:
+        return 0.0
+    return 2 * GAMMA**bucket / (GAMMA + 1)
+
+
+def sketch_quantile(histogram: list[tuple[int, int]], q: float) -> float | None:
+    """The q-quantile of a sorted [(bucket, count)] histogram, interpolated between the
+    requests of rank floor and ceil of q * (n - 1) as the exact path does: each of the two is
+    within ALPHA of its true value, so the result is within ALPHA of the exact percentile."""
+    n = sum(c for _, c in histogram)
+    if not n:
+        return None
+    pos = q * (n - 1)
+    lo = int(pos)
+    hi = min(lo + 1, n - 1)
+    low = high = None
+    seen = 0
+    for bucket, count in histogram:
+        seen += count
+        if low is None and seen > lo:
+            low = bucket_value(bucket)
+        if seen > hi:
+            high = bucket_value(bucket)
+            break
+    assert low is not None and high is not None
+    return low + (high - low) * (pos - lo)

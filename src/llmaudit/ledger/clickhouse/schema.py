@@ -125,8 +125,14 @@ def m004_daily_rollup(conn: Connection, db: str) -> None:
             has_user UInt8, source_kind LowCardinality(String),
             requests UInt64, input_uncached UInt64, cache_read UInt64, cache_write_5m UInt64,
             cache_write_1h UInt64, output UInt64, reasoning UInt64, records UInt64,
-            cached_requests UInt64, refreshed UInt64
+            cached_requests UInt64, first_ts DateTime64(6, 'UTC'), last_ts DateTime64(6, 'UTC')
         ) ENGINE = MergeTree ORDER BY (day, model)""",
+        # Latency per day and model as a log-bucket histogram (relative error 1%), for the
+        # percentiles of windows too large to read exactly.
+        """CREATE TABLE IF NOT EXISTS {db}.rollup_latency (
+            day Date, model LowCardinality(String), kind LowCardinality(String), bucket Int32,
+            n UInt64
+        ) ENGINE = MergeTree ORDER BY (day, model, kind, bucket)""",
         """CREATE TABLE IF NOT EXISTS {db}.rollup_dirty (day Date, marked UInt64)
         ENGINE = ReplacingMergeTree(marked) ORDER BY day""",
     )

@@ -68,6 +68,7 @@ class ClickHouseLedger:
         self.conn = conn
         self.db = address.database
         self._abandoned_checked = False
+        self._old_places: dict[str, tuple[str, str]] = {}  # key -> (day, model) stored
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
@@ -305,7 +306,7 @@ class ClickHouseLedger:
         version = _version()
         rows = []
         dirty: set[str] = set()
-        moved: list[tuple[str, str]] = []  # (key, old day) of updates to another day
+        moved: list[tuple[str, str]] = []  # (key, old day) of rows an update replaces
         for key, digest, rec, ident, old in chosen:
             row: dict[str, Any] = {"dedupe_key": key, "content_hash": digest}
             for name, value in zip(RECORD_COLUMNS, ident, strict=False):
@@ -323,9 +324,12 @@ class ClickHouseLedger:
             rows.append(row)
             day = row["ts"][:10]
             dirty.add(day)
-            if old is not None and self._old_days.get(key, day) != day:
-                moved.append((key, self._old_days[key]))
-                dirty.add(self._old_days[key])
+            # an update that moves a record to another day (another sorting key) or model
+            # (another shard, on a cluster sharded by day and model): its old row goes
+            was = self._old_places.get(key)
+            if old is not None and was is not None and was != (day, row["model"]):
+                moved.append((key, was[0]))
+                dirty.add(was[0])
         if moved:
             pairs = ", ".join(f"({lit(k)}, toDate({lit(d)}))" for k, d in moved)
             self.conn.execute(
@@ -359,15 +363,15 @@ class ClickHouseLedger:
 
     def _existing(self, keys: list[str]) -> _writes.Existing:
         found: _writes.Existing = {}
-        self._old_days: dict[str, str] = {}
+        self._old_places = {}
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start : start + _KEYS_PER_QUERY]
-            for key, digest, kind, output, day in self.conn.rows(
-                "SELECT dedupe_key, content_hash, source_kind, output, toString(toDate(ts)) "
-                f"FROM {self.t('records')} FINAL WHERE dedupe_key IN ({lits(chunk)})"
+            for key, digest, kind, output, day, model in self.conn.rows(
+                "SELECT dedupe_key, content_hash, source_kind, output, toString(toDate(ts)), "
+                f"model FROM {self.t('records')} FINAL WHERE dedupe_key IN ({lits(chunk)})"
             ):
                 found[key] = (digest, kind, output)
-                self._old_days[key] = day
+                self._old_places[key] = (day, model)
         return found
 
     def _mark_dirty(self, days: Iterable[str]) -> None:
@@ -550,8 +554,10 @@ class ClickHouseLedger:
         days = [d for d, _ in marks]
         newest = max(m for _, m in marks)
         day_list = ", ".join(f"toDate({lit(d)})" for d in days)
-        self.conn.execute(f"DELETE FROM {self.t('rollup_daily')} WHERE day IN ({day_list})")
+        for table in ("rollup_daily", "rollup_latency"):
+            self.conn.execute(f"DELETE FROM {self.t(table)} WHERE day IN ({day_list})")
         self.conn.execute(q.rollup_refresh(self.t("records"), self.t("rollup_daily"), days))
+        self.conn.execute(q.latency_refresh(self.t("records"), self.t("rollup_latency"), days))
         self.conn.execute(
             f"DELETE FROM {self.t('rollup_dirty')} WHERE day IN ({day_list}) "
             f"AND marked <= {int(newest)}"
@@ -627,14 +633,32 @@ class ClickHouseLedger:
             f"WHERE reported_cost_usd IS NOT NULL AND ts >= {lit(since)} AND ts < {lit(until)}"
         )
 
+    def _fresh_rollup(self) -> bool:
+        """Refresh the rollup; False when it cannot be (a read-only user) or is turned off."""
+        if os.environ.get("LLMAUDIT_NO_ROLLUP"):
+            return False
+        try:
+            self.refresh_rollup()
+        except StoreError:
+            return False
+        return True
+
     def model_names(self) -> list[str]:
-        return [r[0] for r in self.conn.rows(f"SELECT DISTINCT model FROM {self.t('records')}")]
+        table = "rollup_daily" if self._fresh_rollup() else "records"
+        return [r[0] for r in self.conn.rows(f"SELECT DISTINCT model FROM {self.t(table)}")]
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:
-        first, last = self.conn.one(
-            "SELECT if(count() = 0, NULL, min(ts)), if(count() = 0, NULL, max(ts)) "
-            f"FROM {self.t('records')} FINAL"
-        )
+        if self._fresh_rollup():  # every record is in some day's group, with its first and last
+            query = (
+                "SELECT if(count() = 0, NULL, min(first_ts)), if(count() = 0, NULL, max(last_ts))"
+                f" FROM {self.t('rollup_daily')}"
+            )
+        else:
+            query = (
+                "SELECT if(count() = 0, NULL, min(ts)), if(count() = 0, NULL, max(ts)) "
+                f"FROM {self.t('records')} FINAL"
+            )
+        first, last = self.conn.one(query)
         return _instant(first), _instant(last)
 
     def timing_sample(self, filters: Filters, limit: int) -> TimingSample:
@@ -654,6 +678,9 @@ class ClickHouseLedger:
         """Percentiles by ClickHouse's ``quantilesExactInclusive`` (linear interpolation
         between closest ranks, as the SQLite path computes them), in the engine: only one
         row per model comes back."""
+        sketch = self._from_sketch(filters, limit)
+        if sketch is not None:
+            return sketch
         where = q.where(filters)
         cond = "(latency_ms IS NOT NULL OR ttft_ms IS NOT NULL)"
         clause = f"{where} AND {cond}" if where else f"WHERE {cond}"
@@ -682,6 +709,45 @@ class ClickHouseLedger:
                 row[f"{name}_p95_ms"] = float(values[1]) if n else None
             rows.append(row)
         return TimingQuantiles(step, rows)
+
+    def _from_sketch(self, filters: Filters, limit: int) -> TimingQuantiles | None:
+        """Above ``limit`` timed requests in a window of whole UTC days (filtered by model at
+        most), the percentiles from the daily latency histograms: every request counted,
+        each percentile within 1% of the exact one."""
+        if any(dim != "model" for dim, _ in filters.where):
+            return None
+        if not rollup_usable(filters, (), "day", None) or not self._fresh_rollup():
+            return None
+        where = q.where(filters, "day")
+        counts = self.conn.rows(
+            f"SELECT model, kind, sum(n) FROM {self.t('rollup_latency')} {where} "
+            "GROUP BY model, kind"
+        )
+        per_model: dict[str, dict[str, int]] = {}
+        for model, kind, n in counts:
+            per_model.setdefault(model, {})[kind] = n
+        timed = sum(max(k.get("latency", 0), k.get("ttft", 0)) for k in per_model.values())
+        if timed <= limit:
+            return None
+        histograms: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for model, kind, bucket, n in self.conn.rows(
+            f"SELECT model, kind, bucket, sum(n) FROM {self.t('rollup_latency')} {where} "
+            "GROUP BY model, kind, bucket ORDER BY model, kind, bucket"
+        ):
+            histograms.setdefault((model, kind), []).append((bucket, n))
+        rows = []
+        for model in sorted(per_model):
+            k = per_model[model]
+            row: dict[str, Any] = {
+                "model": model,
+                "requests": max(k.get("latency", 0), k.get("ttft", 0)),
+            }
+            for name in ("ttft", "latency", "itl"):
+                histogram = histograms.get((model, name), [])
+                row[f"{name}_p50_ms"] = q.sketch_quantile(histogram, 0.5)
+                row[f"{name}_p95_ms"] = q.sketch_quantile(histogram, 0.95)
+            rows.append(row)
+        return TimingQuantiles(1, rows, method="sketch")
 
     def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:
         return [
@@ -721,4 +787,4 @@ def _instant(text: str | None) -> Any:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-__all__ = ["ClickHouseLedger", "os"]
+__all__ = ["ClickHouseLedger"]
