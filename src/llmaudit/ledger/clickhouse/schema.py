@@ -64,6 +64,11 @@ def m001_init(conn: Connection, db: str) -> None:
             ingest_id Nullable(Int64), version UInt64
         ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(ts)
         ORDER BY (toDate(ts), dedupe_key)""",
+        # Where each key's record lives (its day): a write looks its keys up here, by the
+        # sorting key, then reads those records by theirs, never scanning the records table.
+        """CREATE TABLE IF NOT EXISTS {db}.record_keys (
+            dedupe_key String, day Date, version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY dedupe_key""",
         # The first copy of a rejected line stays (the highest version is the earliest).
         """CREATE TABLE IF NOT EXISTS {db}.rejects (
             id Int64, ingest_id Nullable(Int64), source_kind String, location String,

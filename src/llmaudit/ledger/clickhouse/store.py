@@ -337,6 +337,13 @@ class ClickHouseLedger:
             )
         if rows:
             self.conn.insert(self.t("records"), rows)
+            self.conn.insert(
+                self.t("record_keys"),
+                [
+                    {"dedupe_key": r["dedupe_key"], "day": r["ts"][:10], "version": version}
+                    for r in rows
+                ],
+            )
         self._mark_dirty(dirty)
         reject_rows = []
         for rj in rejects:
@@ -366,9 +373,19 @@ class ClickHouseLedger:
         self._old_places = {}
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start : start + _KEYS_PER_QUERY]
+            # the days these keys were written on (a key may have been written on two, if a
+            # record moved), then the records themselves by their sorting key
+            places = self.conn.rows(
+                "SELECT DISTINCT toString(day), dedupe_key FROM "
+                f"{self.t('record_keys')} WHERE dedupe_key IN ({lits(chunk)})"
+            )
+            if not places:
+                continue
+            pairs = ", ".join(f"(toDate({lit(d)}), {lit(k)})" for d, k in places)
             for key, digest, kind, output, day, model in self.conn.rows(
                 "SELECT dedupe_key, content_hash, source_kind, output, toString(toDate(ts)), "
-                f"model FROM {self.t('records')} FINAL WHERE dedupe_key IN ({lits(chunk)})"
+                f"model FROM {self.t('records')} FINAL WHERE (toDate(ts), dedupe_key) "
+                f"IN ({pairs})"
             ):
                 found[key] = (digest, kind, output)
                 self._old_places[key] = (day, model)
