@@ -3,7 +3,10 @@
 
     pip install -e '.[test,clickhouse]'
     python benchmarks/bench_clickhouse.py 1000000 10000000 100000000
-    python benchmarks/bench_clickhouse.py --ingest 200000
+    python benchmarks/bench_clickhouse.py --ingest 200000 [10000000]
+
+With a second number, the log is also ingested into a ClickHouse ledger that already holds that
+many generated requests (a write must not slow down as the ledger grows).
 
 The engine is chDB (ClickHouse in-process) behind the test suite's loopback HTTP server, so
 `llmaudit --db clickhouse://...` runs exactly as against a server (plus one loopback hop).
@@ -76,6 +79,9 @@ def generate(db: str, n: int) -> None:
     """
     clickhouse_server.execute(statement)
     clickhouse_server.execute(
+        f"INSERT INTO {db}.record_keys SELECT dedupe_key, toDate(ts), 1 FROM {db}.records"
+    )
+    clickhouse_server.execute(
         f"INSERT INTO {db}.rollup_dirty SELECT toDate('2026-10-01') + number, 1 FROM numbers(31)"
     )
 
@@ -95,9 +101,10 @@ def timed(args: list[str], env: dict[str, str]) -> float:
     return statistics.median(runs)
 
 
-def ingest(n: int, env: dict[str, str]) -> None:
+def ingest(n: int, env: dict[str, str], holding: int = 0) -> None:
     """`llmaudit ingest` of the same N-line llmaudit JSONL (benchmarks/generate.py) into a
-    SQLite file and into ClickHouse: records a second, the SQLite ledger as the baseline."""
+    SQLite file and into ClickHouse (and, with ``holding``, into a ClickHouse ledger that
+    already holds that many requests): records a second, the SQLite ledger as the baseline."""
     import tempfile
 
     server = clickhouse_server.server()
@@ -110,11 +117,16 @@ def ingest(n: int, env: dict[str, str]) -> None:
                 check=True,
             )
         clickhouse_server.execute("DROP DATABASE IF EXISTS bench_ingest")
+        targets = [("sqlite", str(Path(tmp) / "l.db")), ("clickhouse", server.url("bench_ingest"))]
+        if holding:
+            clickhouse_server.execute("DROP DATABASE IF EXISTS bench_ingest_base")
+            address = Address.parse(server.url("bench_ingest_base"))
+            with ClickHouseLedger.open(address, clickhouse_server.PASSWORD) as led:
+                generate("bench_ingest_base", holding)
+                led.refresh_rollup()
+            targets.append((f"clickhouse holding {holding:,}", str(address)))
         times = {}
-        for name, db in (
-            ("sqlite", str(Path(tmp) / "l.db")),
-            ("clickhouse", server.url("bench_ingest")),
-        ):
+        for name, db in targets:
             start = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "llmaudit", "--db", db, "ingest", str(log)],
@@ -123,19 +135,21 @@ def ingest(n: int, env: dict[str, str]) -> None:
                 stderr=subprocess.DEVNULL,
             )
             times[name] = time.perf_counter() - start
-        base = times["sqlite"]
+        baseline = times["sqlite"]
         for name, secs in times.items():
             print(
-                f"  ingest {n:,} lines into {name:<10} {secs:6.1f} s  {n / secs:9,.0f} rec/s  "
-                f"{secs / base:4.2f}x sqlite"
+                f"  ingest {n:,} lines into {name:<26} {secs:6.1f} s  {n / secs:9,.0f} rec/s  "
+                f"{secs / baseline:4.2f}x sqlite"
             )
+        if holding:
+            clickhouse_server.execute("DROP DATABASE IF EXISTS bench_ingest_base")
 
 
 def main() -> None:
     server = clickhouse_server.server()
     env = {**os.environ, "LLMAUDIT_CLICKHOUSE_PASSWORD": clickhouse_server.PASSWORD}
     if sys.argv[1:2] == ["--ingest"]:
-        ingest(int(sys.argv[2]), env)
+        ingest(int(sys.argv[2]), env, int(sys.argv[3]) if len(sys.argv) > 3 else 0)
         return
     sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
     for n in sizes:
