@@ -166,7 +166,7 @@ def main() -> None:
             led.refresh_rollup()
             refresh = time.perf_counter() - t
             t = time.perf_counter()
-            led.conn.one(f"SELECT sum(output) FROM {db}.records")
+            led.conn.one(f"SELECT sum(output) FROM {db}.records", "i")
             scan = time.perf_counter() - t
             size = led.info()["size_bytes"]
         print(

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 _session = None
+_current: dict[str, str] = {}  # settings the session holds now
 _lock = threading.Lock()
 _server: ClickHouseServer | None = None
 _databases = itertools.count(1)
@@ -40,12 +41,18 @@ def execute(statement: str, settings: list[tuple[str, str]] = ()) -> bytes:
     with _lock:
         s = session()
         for name, value in settings:
-            s.query(f"SET {name} = {value}")
+            if _current.get(name) != value:
+                s.query(f"SET {name} = {value}")
+                _current[name] = value
         try:
             result = s.query(statement, "TabSeparated")
         finally:
+            # output format settings stay set (they change nothing but how answers are
+            # written); any other goes back to its default after its statement
             for name, _ in settings:
-                s.query(f"SET {name} = DEFAULT")
+                if not name.startswith("output_format_"):
+                    s.query(f"SET {name} = DEFAULT")
+                    _current.pop(name, None)
         return result.bytes() if hasattr(result, "bytes") else bytes(result)
 
 

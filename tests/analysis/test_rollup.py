@@ -43,10 +43,11 @@ def _rollup(path) -> tuple[int, list[tuple[str, int]]]:
     """(days marked dirty, [(day, uncached input)] of the daily rollup) on either engine."""
     with open_ledger(path) as led:
         if hasattr(led, "db"):  # ClickHouse
-            dirty = led.conn.one(f"SELECT count() FROM {led.t('rollup_dirty')} FINAL")[0]
+            dirty = led.conn.one(f"SELECT count() FROM {led.t('rollup_dirty')} FINAL", "i")[0]
             rows = led.conn.rows(
                 f"SELECT toString(day), sum(input_uncached) FROM {led.t('rollup_daily')} "
-                "GROUP BY day ORDER BY day"
+                "GROUP BY day ORDER BY day",
+                "Si",
             )
         else:
             dirty = led.conn.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0]

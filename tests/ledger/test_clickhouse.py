@@ -12,6 +12,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import DATA
 from llmaudit.errors import StoreError, UsageError
@@ -159,7 +161,7 @@ class _Garbage(BaseHTTPRequestHandler):
 def test_a_server_that_is_not_clickhouse_is_exit_3(run_ch, monkeypatch):
     monkeypatch.setenv("LLMAUDIT_CLICKHOUSE_PASSWORD", "x")
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True).start()
     try:
         code, _, err = run_ch("--db", f"clickhouse://u@127.0.0.1:{srv.server_port}/db", "report")
     finally:
@@ -329,3 +331,87 @@ def test_the_latency_sketch_is_within_one_percent_of_the_exact_percentiles(ch):
     mini = sorted(r.latency_ms for r in recs if r.model == "gpt-4o-mini")
     row = next(r for r in exact.rows if r["model"] == "gpt-4o-mini")
     assert row["latency_p95_ms"] == pytest.approx(percentile(mini, 0.95), rel=1e-12)
+
+
+# -- any answer ---------------------------------------------------------------------------------
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers each statement with the next of the server's scripted answers (cycling)."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        server = self.server
+        status, body = server.answers[server.turn % len(server.answers)]  # type: ignore[attr-defined]
+        server.turn += 1  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | st.sampled_from(["2026-11-01 10:00:00.000000", "18446744073709551615", "-1", "nan"])
+)
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+_types = st.sampled_from(["String", "UInt64", "Nullable(Float64)", "DateTime64(6, 'UTC')", "x"])
+_answer = st.one_of(
+    st.builds(
+        lambda meta, data: json.dumps(
+            {"meta": [{"name": f"c{i}", "type": t} for i, t in enumerate(meta)], "data": data}
+        ).encode(),
+        st.lists(_types, max_size=8),
+        st.lists(st.lists(_values, max_size=8), max_size=4),
+    ),
+    st.binary(max_size=60),
+    st.just(b'{"meta": [], "data": []}'),
+    st.just(b""),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    answers=st.lists(
+        st.tuples(st.sampled_from([200, 200, 200, 404, 500, 516]), _answer), min_size=1, max_size=6
+    ),
+    command=st.sampled_from(
+        [("report",), ("ledger", "info"), ("ledger", "rejects"), ("export",), ("ingest", "LOG")]
+    ),
+)
+def test_any_answer_from_the_server_is_a_clean_exit(run_ch, monkeypatch, answers, command):
+    """First the answers of a migrated ledger (so the command gets past opening it), then
+    anything: every command ends with exit 0-4 and one line, never a traceback."""
+    from llmaudit.ledger.clickhouse.schema import MIGRATIONS
+
+    def compact(types: str, rows: list) -> bytes:
+        return json.dumps(
+            {
+                "meta": [{"name": f"c{i}", "type": t} for i, t in enumerate(types.split())],
+                "data": rows,
+            }
+        ).encode()
+
+    opened = [
+        (200, compact("UInt64", [["1"]])),  # the migrations table exists
+        (200, compact("String", [[name] for name, _ in MIGRATIONS])),  # all applied
+    ]
+    monkeypatch.setenv("LLMAUDIT_CLICKHOUSE_PASSWORD", "x")
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    srv.answers, srv.turn = opened + answers, 0  # type: ignore[attr-defined]
+    threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True).start()
+    args = [str(DATA / "sample.jsonl") if a == "LOG" else a for a in command]
+    try:
+        code, _, err = run_ch("--db", f"clickhouse://u@127.0.0.1:{srv.server_port}/db", *args)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert code in (0, 1, 2, 3, 4), err
+    assert "internal error" not in err and "Traceback" not in err

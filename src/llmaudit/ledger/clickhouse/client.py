@@ -135,17 +135,42 @@ def ledger_ts(text: str | None) -> str | None:
     return text.replace(" ", "T") + "Z"
 
 
-def _converter(kind: str) -> Any:
-    base = kind
-    while base.startswith(("Nullable(", "LowCardinality(")):
-        base = base[base.index("(") + 1 : -1]
-    if re.match(r"^U?Int\d+$", base):
-        return int
-    if base.startswith("Float"):
-        return float
-    if base.startswith("DateTime64"):
-        return ledger_ts
-    return None
+_CH_TS = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$")
+
+
+class BadAnswer(ValueError):
+    """A value in an answer that is not what the query asks for."""
+
+
+def _convert(kind: str, value: Any) -> Any:
+    """One answered value as the query expects it. ``kind``: ``S`` text, ``s`` text or NULL,
+    ``i`` integer, ``n`` integer or NULL, ``f`` number or NULL, ``t`` DateTime64 (as ledger
+    time text) or NULL, ``a`` array of numbers (or NULLs), ``d`` a dimension: text, integer
+    or NULL."""
+    if value is None:
+        if kind in "snftd":
+            return None
+        raise BadAnswer("NULL")
+    if kind in "Ss":
+        if isinstance(value, str):
+            return value
+    elif kind in "in":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d{1,20}", value):
+            return int(value)
+    elif kind == "f":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind == "t":
+        if isinstance(value, str) and _CH_TS.match(value):
+            return ledger_ts(value)
+    elif kind == "d":
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+    elif kind == "a" and isinstance(value, list):
+        return [_convert("f", v) for v in value]
+    raise BadAnswer(repr(value)[:40])
 
 
 # -- the connection -------------------------------------------------------------------------------
@@ -186,35 +211,34 @@ class Connection:
             raise StoreError(f"clickhouse {self.address}: {_first_line(self.client.redact(text))}")
         return text
 
-    def rows(self, query: str) -> list[list[Any]]:
-        """A SELECT's rows, values converted by their declared types."""
+    def rows(self, query: str, spec: str) -> list[list[Any]]:
+        """A SELECT's rows, each value checked and converted as ``spec`` says (one letter a
+        column, see :func:`_convert`): an answer of another shape is a StoreError."""
         text = self.execute(
             f"{query} FORMAT JSONCompact",
             settings=[("output_format_json_quote_64bit_integers", "1")],
         )
         try:
             answer = json.loads(text)
-            meta, data = answer["meta"], answer["data"]
-        except (ValueError, KeyError, TypeError):
+            data = answer["data"]
+            if not isinstance(data, list) or len(answer["meta"]) != len(spec):
+                raise BadAnswer("columns")
+            out = []
+            for row in data:
+                if not isinstance(row, list) or len(row) != len(spec):
+                    raise BadAnswer("row")
+                out.append([_convert(k, v) for k, v in zip(spec, row, strict=True)])
+            return out
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise StoreError(
                 f"clickhouse {self.address}: an answer that is not ClickHouse's JSONCompact "
-                f"({_first_line(text)[:80]!r})"
+                f"for the query ({_first_line(text)[:80]!r})"
             ) from None
-        convert = [_converter(str(m.get("type", ""))) for m in meta]
-        out = []
-        for row in data:
-            out.append(
-                [
-                    v if (fn is None or v is None) else fn(v)
-                    for fn, v in zip(convert, row, strict=True)
-                ]
-            )
-        return out
 
-    def one(self, query: str) -> list[Any]:
-        rows = self.rows(query)
-        if not rows:
-            raise StoreError(f"clickhouse {self.address}: no answer to a query that has one")
+    def one(self, query: str, spec: str) -> list[Any]:
+        rows = self.rows(query, spec)
+        if len(rows) != 1:
+            raise StoreError(f"clickhouse {self.address}: {len(rows)} rows where one was asked")
         return rows[0]
 
     def insert(self, table: str, rows: list[dict[str, Any]], batch: int = 50_000) -> None:

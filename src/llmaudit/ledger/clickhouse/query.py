@@ -243,5 +243,7 @@ def sketch_quantile(histogram: list[tuple[int, int]], q: float) -> float | None:
         if seen > hi:
             high = bucket_value(bucket)
             break
-    assert low is not None and high is not None
+    last = bucket_value(histogram[-1][0])  # (counts that do not add up: the top bucket)
+    low = last if low is None else low
+    high = last if high is None else high
     return low + (high - low) * (pos - lo)

@@ -167,11 +167,14 @@ def m008_ingest_owner(conn: Connection, db: str) -> None:
 
 def applied(conn: Connection, db: str) -> list[str]:
     exists = conn.one(
-        f"SELECT count() FROM system.tables WHERE database = {lit(db)} AND name = {lit(LOG_TABLE)}"
+        f"SELECT count() FROM system.tables WHERE database = {lit(db)} AND name = {lit(LOG_TABLE)}",
+        "i",
     )[0]
     if not exists:
         return []
-    return [r[0] for r in conn.rows(f"SELECT name FROM {db}.{LOG_TABLE} FINAL ORDER BY position")]
+    return [
+        r[0] for r in conn.rows(f"SELECT name FROM {db}.{LOG_TABLE} FINAL ORDER BY position", "S")
+    ]
 
 
 def migrate(conn: Connection, db: str) -> list[str]:

@@ -35,6 +35,8 @@ from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts
 
 PAGE = 20_000  # records a page when streaming the ledger out
+# RECORD_COLUMNS and the dedupe key, as Connection.rows checks them
+RECORD_SPEC = "tt" + "SS" + "iiiiiii" + "SS" + "ssssssss" + "s" + "ff" + "ss" + "Ssss" + "S"
 _KEYS_PER_QUERY = 5_000
 _LOCK = threading.Lock()
 _last = [0, 0]  # the last version and id handed out by this process
@@ -109,18 +111,21 @@ class ClickHouseLedger:
     def info(self) -> dict[str, Any]:
         records, requests, first, last = self.conn.one(
             "SELECT count(), sum(requests), if(count() = 0, NULL, min(ts)), "
-            f"if(count() = 0, NULL, max(coalesce(ts_end, ts))) FROM {self.t('records')} FINAL"
+            f"if(count() = 0, NULL, max(coalesce(ts_end, ts))) FROM {self.t('records')} FINAL",
+            "iitt",
         )
         per_source = {
             (kind, name or ""): n
             for kind, name, n in self.conn.rows(
                 f"SELECT source_kind, source_name, count() FROM {self.t('records')} FINAL "
-                "GROUP BY source_kind, source_name"
+                "GROUP BY source_kind, source_name",
+                "Ssi",
             )
         }
         ingests_per = dict(
             self.conn.rows(
-                f"SELECT source_id, count() FROM {self.t('ingests')} FINAL GROUP BY source_id"
+                f"SELECT source_id, count() FROM {self.t('ingests')} FINAL GROUP BY source_id",
+                "ii",
             )
         )
         sources = [
@@ -133,12 +138,14 @@ class ClickHouseLedger:
             }
             for sid, kind, name, last_seen in self.conn.rows(
                 f"SELECT id, kind, name, last_seen FROM {self.t('sources')} FINAL "
-                "ORDER BY kind, name"
+                "ORDER BY kind, name",
+                "iSSS",
             )
         ]
         size = self.conn.one(
             "SELECT sum(bytes_on_disk) FROM system.parts "
-            f"WHERE database = {lit(self.db)} AND active"
+            f"WHERE database = {lit(self.db)} AND active",
+            "n",
         )[0]
         version, last_migration = self.schema_version()
         return {
@@ -151,8 +158,8 @@ class ClickHouseLedger:
             "requests": requests,
             "first_ts": first,
             "last_ts": last,
-            "ingests": self.conn.one(f"SELECT count() FROM {self.t('ingests')} FINAL")[0],
-            "rejects": self.conn.one(f"SELECT count() FROM {self.t('rejects')} FINAL")[0],
+            "ingests": self.conn.one(f"SELECT count() FROM {self.t('ingests')} FINAL", "i")[0],
+            "rejects": self.conn.one(f"SELECT count() FROM {self.t('rejects')} FINAL", "i")[0],
             "sources": sources,
         }
 
@@ -171,7 +178,7 @@ class ClickHouseLedger:
         sql = f"SELECT {', '.join(keys)} FROM {self.t('rejects')} FINAL ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [dict(zip(keys, row, strict=True)) for row in self.conn.rows(sql)]
+        return [dict(zip(keys, row, strict=True)) for row in self.conn.rows(sql, "iSSnssssn")]
 
     # -- ingests ------------------------------------------------------------------------------
     def source_id(self, kind: str, name: str) -> int:
@@ -179,7 +186,8 @@ class ClickHouseLedger:
         now = now_text()
         found = self.conn.rows(
             f"SELECT first_seen FROM {self.t('sources')} FINAL WHERE kind = {lit(kind)} "
-            f"AND name = {lit(name)}"
+            f"AND name = {lit(name)}",
+            "S",
         )
         first = found[0][0] if found else now
         self.conn.insert(
@@ -261,7 +269,8 @@ class ClickHouseLedger:
         return [
             dict(zip(self._INGEST_COLUMNS, row, strict=True))
             for row in self.conn.rows(
-                f"SELECT {cols} FROM {self.t('ingests')} FINAL WHERE {condition}"
+                f"SELECT {cols} FROM {self.t('ingests')} FINAL WHERE {condition}",
+                "iiSnssSsSiiiis",
             )
         ]
 
@@ -377,7 +386,8 @@ class ClickHouseLedger:
             # record moved), then the records themselves by their sorting key
             places = self.conn.rows(
                 "SELECT DISTINCT toString(day), dedupe_key FROM "
-                f"{self.t('record_keys')} WHERE dedupe_key IN ({lits(chunk)})"
+                f"{self.t('record_keys')} WHERE dedupe_key IN ({lits(chunk)})",
+                "SS",
             )
             if not places:
                 continue
@@ -385,7 +395,8 @@ class ClickHouseLedger:
             for key, digest, kind, output, day, model in self.conn.rows(
                 "SELECT dedupe_key, content_hash, source_kind, output, toString(toDate(ts)), "
                 f"model FROM {self.t('records')} FINAL WHERE (toDate(ts), dedupe_key) "
-                f"IN ({pairs})"
+                f"IN ({pairs})",
+                "SSSiSS",
             ):
                 found[key] = (digest, kind, output)
                 self._old_places[key] = (day, model)
@@ -402,7 +413,8 @@ class ClickHouseLedger:
         rows = self.conn.rows(
             f"SELECT pulled_until, last_bucket_start FROM {self.t('pulls')} FINAL "
             f"WHERE provider = {lit(provider)} AND endpoint = {lit(endpoint)} "
-            f"AND bucket = {lit(bucket)}"
+            f"AND bucket = {lit(bucket)}",
+            "SS",
         )
         return (rows[0][0], rows[0][1]) if rows else None
 
@@ -429,7 +441,9 @@ class ClickHouseLedger:
         return [
             (r[0], r[1], r[2], r[3])
             for r in self.conn.rows(
-                f"SELECT id, provider, endpoint, body FROM {self.t('raw_pages')} {cond} ORDER BY id"
+                f"SELECT id, provider, endpoint, body FROM {self.t('raw_pages')} {cond} "
+                "ORDER BY id",
+                "iSSS",
             )
         ]
 
@@ -459,13 +473,16 @@ class ClickHouseLedger:
         days = [
             r[0]
             for r in self.conn.rows(
-                f"SELECT DISTINCT toString(toDate(ts)) FROM {self.t('records')} FINAL WHERE {own}"
+                f"SELECT DISTINCT toString(toDate(ts)) FROM {self.t('records')} FINAL WHERE {own}",
+                "S",
             )
         ]
-        replaced = self.conn.one(f"SELECT count() FROM {self.t('records')} FINAL WHERE {own}")[0]
+        replaced = self.conn.one(f"SELECT count() FROM {self.t('records')} FINAL WHERE {own}", "i")[
+            0
+        ]
         billed_cond = f"provider = {lit(provider)} AND endpoint = {lit(endpoint)} AND {span}"
         replaced += self.conn.one(
-            f"SELECT count() FROM {self.t('billed_costs')} WHERE {billed_cond}"
+            f"SELECT count() FROM {self.t('billed_costs')} WHERE {billed_cond}", "i"
         )[0]
         if replaced:
             self.conn.execute(f"DELETE FROM {self.t('records')} WHERE {own}")
@@ -539,7 +556,8 @@ class ClickHouseLedger:
         return [
             dict(zip(cols, row, strict=True))
             for row in self.conn.rows(
-                f"SELECT {', '.join(cols)} FROM {self.t('billed_costs')} ORDER BY ts, id"
+                f"SELECT {', '.join(cols)} FROM {self.t('billed_costs')} ORDER BY ts, id",
+                "iSSttsssssssSSssn",
             )
         ]
 
@@ -549,7 +567,8 @@ class ClickHouseLedger:
     def file_state(self, path: str) -> dict[str, Any] | None:
         rows = self.conn.rows(
             f"SELECT {', '.join(self._FILE_KEYS)} FROM {self.t('files')} FINAL "
-            f"WHERE path = {lit(safe_text(path))}"
+            f"WHERE path = {lit(safe_text(path))}",
+            "SiiiiSi",
         )
         return dict(zip(self._FILE_KEYS, rows[0], strict=True)) if rows else None
 
@@ -564,7 +583,8 @@ class ClickHouseLedger:
     def refresh_rollup(self) -> int:
         """Recompute the daily sums of every day a write marked since the last refresh."""
         marks = self.conn.rows(
-            f"SELECT toString(day), max(marked) FROM {self.t('rollup_dirty')} FINAL GROUP BY day"
+            f"SELECT toString(day), max(marked) FROM {self.t('rollup_dirty')} FINAL GROUP BY day",
+            "Si",
         )
         if not marks:
             return 0
@@ -618,8 +638,10 @@ class ClickHouseLedger:
         names += ["requests", *q.COUNT_FIELDS[1:], "records"]
         if cached_requests:
             names.append("cached_requests")
+        spec = "SSSSSi" + ("i" if "tw" in names else "") + "d" * n_dims
+        spec += "i" * (len(names) - len(spec))
         out = []
-        for row in self.conn.rows(sql):
+        for row in self.conn.rows(sql, spec):
             item = dict(zip(names, row, strict=True))
             item["dims"] = tuple(item.pop(f"d{i}") for i in range(n_dims))
             item.setdefault("tw", 0)
@@ -636,10 +658,17 @@ class ClickHouseLedger:
             cond = " AND ".join(c for c in (where.removeprefix("WHERE "), after) if c)
             rows = self.conn.rows(
                 f"SELECT {cols}, dedupe_key FROM {self.t('records')} FINAL "
-                f"{'WHERE ' + cond if cond else ''} ORDER BY ts, dedupe_key LIMIT {PAGE}"
+                f"{'WHERE ' + cond if cond else ''} ORDER BY ts, dedupe_key LIMIT {PAGE}",
+                RECORD_SPEC,
             )
             for row in rows:
-                yield row_to_record(tuple(row))
+                try:
+                    yield row_to_record(tuple(row))
+                except (ValueError, TypeError, ArithmeticError, LookupError) as exc:
+                    raise StoreError(
+                        f"clickhouse {self.address}: record {str(row[-1])[:80]!r} cannot be "
+                        f"read back ({type(exc).__name__})"
+                    ) from None
             if len(rows) < PAGE:
                 return
             last = rows[-1]
@@ -662,7 +691,7 @@ class ClickHouseLedger:
 
     def model_names(self) -> list[str]:
         table = "rollup_daily" if self._fresh_rollup() else "records"
-        return [r[0] for r in self.conn.rows(f"SELECT DISTINCT model FROM {self.t(table)}")]
+        return [r[0] for r in self.conn.rows(f"SELECT DISTINCT model FROM {self.t(table)}", "S")]
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:
         if self._fresh_rollup():  # every record is in some day's group, with its first and last
@@ -675,19 +704,20 @@ class ClickHouseLedger:
                 "SELECT if(count() = 0, NULL, min(ts)), if(count() = 0, NULL, max(ts)) "
                 f"FROM {self.t('records')} FINAL"
             )
-        first, last = self.conn.one(query)
+        first, last = self.conn.one(query, "tt")
         return _instant(first), _instant(last)
 
     def timing_sample(self, filters: Filters, limit: int) -> TimingSample:
         where = q.where(filters)
         cond = "(latency_ms IS NOT NULL OR ttft_ms IS NOT NULL)"
         clause = f"{where} AND {cond}" if where else f"WHERE {cond}"
-        total = self.conn.one(f"SELECT count() FROM {self.t('records')} FINAL {clause}")[0]
+        total = self.conn.one(f"SELECT count() FROM {self.t('records')} FINAL {clause}", "i")[0]
         step = max(1, -(-total // limit))
         if step > 1:
             clause += f" AND cityHash64(dedupe_key) % {step} = 0"
         rows = self.conn.rows(
-            f"SELECT model, latency_ms, ttft_ms, output FROM {self.t('records')} FINAL {clause}"
+            f"SELECT model, latency_ms, ttft_ms, output FROM {self.t('records')} FINAL {clause}",
+            "Sffi",
         )
         return TimingSample(total, step, (Timing(*row) for row in rows))
 
@@ -701,7 +731,7 @@ class ClickHouseLedger:
         where = q.where(filters)
         cond = "(latency_ms IS NOT NULL OR ttft_ms IS NOT NULL)"
         clause = f"{where} AND {cond}" if where else f"WHERE {cond}"
-        total = self.conn.one(f"SELECT count() FROM {self.t('records')} FINAL {clause}")[0]
+        total = self.conn.one(f"SELECT count() FROM {self.t('records')} FINAL {clause}", "i")[0]
         step = max(1, -(-total // limit))
         if step > 1:
             clause += f" AND cityHash64(dedupe_key) % {step} = 0"
@@ -714,7 +744,8 @@ class ClickHouseLedger:
             "quantilesExactInclusive(0.5, 0.95)(ttft_ms), "
             "quantilesExactInclusive(0.5, 0.95)(latency_ms), "
             f"quantilesExactInclusiveIf(0.5, 0.95)({itl}, {itl_ok}) "
-            f"FROM {self.t('records')} FINAL {clause} GROUP BY model ORDER BY model"
+            f"FROM {self.t('records')} FINAL {clause} GROUP BY model ORDER BY model",
+            "Siiiaaa",
         ):
             row: dict[str, Any] = {"model": model, "requests": max(n_lat, n_ttft)}
             for name, n, values in (
@@ -722,8 +753,10 @@ class ClickHouseLedger:
                 ("latency", n_lat, lat),
                 ("itl", n_itl, gap),
             ):
-                row[f"{name}_p50_ms"] = float(values[0]) if n else None
-                row[f"{name}_p95_ms"] = float(values[1]) if n else None
+                if len(values) != 2:
+                    raise StoreError(f"clickhouse {self.address}: quantiles of another shape")
+                row[f"{name}_p50_ms"] = values[0] if n else None
+                row[f"{name}_p95_ms"] = values[1] if n else None
             rows.append(row)
         return TimingQuantiles(step, rows)
 
@@ -738,7 +771,8 @@ class ClickHouseLedger:
         where = q.where(filters, "day")
         counts = self.conn.rows(
             f"SELECT model, kind, sum(n) FROM {self.t('rollup_latency')} {where} "
-            "GROUP BY model, kind"
+            "GROUP BY model, kind",
+            "SSi",
         )
         per_model: dict[str, dict[str, int]] = {}
         for model, kind, n in counts:
@@ -749,7 +783,8 @@ class ClickHouseLedger:
         histograms: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for model, kind, bucket, n in self.conn.rows(
             f"SELECT model, kind, bucket, sum(n) FROM {self.t('rollup_latency')} {where} "
-            "GROUP BY model, kind, bucket ORDER BY model, kind, bucket"
+            "GROUP BY model, kind, bucket ORDER BY model, kind, bucket",
+            "SSii",
         ):
             histograms.setdefault((model, kind), []).append((bucket, n))
         rows = []
@@ -761,27 +796,38 @@ class ClickHouseLedger:
             }
             for name in ("ttft", "latency", "itl"):
                 histogram = histograms.get((model, name), [])
-                row[f"{name}_p50_ms"] = q.sketch_quantile(histogram, 0.5)
-                row[f"{name}_p95_ms"] = q.sketch_quantile(histogram, 0.95)
+                try:
+                    row[f"{name}_p50_ms"] = q.sketch_quantile(histogram, 0.5)
+                    row[f"{name}_p95_ms"] = q.sketch_quantile(histogram, 0.95)
+                except ArithmeticError:
+                    raise StoreError(
+                        f"clickhouse {self.address}: a latency histogram out of range"
+                    ) from None
             rows.append(row)
         return TimingQuantiles(1, rows, method="sketch")
 
     def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:
-        return [
-            BilledLine(provider, _instant(ts), model, project, Decimal(amount), item, cost_type)
-            for ts, model, project, amount, item, cost_type in self.conn.rows(
-                "SELECT ts, model, project, amount_usd, line_item, cost_type "
-                f"FROM {self.t('billed_costs')} WHERE provider = {lit(provider)} "
-                f"AND ts >= {lit(since)} AND ts < {lit(until)}"
-            )
-        ]
+        rows = self.conn.rows(
+            "SELECT ts, model, project, amount_usd, line_item, cost_type "
+            f"FROM {self.t('billed_costs')} WHERE provider = {lit(provider)} "
+            f"AND ts >= {lit(since)} AND ts < {lit(until)}",
+            "tssSss",
+        )
+        try:
+            return [
+                BilledLine(provider, _instant(ts), model, project, Decimal(amount), item, kind)
+                for ts, model, project, amount, item, kind in rows
+            ]
+        except (ValueError, AttributeError, ArithmeticError):
+            raise StoreError(f"clickhouse {self.address}: a billed line cannot be read") from None
 
     def models_with_tag(self, tag: str) -> list[str]:
         return [
             r[0]
             for r in self.conn.rows(
                 f"SELECT DISTINCT model FROM {self.t('records')} FINAL "
-                f"WHERE {q.tag_value(tag)} IS NOT NULL"
+                f"WHERE {q.tag_value(tag)} IS NOT NULL",
+                "S",
             )
         ]
 
@@ -793,7 +839,8 @@ class ClickHouseLedger:
                 f"SELECT intDiv(output, greatest(requests, 1)) AS per FROM {self.t('records')} "
                 f"FINAL WHERE feature = {f} AND status = 'ok' AND ts >= (SELECT "
                 f"toStartOfSecond(max(ts) - toIntervalDay({int(days)})) FROM "
-                f"{self.t('records')} FINAL WHERE feature = {f}) ORDER BY per"
+                f"{self.t('records')} FINAL WHERE feature = {f}) ORDER BY per",
+                "i",
             )
         ]
 
