@@ -147,9 +147,10 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="llmaudit")
 @click.option(
     "--db",
-    metavar="PATH",
+    metavar="PATH|URL",
     envvar=ENV_DB,
-    help=f"The ledger file (env {ENV_DB}). Default: llmaudit.db in the user data dir.",
+    help=f"The ledger file, or clickhouse://USER@HOST:PORT/DATABASE (env {ENV_DB}). "
+    "Default: llmaudit.db in the user data dir.",
 )
 @click.option(
     "--config",
