@@ -356,30 +356,28 @@ def test_reading_a_missing_ledger_is_an_error_and_creates_nothing(run, tmp_path,
     assert not (tmp_path / "typo.db").exists()
 
 
-def test_latency_samples_above_the_limit(run, ledger, monkeypatch, engine):
+def test_latency_samples_above_the_limit(run, ledger, monkeypatch):
+    """Above the limit, a window of whole UTC days reads the daily histograms: every request,
+    each percentile within 1%. A window the histograms cannot answer (a provider filter)
+    samples every k-th request instead."""
     from llmaudit.analysis import report as report_module
 
     monkeypatch.setattr(report_module, "LATENCY_SAMPLE", 2)
     lat = report(run, ledger, "latency")["sections"]["latency"]
-    if engine == "clickhouse":
-        # ClickHouse reads its daily histograms instead: every request, within 1%
-        assert (lat["method"], lat["sampled_every"]) == ("sketch", 1)
-        gpt = next(r for r in lat["by_model"] if r["model"] == "gpt-4o")
-        assert gpt["requests"] == 2
-        assert gpt["latency_p50_ms"] == pytest.approx(2500.0, rel=0.01)
-        assert gpt["latency_p95_ms"] == pytest.approx(3850.0, rel=0.01)
-        assert gpt["ttft_p95_ms"] == pytest.approx(295.0, rel=0.01)
-        assert gpt["latency_p50_ms"] != 2500.0  # (so it did come from the histograms)
-        # a filter the histograms do not keep: the exact path, sampled
-        lat = report(
-            run, ledger, "latency", "--where", "provider=openai", "--where", "provider=anthropic"
-        )["sections"]["latency"]
-        assert (lat["method"], lat["sampled_every"]) == ("sample", 2)
-    else:
-        assert lat["sampled_every"] == 2  # 4 timed requests, at most 2 -> every 2nd
-        assert lat["method"] == "sample"
+    assert (lat["method"], lat["sampled_every"]) == ("sketch", 1)
+    gpt = next(r for r in lat["by_model"] if r["model"] == "gpt-4o")
+    assert gpt["requests"] == 2
+    assert gpt["latency_p50_ms"] == pytest.approx(2500.0, rel=0.01)
+    assert gpt["latency_p95_ms"] == pytest.approx(3850.0, rel=0.01)
+    assert gpt["ttft_p95_ms"] == pytest.approx(295.0, rel=0.01)
+    assert gpt["latency_p50_ms"] != 2500.0  # (so it did come from the histograms)
+    lat = report(
+        run, ledger, "latency", "--where", "provider=openai", "--where", "provider=anthropic"
+    )["sections"]["latency"]
+    assert (lat["method"], lat["sampled_every"]) == ("sample", 2)  # 4 timed, at most 2
     monkeypatch.setattr(report_module, "LATENCY_SAMPLE", 1_000_000)
-    assert report(run, ledger, "latency")["sections"]["latency"]["sampled_every"] == 1
+    lat = report(run, ledger, "latency")["sections"]["latency"]
+    assert (lat["method"], lat["sampled_every"]) == ("exact", 1)
 
 
 def test_the_demos_follow_up_command_reproduces_its_total(run, tmp_path, engine):

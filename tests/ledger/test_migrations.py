@@ -122,6 +122,7 @@ EXPECTED_COLUMNS = {
         "cached_requests",
     ],
     "rollup_dirty": ["day"],
+    "rollup_latency": ["day", "model", "kind", "bucket", "n"],
     "files": [
         "path",
         "format",
@@ -166,6 +167,7 @@ def test_blank_ledger_migrates_to_the_exact_schema(tmp_path):
             "idx_raw_pages_provider_endpoint",
             "idx_billed_costs_provider_ts",
             "idx_rollup_daily_day",
+            "idx_rollup_latency_day",
             "idx_rejects_whole_file",
             "idx_ingests_running",
         }
@@ -284,3 +286,41 @@ def test_m007_rekeys_content_hashed_records_to_h1(tmp_path, monkeypatch):
         assert sum(k.startswith("x:h1:") for k in keys) == 2
         counts = led.write(recs, source_kind="x")
         assert (counts.added, counts.updated, counts.duplicate) == (0, 0, 3)
+
+
+def test_m009_fills_the_latency_sketch_of_records_already_stored(tmp_path):
+    """A ledger written before m009 has timed records and no histograms: the migration marks
+    every day dirty, and the next refresh counts each timed request once per kind."""
+    from datetime import datetime, timezone
+
+    from llmaudit.model.record import UsageRecord
+
+    path = tmp_path / "l.db"
+    recs = [
+        UsageRecord(
+            ts=datetime(2026, 10, d, 12, tzinfo=timezone.utc),
+            provider="openai",
+            model="gpt-4o",
+            input_uncached=10,
+            output=11,
+            latency_ms=1000.0 * d,
+            ttft_ms=None if d == 3 else 100.0,
+            source_kind="test",
+            source_id=f"r{d}",
+        )
+        for d in (1, 2, 3)
+    ]
+    with Ledger.open(path) as led:
+        led.write(recs, source_kind="test")
+        led.refresh_rollup()
+        # back to the schema before m009
+        led.conn.execute("DROP TABLE rollup_latency")
+        led.conn.execute("DELETE FROM _llmaudit_migrations WHERE name = 'm009_latency_sketch'")
+    with Ledger.open(path) as led:
+        assert led.conn.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0] == 3
+        assert led.refresh_rollup() == 3
+        counts = dict(
+            led.conn.execute("SELECT kind, SUM(n) FROM rollup_latency GROUP BY kind").fetchall()
+        )
+    # 3 latencies, 2 TTFTs (day 3 has none), 2 inter-token latencies (need both)
+    assert counts == {"latency": 3, "ttft": 2, "itl": 2}

@@ -299,6 +299,26 @@ def m008_ingest_owner(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_ingests_running ON ingests (owner) WHERE status = 'running'")
 
 
+@migration
+def m009_latency_sketch(conn: sqlite3.Connection) -> None:
+    """Daily latency histograms (ledger/sketch.py) beside the daily sums, so the latency
+    section of a large window reads buckets, not every timed request. Every day is marked
+    dirty, so the next refresh fills them for the records already stored."""
+    conn.execute(
+        """CREATE TABLE rollup_latency (
+            day TEXT NOT NULL,
+            model TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            n INTEGER NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX idx_rollup_latency_day ON rollup_latency (day)")
+    conn.execute(
+        "INSERT OR IGNORE INTO rollup_dirty (day) SELECT DISTINCT substr(ts, 1, 10) FROM records"
+    )
+
+
 def applied(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)

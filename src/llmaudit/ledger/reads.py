@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -9,13 +10,18 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import StoreError
-from llmaudit.ledger.api import BilledLine, Timing, TimingSample
+from llmaudit.ledger import sketch
+from llmaudit.ledger.api import BilledLine, Timing, TimingQuantiles, TimingSample
 from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, row_to_record
 from llmaudit.ledger.filters import Filters
-from llmaudit.ledger.rollup import aggregate, refresh_rollup
+from llmaudit.ledger.rollup import aggregate, latency_histograms, refresh_rollup, rollup_usable
 from llmaudit.ledger.where import where_sql
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.values import format_ts
+
+# Up to this many timed requests the latency percentiles are exact (read from the records);
+# above, from the daily histograms. (SQLite turns each timed row into a Python object.)
+EXACT_UP_TO = 100_000
 
 
 class Reads(Connected):
@@ -66,7 +72,9 @@ class Reads(Connected):
         )
 
     def model_names(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT model FROM records")]
+        # every record is in some day's rollup group: thousands of rows, not millions
+        table = "rollup_daily" if self._fresh_rollup() else "records"
+        return [r[0] for r in self.conn.execute(f"SELECT DISTINCT model FROM {table}")]
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:
         first, last = self.conn.execute("SELECT MIN(ts), MAX(ts) FROM records").fetchone()
@@ -86,8 +94,29 @@ class Reads(Connected):
         )
         return TimingSample(total, step, (Timing(*row) for row in cur))
 
-    def timing_quantiles(self, filters: Filters, limit: int) -> None:
-        return None  # SQLite has no percentile function: analysis computes them from a sample
+    def timing_quantiles(self, filters: Filters, limit: int) -> TimingQuantiles | None:
+        """Above EXACT_UP_TO timed requests in a window of whole UTC days (filtered by model
+        at most), the percentiles from the daily latency histograms (within 1%); otherwise
+        None, and analysis computes them exactly from :meth:`timing_sample`."""
+        if any(dim != "model" for dim, _ in filters.where):
+            return None
+        if not rollup_usable(filters, (), "day", None) or not self._fresh_rollup():
+            return None
+        histograms = latency_histograms(self.conn, filters)
+        rows = sketch.quantile_rows(histograms)
+        if sum(r["requests"] for r in rows) <= min(limit, EXACT_UP_TO):
+            return None
+        return TimingQuantiles(1, rows, method="sketch")
+
+    def _fresh_rollup(self) -> bool:
+        """Refresh the rollup; False when it cannot be (read-only with dirty days) or is off."""
+        if os.environ.get("LLMAUDIT_NO_ROLLUP"):
+            return False
+        try:
+            refresh_rollup(self.conn)
+        except sqlite3.OperationalError:
+            return False
+        return True
 
     def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:
         return [

@@ -3,6 +3,7 @@ and the rollup's upkeep (SQLite)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from datetime import datetime, time, timezone
 from typing import Any
 
 from llmaudit.ledger.filters import Filters
+from llmaudit.ledger.sketch import GAMMA, ZERO_BUCKET
 from llmaudit.ledger.where import attribution_sql, dim_sql, where_sql
 from llmaudit.model.record import COUNT_FIELDS
 
@@ -50,12 +52,62 @@ def refresh_rollup(conn: sqlite3.Connection) -> int:
                 "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14",
                 (day, day + "T99"),
             )
+            conn.execute("DELETE FROM rollup_latency WHERE day = ?", (day,))
+            conn.execute(_LATENCY_SQL, (day, day + "T99"))
         conn.execute("DELETE FROM rollup_dirty")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return len(days)
+
+
+def _bucket(value: str) -> str:
+    """SQL of the sketch bucket of ``value`` (ledger/sketch.py's mapping)."""
+    return (
+        f"CASE WHEN {value} > 0 THEN CAST(ceil(ln({value}) / ln({GAMMA!r})) AS INTEGER) "
+        f"ELSE {ZERO_BUCKET} END"
+    )
+
+
+_ITL = (
+    "CASE WHEN ttft_ms IS NOT NULL AND latency_ms IS NOT NULL AND output > 1 "
+    "AND latency_ms >= ttft_ms THEN (latency_ms - ttft_ms) / (output - 1.0) END"
+)
+_LATENCY_SQL = (
+    "INSERT INTO rollup_latency (day, model, kind, bucket, n) "
+    "SELECT ?1, model, kind, bucket, COUNT(*) FROM ("
+    + " UNION ALL ".join(
+        f"SELECT model, '{kind}' AS kind, {_bucket(value)} AS bucket FROM records "
+        f"WHERE ts >= ?1 AND ts < ?2 AND {value} IS NOT NULL"
+        for kind, value in (("ttft", "ttft_ms"), ("latency", "latency_ms"), ("itl", _ITL))
+    )
+    + ") GROUP BY model, kind, bucket"
+)
+
+
+def ensure_math(conn: sqlite3.Connection) -> None:
+    """ln() and ceil(), which SQLite builds without its math functions lack: from Python."""
+    try:
+        conn.execute("SELECT ln(2.0), ceil(1.5)")
+    except sqlite3.OperationalError:
+        conn.create_function("ln", 1, math.log, deterministic=True)
+        conn.create_function("ceil", 1, math.ceil, deterministic=True)
+
+
+def latency_histograms(
+    conn: sqlite3.Connection, filters: Filters
+) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """The sketch's histograms of (model, kind) over the window's whole days, by bucket."""
+    where, params = where_sql(filters, time_column="day")
+    out: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for model, kind, bucket, n in conn.execute(
+        f"SELECT model, kind, bucket, SUM(n) FROM rollup_latency {where} "
+        "GROUP BY model, kind, bucket ORDER BY model, kind, bucket",
+        params,
+    ):
+        out.setdefault((model, kind), []).append((bucket, n))
+    return out
 
 
 def _midnight_utc(moment: datetime | None) -> bool:

@@ -13,6 +13,7 @@ from llmaudit.ledger.files import Files
 from llmaudit.ledger.migrations import MIGRATIONS, applied, migrate
 from llmaudit.ledger.pulls import Pulls
 from llmaudit.ledger.reads import Reads
+from llmaudit.ledger.rollup import ensure_math
 from llmaudit.ledger.writes import WriteCounts
 
 __all__ = ["Ledger", "WriteCounts"]
@@ -38,6 +39,7 @@ class Ledger(Pulls, Files, Reads):
             # 16 MiB of page cache (SQLite's default is 2 MiB): the rollup refresh and the
             # report's index lookups read far fewer pages twice; memory stays bounded.
             conn.execute("PRAGMA cache_size = -16384")
+            ensure_math(conn)
             migrate(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()

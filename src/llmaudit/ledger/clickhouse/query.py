@@ -10,6 +10,7 @@ from llmaudit.errors import UsageError
 from llmaudit.ledger.clickhouse.client import lit
 from llmaudit.ledger.filters import DIMENSIONS, MAP_SOURCES, MAPPED, Filters
 from llmaudit.ledger.rollup import ROLLUP_LONG_CONTEXT
+from llmaudit.ledger.sketch import GAMMA, ZERO_BUCKET
 from llmaudit.model.record import COUNT_FIELDS
 
 INPUTS = "(input_uncached + cache_read + cache_write_5m + cache_write_1h)"
@@ -193,10 +194,7 @@ def rollup_refresh(records: str, rollup: str, days: list[str]) -> str:
     )
 
 
-# -- the latency sketch: log buckets of relative width 2 * ALPHA (DDSketch's mapping) -------------
-ALPHA = 0.01
-GAMMA = (1 + ALPHA) / (1 - ALPHA)
-ZERO_BUCKET = -(2**31)  # latencies of 0 ms (or less)
+# -- the latency sketch (ledger/sketch.py): its histograms, refreshed from the records ------------
 ITL = (
     "if(ttft_ms IS NOT NULL AND latency_ms IS NOT NULL AND output > 1 AND latency_ms >= ttft_ms, "
     "(latency_ms - ttft_ms) / (toFloat64(output) - 1), NULL)"
@@ -215,35 +213,3 @@ def latency_refresh(records: str, sketch: str, days: list[str]) -> str:
         f"[('ttft', ttft_ms), ('latency', latency_ms), ('itl', {ITL})]) AS kv "
         f"WHERE toDate(ts) IN ({day_list}) GROUP BY day, model, kind, bucket"
     )
-
-
-def bucket_value(bucket: int) -> float:
-    """The value a bucket stands for: within ALPHA of every value in it."""
-    if bucket == ZERO_BUCKET:
-        return 0.0
-    return 2 * GAMMA**bucket / (GAMMA + 1)
-
-
-def sketch_quantile(histogram: list[tuple[int, int]], q: float) -> float | None:
-    """The q-quantile of a sorted [(bucket, count)] histogram, interpolated between the
-    requests of rank floor and ceil of q * (n - 1) as the exact path does: each of the two is
-    within ALPHA of its true value, so the result is within ALPHA of the exact percentile."""
-    n = sum(c for _, c in histogram)
-    if not n:
-        return None
-    pos = q * (n - 1)
-    lo = int(pos)
-    hi = min(lo + 1, n - 1)
-    low = high = None
-    seen = 0
-    for bucket, count in histogram:
-        seen += count
-        if low is None and seen > lo:
-            low = bucket_value(bucket)
-        if seen > hi:
-            high = bucket_value(bucket)
-            break
-    last = bucket_value(histogram[-1][0])  # (counts that do not add up: the top bucket)
-    low = last if low is None else low
-    high = last if high is None else high
-    return low + (high - low) * (pos - lo)

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import StoreError
+from llmaudit.ledger import sketch
 from llmaudit.ledger import writes as _writes
 from llmaudit.ledger.api import BilledLine, Timing, TimingQuantiles, TimingSample
 from llmaudit.ledger.clickhouse import query as q
@@ -787,23 +788,12 @@ class ClickHouseLedger:
             "SSii",
         ):
             histograms.setdefault((model, kind), []).append((bucket, n))
-        rows = []
-        for model in sorted(per_model):
-            k = per_model[model]
-            row: dict[str, Any] = {
-                "model": model,
-                "requests": max(k.get("latency", 0), k.get("ttft", 0)),
-            }
-            for name in ("ttft", "latency", "itl"):
-                histogram = histograms.get((model, name), [])
-                try:
-                    row[f"{name}_p50_ms"] = q.sketch_quantile(histogram, 0.5)
-                    row[f"{name}_p95_ms"] = q.sketch_quantile(histogram, 0.95)
-                except ArithmeticError:
-                    raise StoreError(
-                        f"clickhouse {self.address}: a latency histogram out of range"
-                    ) from None
-            rows.append(row)
+        try:
+            rows = sketch.quantile_rows(histograms)
+        except ArithmeticError:
+            raise StoreError(
+                f"clickhouse {self.address}: a latency histogram out of range"
+            ) from None
         return TimingQuantiles(1, rows, method="sketch")
 
     def billed(self, provider: str, since: datetime, until: datetime) -> list[BilledLine]:

@@ -1,0 +1,63 @@
+"""The SQLite ledger's latency sketch against the exact percentiles of the same requests."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from llmaudit.analysis.report import _percentiles
+from llmaudit.ledger import sketch
+from llmaudit.ledger.filters import Filters
+from llmaudit.ledger.store import Ledger
+from llmaudit.model.record import UsageRecord
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sketch_percentiles_are_within_one_percent(tmp_path, seed, monkeypatch):
+    from llmaudit.ledger import reads
+
+    monkeypatch.setattr(reads, "EXACT_UP_TO", 100)
+    rng = random.Random(seed)
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    recs = []
+    for n in range(2500):
+        latency = 0.0 if n % 101 == 0 else 10 ** rng.uniform(0, 5)
+        recs.append(
+            UsageRecord(
+                ts=start + timedelta(minutes=n * 11),
+                provider="openai",
+                model=rng.choice(["gpt-4o", "gpt-4o-mini", "o3"]),
+                input_uncached=100,
+                output=rng.randint(0, 900),
+                latency_ms=latency,
+                ttft_ms=None if n % 7 == 0 else latency * rng.uniform(0.01, 1.0),
+                source_kind="test",
+                source_id=f"r{n}",
+            )
+        )
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write(recs, source_kind="test")
+        window = Filters(start, start + timedelta(days=30))
+        got = led.timing_quantiles(window, 10**6)
+        exact, _ = _percentiles(led.timing_sample(window, 10**6))
+    assert got is not None and got.method == "sketch"
+    assert [r["model"] for r in got.rows] == [r["model"] for r in exact]
+    for g, e in zip(got.rows, exact, strict=True):
+        assert g["requests"] == e["requests"]
+        for key, want in e.items():
+            if key.endswith("_ms"):
+                if want is None:
+                    assert g[key] is None
+                else:
+                    assert g[key] == pytest.approx(want, rel=sketch.ALPHA, abs=1e-9), key
+
+
+def test_a_bucket_stands_for_its_values_within_alpha():
+    for value in (1e-3, 0.5, 1.0, 7.3, 250.0, 12345.678, 9.9e7):
+        bucket = math.ceil(math.log(value) / math.log(sketch.GAMMA))
+        assert sketch.bucket_value(bucket) == pytest.approx(value, rel=sketch.ALPHA)
+    assert sketch.bucket_value(sketch.ZERO_BUCKET) == 0.0
+    assert sketch.sketch_quantile([], 0.5) is None
