@@ -77,7 +77,11 @@ class Reads(Connected):
         return [r[0] for r in self.conn.execute(f"SELECT DISTINCT model FROM {table}")]
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:
-        first, last = self.conn.execute("SELECT MIN(ts), MAX(ts) FROM records").fetchone()
+        # two subqueries: SQLite answers a lone MIN or MAX from the index in a step, but
+        # scans the whole index for both in one SELECT (0.13 s at a million records)
+        first, last = self.conn.execute(
+            "SELECT (SELECT MIN(ts) FROM records), (SELECT MAX(ts) FROM records)"
+        ).fetchone()
         return _instant(first), _instant(last)
 
     def timing_sample(self, filters: Filters, limit: int) -> TimingSample:
