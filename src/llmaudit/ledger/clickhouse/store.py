@@ -143,15 +143,18 @@ class ClickHouseLedger:
                 "iSSS",
             )
         ]
-        size = self.conn.one(
-            "SELECT sum(bytes_on_disk) FROM system.parts "
-            f"WHERE database = {lit(self.db)} AND active",
-            "n",
-        )[0]
+        try:  # a user may not be allowed to read system.parts: then the size is unknown
+            size = self.conn.one(
+                "SELECT sum(bytes_on_disk) FROM system.parts "
+                f"WHERE database = {lit(self.db)} AND active",
+                "n",
+            )[0]
+        except StoreError:
+            size = None
         version, last_migration = self.schema_version()
         return {
             "path": str(self.address),
-            "size_bytes": int(size or 0),
+            "size_bytes": size,
             "schema_version": version,
             "schema_migration": last_migration,
             "latest_schema_version": len(MIGRATIONS),
