@@ -61,3 +61,54 @@ def test_a_bucket_stands_for_its_values_within_alpha():
         assert sketch.bucket_value(bucket) == pytest.approx(value, rel=sketch.ALPHA)
     assert sketch.bucket_value(sketch.ZERO_BUCKET) == 0.0
     assert sketch.sketch_quantile([], 0.5) is None
+
+
+def test_without_sqlites_math_functions_the_buckets_are_the_same(tmp_path):
+    """Where SQLite is built without ln() and ceil(), ensure_math supplies them from Python:
+    the histograms come out identical."""
+    import sqlite3
+
+    from llmaudit.ledger import rollup
+
+    class NoMath:
+        """A connection whose SQLite lacks the math functions (until they are created)."""
+
+        def __init__(self, conn):
+            self.conn, self.created = conn, []
+
+        def execute(self, sql, *args):
+            if "ln(" in sql and not self.created:
+                raise sqlite3.OperationalError("no such function: ln")
+            return self.conn.execute(sql, *args)
+
+        def create_function(self, name, n, fn, deterministic=False):
+            self.created.append(name)
+            self.conn.create_function(name, n, fn, deterministic=deterministic)
+
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    recs = [
+        UsageRecord(
+            ts=start + timedelta(hours=n),
+            provider="openai",
+            model="gpt-4o",
+            output=1 + n,
+            latency_ms=0.0 if n == 0 else 3.7 * n**2,
+            ttft_ms=1.1 * n,
+            source_kind="test",
+            source_id=f"r{n}",
+        )
+        for n in range(200)
+    ]
+    tables = []
+    for name, python_math in (("builtin.db", False), ("python.db", True)):
+        with Ledger.open(tmp_path / name) as led:
+            if python_math:
+                fake = NoMath(led.conn)
+                rollup.ensure_math(fake)
+                assert fake.created == ["ln", "ceil"]
+            led.write(recs, source_kind="test")
+            led.refresh_rollup()
+            tables.append(
+                led.conn.execute("SELECT * FROM rollup_latency ORDER BY 1, 2, 3, 4").fetchall()
+            )
+    assert tables[0] == tables[1] and len(tables[0]) > 100
