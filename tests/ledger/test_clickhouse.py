@@ -415,3 +415,45 @@ def test_any_answer_from_the_server_is_a_clean_exit(run_ch, monkeypatch, answers
         srv.server_close()
     assert code in (0, 1, 2, 3, 4), err
     assert "internal error" not in err and "Traceback" not in err
+
+
+def test_the_rollup_refresh_goes_a_few_days_a_statement(ch, monkeypatch):
+    """However many days are dirty, each refresh statement covers at most REFRESH_DAYS of
+    them (so none outgrows the statement time limit), and the sums are those of the records."""
+    from datetime import datetime, timedelta, timezone
+
+    from llmaudit.ledger.clickhouse import store
+    from llmaudit.ledger.clickhouse.store import ClickHouseLedger
+    from llmaudit.ledger.filters import Filters
+    from llmaudit.model.record import UsageRecord
+
+    monkeypatch.setattr(store, "REFRESH_DAYS", 2)
+    srv, url = ch
+    start = datetime(2026, 10, 1, 12, tzinfo=timezone.utc)
+    recs = [
+        UsageRecord(
+            ts=start + timedelta(days=n // 3),
+            provider="openai",
+            model="gpt-4o",
+            input_uncached=100 * (n + 1),
+            source_kind="test",
+            source_id=f"r{n}",
+        )
+        for n in range(15)  # 5 days, 3 requests each
+    ]
+    with ClickHouseLedger.open(Address.parse(url), clickhouse_server.PASSWORD) as led:
+        led.write(recs, source_kind="test")
+        before = len(srv.statements)
+        assert led.refresh_rollup() == 5
+        inserts = [
+            s
+            for s in srv.statements[before:]
+            if s.startswith("INSERT INTO") and "rollup_daily" in s
+        ]
+        assert len(inserts) == 3  # days 1-2, 3-4, 5
+        rows = led.grouped_sums(
+            Filters(start.replace(hour=0), start.replace(hour=0) + timedelta(days=5))
+        )
+    assert sorted((r["bucket"], r["input_uncached"]) for r in rows) == [
+        (f"2026-10-0{d + 1}", sum(100 * (n + 1) for n in range(3 * d, 3 * d + 3))) for d in range(5)
+    ]

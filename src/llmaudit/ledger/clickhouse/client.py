@@ -21,6 +21,9 @@ from llmaudit.errors import StoreError, UsageError
 from llmaudit.model.values import format_ts
 
 ENV_PASSWORD = "LLMAUDIT_CLICKHOUSE_PASSWORD"
+# The longest one statement may take (the server answers when it is done). Statements that
+# grow with the ledger are cut to fit: the rollup refresh goes a few days at a time.
+STATEMENT_SECONDS = 600.0
 SCHEMES = {"clickhouse": "http", "clickhouses": "https"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -192,7 +195,8 @@ class Connection:
             secrets=[secret],
             debug=debug,
             retries=2,
-            timeout=300.0,
+            timeout=STATEMENT_SECONDS,
+            deadline=STATEMENT_SECONDS,
         )
 
     def close(self) -> None:

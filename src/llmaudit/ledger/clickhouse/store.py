@@ -39,6 +39,7 @@ PAGE = 20_000  # records a page when streaming the ledger out
 # RECORD_COLUMNS and the dedupe key, as Connection.rows checks them
 RECORD_SPEC = "tt" + "SS" + "iiiiiii" + "SS" + "ssssssss" + "s" + "ff" + "ss" + "Ssss" + "S"
 _KEYS_PER_QUERY = 5_000
+REFRESH_DAYS = 4  # days of the rollup refreshed by one statement
 _LOCK = threading.Lock()
 _last = [0, 0]  # the last version and id handed out by this process
 
@@ -592,18 +593,24 @@ class ClickHouseLedger:
         )
         if not marks:
             return 0
-        days = [d for d, _ in marks]
-        newest = max(m for _, m in marks)
-        day_list = ", ".join(f"toDate({lit(d)})" for d in days)
-        for table in ("rollup_daily", "rollup_latency"):
-            self.conn.execute(f"DELETE FROM {self.t(table)} WHERE day IN ({day_list})")
-        self.conn.execute(q.rollup_refresh(self.t("records"), self.t("rollup_daily"), days))
-        self.conn.execute(q.latency_refresh(self.t("records"), self.t("rollup_latency"), days))
-        self.conn.execute(
-            f"DELETE FROM {self.t('rollup_dirty')} WHERE day IN ({day_list}) "
-            f"AND marked <= {int(newest)}"
-        )
-        return len(days)
+        marks.sort()
+        # a few days a statement, so each stays well inside STATEMENT_SECONDS however large
+        # the ledger (a day of 33M requests takes about 25 s on 2 cores); each chunk is done
+        # (its marks cleared) before the next, so an interrupted refresh resumes where it was
+        for start in range(0, len(marks), REFRESH_DAYS):
+            chunk = marks[start : start + REFRESH_DAYS]
+            days = [d for d, _ in chunk]
+            newest = max(m for _, m in chunk)
+            day_list = ", ".join(f"toDate({lit(d)})" for d in days)
+            for table in ("rollup_daily", "rollup_latency"):
+                self.conn.execute(f"DELETE FROM {self.t(table)} WHERE day IN ({day_list})")
+            self.conn.execute(q.rollup_refresh(self.t("records"), self.t("rollup_daily"), days))
+            self.conn.execute(q.latency_refresh(self.t("records"), self.t("rollup_latency"), days))
+            self.conn.execute(
+                f"DELETE FROM {self.t('rollup_dirty')} WHERE day IN ({day_list}) "
+                f"AND marked <= {int(newest)}"
+            )
+        return len(marks)
 
     def grouped_sums(
         self,
