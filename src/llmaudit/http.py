@@ -44,7 +44,7 @@ class Client:
         key_kind: str = "an admin key",
         retries: int = RETRIES,
         timeout: float = TIMEOUT,
-        deadline: float = REQUEST_DEADLINE,
+        deadline: float | None = None,
     ) -> None:
         """``provider`` names the other end in messages; ``key_env`` the variable holding its
         key (None: no key, so a 401/403 is an ordinary refusal)."""
@@ -52,7 +52,7 @@ class Client:
 
         self.provider = provider
         self.retries = retries
-        self.deadline = deadline  # seconds for one response
+        self.deadline = deadline  # seconds for one response (None: REQUEST_DEADLINE)
         self.last_failure = ""  # why the last attempt failed: "ReadTimeout", "HTTP 503"
         self.last_status: int | None = None
         self.key_env = key_env
@@ -205,10 +205,10 @@ class Client:
                 size += len(chunk)
                 if size > MAX_BODY:
                     raise self._too_big(path)
-                if time.monotonic() - started > self.deadline:
+                limit = REQUEST_DEADLINE if self.deadline is None else self.deadline
+                if time.monotonic() - started > limit:
                     raise ProviderError(
-                        f"{self.provider}: {path} took over {self.deadline:.0f} s to answer; "
-                        "stopped"
+                        f"{self.provider}: {path} took over {limit:.0f} s to answer; stopped"
                     )
                 chunks.append(chunk)
         finally:
