@@ -205,7 +205,9 @@ class Connection:
     def execute(self, statement: str, settings: Sequence[tuple[str, str]] = ()) -> str:
         """Run one statement; its answer as text. A refusal is a StoreError naming the server."""
         params = [("wait_end_of_query", "1"), *settings]
-        status, text = self.client.request_text("", params, statement.encode("utf-8"))
+        # (text that cannot be UTF-8, a lone surrogate, is replaced rather than sent broken)
+        body = statement.encode("utf-8", "replace")
+        status, text = self.client.request_text("", params, body)
         if status in (401, 403) or "AUTHENTICATION_FAILED" in text[:400]:
             raise StoreError(
                 f"clickhouse {self.address}: the server refused user {self.address.user!r}",
