@@ -17,3 +17,6 @@ DB_FILENAME = "llmaudit.db"
 
 # Config keys whose last part matches one of these hold secrets: masked in `config show`.
 SECRET_KEY_MARKERS = ("key", "token", "secret", "password")
+# Parse a large input in a second process while this one writes: auto (inputs of 4 MiB and
+# more, on Linux with two cores or more), never, or always (tests force the path with it).
+ENV_INGEST_WORKER = "LLMAUDIT_INGEST_WORKER"

@@ -36,6 +36,17 @@ class LlmauditError(Exception):
             return f"{self.message} ({self.hint})"
         return self.message
 
+    def __reduce__(self) -> tuple:
+        # picklable whole (hint, field): an ingest's parsing process sends its errors back
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[LlmauditError], args: tuple, state: dict) -> LlmauditError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
 
 class UsageError(LlmauditError):
     """The command line asks for something that cannot be done."""

@@ -324,3 +324,10 @@ def test_m009_fills_the_latency_sketch_of_records_already_stored(tmp_path):
         )
     # 3 latencies, 2 TTFTs (day 3 has none), 2 inter-token latencies (need both)
     assert counts == {"latency": 3, "ttft": 2, "itl": 2}
+
+
+def test_m010_leaves_no_per_row_trigger(tmp_path):
+    """Days are marked by the writer once a batch (m010), not by a trigger on every row."""
+    with Ledger.open(tmp_path / "t.db") as led:
+        triggers = led.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        assert triggers.fetchall() == []

@@ -234,9 +234,9 @@ def test_small_batches_keep_the_dedupe_rules_across_batches(run, tmp_path, monke
     """Batches of 3: a re-sent response in a later batch is a duplicate, a correction (same
     id, more output) updates, every reject keeps its line, and the counts add up exactly as
     with one big batch."""
-    import llmaudit.sources.ingest as ingest_mod
+    import llmaudit.sources.worker as worker_mod
 
-    monkeypatch.setattr(ingest_mod, "BATCH_SIZE", 3)
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 3)
     text = lines(1, 21)  # 20 responses, ids chatcmpl-1..20
     text += LINE.format(n=2, m=2)  # line 21: chatcmpl-2 again, same content
     text += "{broken\n"  # line 22

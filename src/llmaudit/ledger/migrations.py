@@ -319,6 +319,14 @@ def m009_latency_sketch(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m010_dirty_days_per_batch(conn: sqlite3.Connection) -> None:
+    """The writer marks the days a batch touches (one statement a batch, in the batch's
+    transaction) instead of a trigger firing on every row, which cost about 8 us a record."""
+    for event in ("insert", "update", "delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS trg_records_{event}_rollup")
+
+
 def applied(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)

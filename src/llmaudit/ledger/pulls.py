@@ -59,6 +59,12 @@ class Pulls(Writes):
         rows they replaced)."""
         with self._tx():
             like = f"{provider} {endpoint} %"
+            self.conn.execute(
+                "INSERT OR IGNORE INTO rollup_dirty (day) SELECT DISTINCT substr(ts, 1, 10) "
+                "FROM records WHERE source_kind = ? AND source_location LIKE ? AND "
+                "ts >= ? AND ts < ?",
+                (kind, like, start, end),
+            )
             replaced = self.conn.execute(
                 "DELETE FROM records WHERE source_kind = ? AND source_location LIKE ? AND "
                 "ts >= ? AND ts < ?",

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, cut_raw, now_text, safe_text
 from llmaudit.model.record import UsageRecord, identity_row, row_hash
@@ -55,32 +55,63 @@ def _alive(pid: int) -> bool:
 
 
 Existing = dict[str, tuple[str, str, int]]  # dedupe key -> (content hash, source kind, output)
-Chosen = tuple[str, str, UsageRecord, tuple[Any, ...], "tuple[str, str, int] | None"]
+
+
+class Prepared(NamedTuple):
+    """A record as a write needs it: key, content hash, identity row and provenance. Built
+    where the record is parsed (:func:`prepare`), so a parsing process can hand a writer rows
+    that cost little to send, instead of records."""
+
+    key: str
+    digest: str
+    ident: tuple[Any, ...]
+    source_kind: str
+    source_name: str | None
+    source_location: str | None
+    machine_id: str | None
+    output: int
+
+
+def prepare(rec: UsageRecord) -> Prepared:
+    ident = identity_row(rec)
+    digest = row_hash(ident)
+    return Prepared(
+        rec.dedupe_key(digest),
+        digest,
+        ident,
+        rec.source_kind,
+        rec.source_name,
+        rec.source_location,
+        rec.machine_id,
+        rec.output,
+    )
+
+
+Chosen = tuple[Prepared, "tuple[str, str, int] | None"]
 
 
 def plan_writes(
-    records: Iterable[UsageRecord], keep: str, existing: Callable[[list[str]], Existing]
+    records: Iterable[UsageRecord | Prepared], keep: str, existing: Callable[[list[str]], Existing]
 ) -> tuple[WriteCounts, list[Chosen]]:
     """What a write stores, by the rules of :meth:`Writes.write`, whatever the engine:
-    (counts, and for each record to store: key, content hash, record, identity row, and
-    what the ledger held under that key, if anything)."""
+    (counts, and for each record to store: the prepared record and what the ledger held under
+    its key, if anything)."""
     counts = WriteCounts()
-    batch: dict[str, tuple[str, UsageRecord, tuple[Any, ...]]] = {}
-    for rec in records:
-        ident = identity_row(rec)
-        digest = row_hash(ident)
-        key = rec.dedupe_key(digest)
+    batch: dict[str, Prepared] = {}
+    for item in records:
+        rec = item if isinstance(item, Prepared) else prepare(item)
+        key = rec.key
         if key in batch:
             counts.duplicate += 1
-            if keep == "first" or (keep == "max_output" and rec.output <= batch[key][1].output):
+            if keep == "first" or (keep == "max_output" and rec.output <= batch[key].output):
                 continue
-        batch[key] = (digest, rec, ident)
+        batch[key] = rec
     stored = existing(list(batch))
     chosen: list[Chosen] = []
-    for key, (digest, rec, ident) in batch.items():
+    for key, rec in batch.items():
         old = stored.get(key)
         if old is not None and (
-            old[0] == digest
+            old[0] == rec.digest
             or old[1] != rec.source_kind
             or keep == "first"
             or (keep == "max_output" and rec.output <= old[2])
@@ -91,7 +122,7 @@ def plan_writes(
             counts.added += 1
         else:
             counts.updated += 1
-        chosen.append((key, digest, rec, ident, old))
+        chosen.append((rec, old))
     return counts, chosen
 
 
@@ -183,7 +214,7 @@ class Writes(Connected):
     # -- writes -------------------------------------------------------------------------------
     def write(
         self,
-        records: Iterable[UsageRecord],
+        records: Iterable[UsageRecord | Prepared],
         rejects: Iterable[Reject] = (),
         *,
         ingest_id: int | None = None,
@@ -210,18 +241,24 @@ class Writes(Connected):
         counts, chosen = plan_writes(records, keep, self._existing)
         rows = [
             (
-                key,
-                digest,
-                *ident,
+                rec.key,
+                rec.digest,
+                *rec.ident,
                 rec.source_kind,
                 safe_text(rec.source_name),
                 safe_text(rec.source_location),
                 safe_text(rec.machine_id),
                 ingest_id,
             )
-            for key, digest, rec, ident, _old in chosen
+            for rec, _old in chosen
         ]
         if rows:
+            # the days this batch changes, old ones included (an update may move a record)
+            days = {row[2][:10] for row in rows}
+            moved = [rec.key for rec, old in chosen if old is not None]
+            if moved:
+                days.update(self._days_of(moved))
+            self.mark_dirty(days)
             self.conn.executemany(_INSERT_SQL, rows)
         for rj in rejects:
             raw, raw_hash = reject_text(rj)
@@ -243,6 +280,27 @@ class Writes(Connected):
             )
             counts.rejected += 1
         return counts
+
+    def mark_dirty(self, days: Iterable[str]) -> None:
+        """Mark days of the daily rollup for the next refresh (call inside the write's
+        transaction, so the mark and the change commit together)."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO rollup_dirty (day) VALUES (?)", [(d,) for d in sorted(days)]
+        )
+
+    def _days_of(self, keys: list[str]) -> set[str]:
+        days: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            days.update(
+                day
+                for (day,) in self.conn.execute(
+                    f"SELECT DISTINCT substr(ts, 1, 10) FROM records WHERE dedupe_key IN ({marks})",
+                    chunk,
+                )
+            )
+        return days
 
     def _existing(self, keys: list[str]) -> Existing:
         """dedupe key -> (content hash, source kind, output tokens) of records already stored."""

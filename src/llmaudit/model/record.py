@@ -168,6 +168,10 @@ IDENTITY_COLUMNS = (
 )
 
 
+# json.dumps with options builds a new encoder on every call; these are built once
+_TAGS_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def identity_row(rec: UsageRecord) -> tuple[Any, ...]:
     """The identity columns as the ledger stores them (times as text, tags as JSON, money as
     exact decimal text)."""
@@ -193,7 +197,7 @@ def identity_row(rec: UsageRecord) -> tuple[Any, ...]:
         rec.api_key,
         rec.session,
         rec.environment,
-        json.dumps(rec.tags, sort_keys=True, ensure_ascii=False) if rec.tags else None,
+        _TAGS_JSON.encode(rec.tags) if rec.tags else None,
         rec.latency_ms,
         rec.ttft_ms,
         rec.request_id,
@@ -211,9 +215,12 @@ HASH_VERSION = "h1"
 HASHED_COLUMNS_H1 = IDENTITY_COLUMNS
 
 
+_HASH_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
 def row_hash(row: tuple[Any, ...]) -> str:
     """The h1 content hash of an identity row (str, int, float and None values)."""
-    payload = json.dumps(list(row), ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    payload = _HASH_JSON.encode(list(row))
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
 
 
@@ -262,11 +269,11 @@ def validate(rec: UsageRecord) -> None:
             if type(value) is not str:
                 raise RecordError(f"must be a string, got {type(value).__name__}", field=name)
             _check_text(value, name)
-    if not isinstance(rec.tags, dict) or not all(
-        isinstance(k, str) and k and isinstance(v, str) for k, v in rec.tags.items()
-    ):
+    if not isinstance(rec.tags, dict):
         raise RecordError("must map non-empty names to strings", field="tags")
     for k, v in rec.tags.items():
+        if not (isinstance(k, str) and k and isinstance(v, str)):
+            raise RecordError("must map non-empty names to strings", field="tags")
         _check_text(k, "tags")
         _check_text(v, "tags")
     if rec.source_id is not None:
@@ -304,6 +311,8 @@ def check_plausible(rec: UsageRecord) -> None:
 
 def _check_text(value: str, name: str) -> None:
     """Text the ledger can store: valid Unicode (no lone surrogates), of bounded length."""
+    if value.isascii() and len(value) <= MAX_TEXT:  # the common case
+        return
     if len(value) > MAX_TEXT:
         raise RecordError(f"is longer than {MAX_TEXT:,} characters", field=name)
     if not value.isascii():

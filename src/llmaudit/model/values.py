@@ -82,13 +82,12 @@ def parse_ts(value: Any, field_name: str = "ts") -> datetime:
             )
         raise RecordError(f"{value!r} is not an ISO-8601 timestamp", field=field_name)
     year, month, day, hour, minute, second, frac, tz = m.groups()
-    micro = int((frac or "0")[:6].ljust(6, "0"))
-    if tz in ("Z", "z"):
-        offset = timedelta(0)
-    else:
+    micro = int(frac[:6].ljust(6, "0")) if frac else 0
+    zone = timezone.utc  # "Z": already UTC, nothing to convert
+    if tz not in ("Z", "z"):
         sign = -1 if tz[0] == "-" else 1
         digits = tz[1:].replace(":", "")
-        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
     try:
         dt = datetime(
             int(year),
@@ -98,8 +97,10 @@ def parse_ts(value: Any, field_name: str = "ts") -> datetime:
             int(minute),
             int(second or 0),
             micro,
-            tzinfo=timezone(offset),
-        ).astimezone(timezone.utc)
+            tzinfo=zone,
+        )
+        if zone is not timezone.utc:
+            dt = dt.astimezone(timezone.utc)
     except (ValueError, OverflowError) as exc:
         raise RecordError(f"{short(value)} is not a valid time: {exc}", field=field_name) from None
     check_ts(dt, field_name)

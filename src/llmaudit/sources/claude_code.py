@@ -10,6 +10,7 @@ main-chain message (same message id, another request id) is dropped. Anthropic u
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
@@ -114,7 +115,7 @@ def _record(obj: dict, location: str) -> UsageRecord:
         model=model,
         service_tier=tier,
         session=text(obj.get("sessionId")),
-        project=PurePath(cwd).name if cwd else None,
+        project=_project(cwd) if cwd else None,
         tags=tags,
         latency_ms=float(duration)
         if isinstance(duration, (int, float)) and duration >= 0
@@ -126,6 +127,12 @@ def _record(obj: dict, location: str) -> UsageRecord:
         source_id=f"{msg_id}:{req_id}" if msg_id and req_id else msg_id,
         **tokens.fields(),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _project(cwd: str) -> str:
+    """The project a session ran in: its working folder's name (parsed once per folder)."""
+    return PurePath(cwd).name
 
 
 def _why_skipped(obj: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.model.reject import Reject
-from llmaudit.model.values import parse_ts, to_int
+from llmaudit.model.values import MAX_COUNT, parse_ts, to_int
 from llmaudit.sources.base import _TRAILING_COMMA, InputFile
 
 # Keys apps use for attribution, in order of preference, -> the record's field.
@@ -71,6 +71,8 @@ def dig(obj: Any, *path: str) -> Any:
 
 def count(value: Any, field: str) -> int:
     """A token count that may be absent (0), a number, or a decimal string (OTLP int64)."""
+    if type(value) is int and 0 <= value <= MAX_COUNT:  # the common case, checked cheaply
+        return value
     if value is None or value == "":
         return 0
     if isinstance(value, str):

@@ -27,8 +27,8 @@ from llmaudit.model.reject import Reject
 from llmaudit.sources.base import InputFile, Options, Source, walk
 from llmaudit.sources.common import LINE_ERRORS
 from llmaudit.sources.registry import FORMATS
+from llmaudit.sources.worker import batches_from_worker, parse_batches, use_worker
 
-BATCH_SIZE = 2000
 NOT_RECOGNISED = (
     "format not recognised; name it with --format NAME, or describe your fields with --map "
     "(see 'llmaudit ingest --list-formats')"
@@ -303,6 +303,7 @@ def _ingest_one(
 ) -> InputResult:
     result = InputResult(inp.location, source.name)
     source_name = request.source_name or machine
+    in_worker = use_worker(inp)
     ingest_id = ledger.begin_ingest(
         kind=source.name,
         source_name=source_name,
@@ -311,33 +312,30 @@ def _ingest_one(
         mtime=inp.mtime,
         machine_id=machine,
     )
-    records: list[UsageRecord] = []
-    rejects: list[Reject] = []
 
-    def flush() -> None:
-        result.counts += ledger.write(
-            records, rejects, ingest_id=ingest_id, source_kind=source.name, keep=source.keep
-        )
-        result.rejects.extend(rejects)
-        records.clear()
-        rejects.clear()
-        if request.on_progress:
-            c = result.counts
-            request.on_progress(
-                inp.location, inp.consumed, inp.size, c.added + c.updated + c.duplicate + c.rejected
-            )
+    def label(rec: UsageRecord) -> UsageRecord:
+        return _label(rec, source_name, machine, request.tags)
 
     status = "failed"
+    if in_worker:
+        batches = batches_from_worker(inp, source, request.options, label)
+    else:
+        batches = parse_batches(inp, source, request.options, label)
     try:
-        for item in source.items(inp, request.options):
-            if isinstance(item, Reject):
-                rejects.append(item)
-            else:
-                records.append(_label(item, source_name, machine, request.tags))
-                result.models[(item.provider, item.model)] += item.input_total + item.output
-            if len(records) + len(rejects) >= BATCH_SIZE:
-                flush()
-        flush()
+        for batch in batches:
+            result.counts += ledger.write(
+                batch.records,
+                batch.rejects,
+                ingest_id=ingest_id,
+                source_kind=source.name,
+                keep=source.keep,
+            )
+            result.rejects.extend(batch.rejects)
+            result.models.update(batch.models)
+            if request.on_progress:
+                c = result.counts
+                done = c.added + c.updated + c.duplicate + c.rejected
+                request.on_progress(inp.location, batch.consumed, inp.size, done)
         status = "ok"
     finally:
         try:

@@ -19,6 +19,7 @@ from llmaudit.model.interchange import ATTRIBUTION_KEYS, EXPORT_FIELDS, FIELDS, 
 from llmaudit.model.record import STATUSES, UsageRecord
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import (
+    MAX_COUNT,
     infer_provider,
     normalize_service_tier,
     parse_ts,
@@ -32,15 +33,15 @@ from llmaudit.sources.common import LINE_ERRORS, json_lines, line_error, line_re
 
 KIND = "llmaudit"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+:\S{1,1024}$")
+_KNOWN = frozenset(FIELDS) | frozenset(EXPORT_FIELDS)
 
 
 def record_from_object(obj: Any, source_location: str | None = None) -> UsageRecord:
     """One interchange object -> a record; :class:`RecordError` names the field that is wrong."""
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
-    unknown = [k for k in obj if k not in FIELDS and k not in EXPORT_FIELDS]
-    if unknown:
-        key = unknown[0]
+    if not _KNOWN.issuperset(obj):
+        key = next(k for k in obj if k not in _KNOWN)
         close = difflib.get_close_matches(key, FIELDS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise RecordError(f"unknown field{hint}", field=key)
@@ -53,7 +54,7 @@ def record_from_object(obj: Any, source_location: str | None = None) -> UsageRec
         raise RecordError("is missing", field="model")
     provider = to_str(obj.get("provider"), "provider") or infer_provider(model)
 
-    tokens = {k: 0 if obj.get(k) is None else to_int(obj[k], k) for k in TOKEN_KEYS}
+    tokens = {k: _count(obj.get(k), k) for k in TOKEN_KEYS}
     cache = tokens["cache_read_tokens"] + tokens["cache_write_tokens"]
     if cache > tokens["input_tokens"]:
         raise RecordError(
@@ -89,7 +90,7 @@ def record_from_object(obj: Any, source_location: str | None = None) -> UsageRec
         elif value is not None:
             raise RecordError(f"tag {name!r} must be a string or number", field="tags")
 
-    attribution = {k: to_str(obj.get(k), k) for k in ATTRIBUTION_KEYS}
+    attribution = {k: _text(obj.get(k), k) for k in ATTRIBUTION_KEYS}
     attribution["api_key"] = redact_api_key(attribution["api_key"])
     request_id = to_str(obj.get("request_id"), "request_id")
     key = obj.get("record_key")
@@ -123,6 +124,18 @@ def record_from_object(obj: Any, source_location: str | None = None) -> UsageRec
         key=key,
         **attribution,
     )
+
+
+def _count(value: Any, field: str) -> int:
+    if type(value) is int and 0 <= value <= MAX_COUNT:  # the common case, checked cheaply
+        return value
+    return 0 if value is None else to_int(value, field)
+
+
+def _text(value: Any, field: str) -> str | None:
+    if type(value) is str and value and not value[0].isspace():  # the common case
+        return value
+    return to_str(value, field)
 
 
 def _number(value: Any, field: str) -> float | None:

@@ -30,7 +30,7 @@ from llmaudit.ledger.clickhouse.schema import MIGRATIONS, applied, migrate
 from llmaudit.ledger.connection import RECORD_COLUMNS, now_text, row_to_record, safe_text
 from llmaudit.ledger.filters import Filters
 from llmaudit.ledger.rollup import rollup_usable
-from llmaudit.ledger.writes import WriteCounts, plan_writes, reject_text
+from llmaudit.ledger.writes import Prepared, WriteCounts, plan_writes, reject_text
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts
@@ -305,7 +305,7 @@ class ClickHouseLedger:
     # -- writes -------------------------------------------------------------------------------
     def write(
         self,
-        records: Iterable[UsageRecord],
+        records: Iterable[UsageRecord | Prepared],
         rejects: Iterable[Reject] = (),
         *,
         ingest_id: int | None = None,
@@ -321,9 +321,10 @@ class ClickHouseLedger:
         rows = []
         dirty: set[str] = set()
         moved: list[tuple[str, str]] = []  # (key, old day) of rows an update replaces
-        for key, digest, rec, ident, old in chosen:
-            row: dict[str, Any] = {"dedupe_key": key, "content_hash": digest}
-            for name, value in zip(RECORD_COLUMNS, ident, strict=False):
+        for rec, old in chosen:
+            key = rec.key
+            row: dict[str, Any] = {"dedupe_key": key, "content_hash": rec.digest}
+            for name, value in zip(RECORD_COLUMNS, rec.ident, strict=False):
                 row[name] = value
             row["ts"] = ch_ts(row["ts"])
             row["ts_end"] = ch_ts(row["ts_end"])

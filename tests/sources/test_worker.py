@@ -1,0 +1,188 @@
+"""Parsing an input in a second process (LLMAUDIT_INGEST_WORKER) gives exactly the ledger that
+parsing it in the writing process gives: the same rows and keys, the same rejects, the same
+daily rollup, the same summary; and a failing or dying parser is reported, never lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DATA
+
+LOGS = sorted(p.name for p in (DATA / "logs").iterdir() if p.name != "README.md")
+
+
+def _ledger_state(path) -> dict:
+    """Everything an ingest writes, without ids and times of the run itself."""
+    conn = sqlite3.connect(path)
+    try:
+        records = conn.execute(
+            "SELECT * FROM records ORDER BY dedupe_key"
+        ).fetchall()  # ingest_id included: one ingest per input in both ledgers
+        columns = [d[0] for d in conn.execute("SELECT * FROM records LIMIT 0").description]
+        drop = {columns.index("id")}
+        return {
+            "records": [tuple(v for i, v in enumerate(r) if i not in drop) for r in records],
+            "rejects": conn.execute(
+                "SELECT source_kind, location, line, field, reason, raw FROM rejects "
+                "ORDER BY location, line, reason"
+            ).fetchall(),
+            "rollup": conn.execute(
+                "SELECT * FROM rollup_daily ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
+            ).fetchall(),
+            "latency": conn.execute("SELECT * FROM rollup_latency ORDER BY 1, 2, 3, 4").fetchall(),
+            "dirty": conn.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0],
+            "files": conn.execute(
+                "SELECT format, size, offset, lines, head_hash FROM files ORDER BY path"
+            ).fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def _both(run, monkeypatch, tmp_path, *args: str):
+    """Ingest ``args`` into a ledger parsing here and into one parsing in a child."""
+    out = {}
+    for mode in ("never", "always"):
+        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
+        result = run("--db", f"{mode}.db", "ingest", "--json", *args)
+        summary = json.loads(result.stdout) if result.stdout.strip() else None
+        out[mode] = (
+            result.exit_code,
+            summary,
+            result.stderr,
+            _ledger_state(tmp_path / f"{mode}.db"),
+        )
+    return out["never"], out["always"]
+
+
+@pytest.mark.parametrize("name", LOGS)
+def test_every_fixture_gives_the_same_ledger_from_a_child(run, monkeypatch, tmp_path, name):
+    shutil.copyfile(DATA / "logs" / name, tmp_path / name)
+    extra = ("--ts", "2026-11-01T00:00:00Z") if "embeddings" in name else ()
+    here, child = _both(run, monkeypatch, tmp_path, name, *extra)
+    assert child == here
+    state = here[3]
+    assert state["records"] or state["rejects"] or here[1]["inputs"][0]["skipped_lines"], (
+        "a fixture that gives nothing compares nothing"
+    )
+
+
+def test_a_folder_of_every_fixture_and_small_batches(run, monkeypatch, tmp_path):
+    """Batches of 3 (many sends), every format at once, then an append read from the child."""
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 3)
+    shutil.copytree(DATA / "logs", tmp_path / "logs")
+    here, child = _both(run, monkeypatch, tmp_path, "logs")
+    assert child == here
+    assert len(here[3]["records"]) == 64  # what the folder holds, as both ledgers must
+    log = tmp_path / "logs" / "middleware_openai_chat.jsonl"
+    with log.open("a") as fh:
+        fh.write("{broken\n")
+        fh.write('{"half": ')  # a write in progress: left for the next run
+    here, child = _both(run, monkeypatch, tmp_path, "logs")
+    assert child == here
+    mine = [i for i in here[1]["inputs"] if i["path"].endswith("middleware_openai_chat.jsonl")]
+    assert mine[0]["mode"] == "appended" and mine[0]["pending_tail"] is True
+    assert mine[0]["rejected"] == 1
+
+
+_GOOD = st.fixed_dictionaries(
+    {
+        "ts": st.sampled_from(
+            ["2026-10-01T00:00:00Z", "2026-10-02T23:59:59.5+02:00", "2026-10-03T12:00:00Z"]
+        ),
+        "model": st.sampled_from(["gpt-4o", "claude-sonnet-4-5", "my-own-model"]),
+        "input_tokens": st.integers(0, 10**6),
+        "output_tokens": st.integers(0, 10**5),
+        "latency_ms": st.one_of(st.none(), st.integers(0, 10**5)),
+        "request_id": st.one_of(st.none(), st.sampled_from(["r1", "r2", "r3"])),
+        "feature": st.one_of(st.none(), st.text(max_size=5)),
+    }
+)
+_LINE = st.one_of(
+    _GOOD.map(lambda o: json.dumps({k: v for k, v in o.items() if v is not None})),
+    st.sampled_from(["{broken", '{"ts": "2026-10-01T00:00:00Z"}', "[]", '"x"', ""]),
+    st.text(max_size=20),
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(lines=st.lists(_LINE, max_size=40))
+def test_generated_inputs_give_the_same_ledger(run, monkeypatch, tmp_path, lines):
+    """Any mix of records, repeats, corrections (the same request id again) and bad lines."""
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 4)
+    for name in ("never.db", "always.db"):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(tmp_path / (name + suffix)):
+                os.remove(tmp_path / (name + suffix))
+    (tmp_path / "gen.jsonl").write_text("".join(line.replace("\n", " ") + "\n" for line in lines))
+    here, child = _both(run, monkeypatch, tmp_path, "gen.jsonl", "--format", "llmaudit")
+    assert child == here
+
+
+def test_an_error_in_the_child_is_the_error_of_the_ingest(run, monkeypatch, tmp_path):
+    """A whole-input error raised while the child parses (a --map path no row has) ends the
+    ingest exactly as it does when parsing here: the same message and exit status."""
+    (tmp_path / "m.jsonl").write_text('{"when": "2026-10-01T00:00:00Z", "llm": "gpt-4o"}\n')
+    args = ("ingest", "m.jsonl", "--map", "ts=when", "--map", "model=llm", "--map", "user=who.id")
+    results = []
+    for mode in ("never", "always"):
+        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
+        results.append(run("--db", f"{mode}.db", *args))
+    assert results[0].exit_code == results[1].exit_code == 3
+    assert results[1].stderr == results[0].stderr
+    assert "who.id" in results[1].stderr
+
+
+def test_a_child_that_dies_is_reported_and_what_it_sent_is_kept(run, monkeypatch, tmp_path):
+    import llmaudit.sources.llmaudit_jsonl as jsonl
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 2)
+    real = jsonl.record_from_object
+
+    def dies_on_the_fifth(obj, location=None):
+        if location and location.endswith(":5"):
+            os._exit(9)  # as if killed (out of memory, say)
+        return real(obj, location)
+
+    monkeypatch.setattr(jsonl, "record_from_object", dies_on_the_fifth)
+    line = '{{"ts": "2026-10-01T00:00:0{n}Z", "model": "gpt-4o", "request_id": "r{n}"}}\n'
+    (tmp_path / "a.jsonl").write_text("".join(line.format(n=n) for n in range(1, 8)))
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
+    result = run("--db", "d.db", "ingest", "a.jsonl")
+    assert result.exit_code == 3
+    assert "a.jsonl: the process parsing it stopped (exit status 9); what it sent" in result.stderr
+    assert "LLMAUDIT_INGEST_WORKER=never" in result.stderr
+    conn = sqlite3.connect(tmp_path / "d.db")
+    keys = [k for (k,) in conn.execute("SELECT dedupe_key FROM records ORDER BY dedupe_key")]
+    # the batches sent before it died (lines 1-4) are kept; the file is read again next time
+    assert keys == ["llmaudit:r1", "llmaudit:r2", "llmaudit:r3", "llmaudit:r4"]
+    assert conn.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 0
+    monkeypatch.setattr(jsonl, "record_from_object", real)
+    again = run("--db", "d.db", "ingest", "a.jsonl")
+    assert again.exit_code == 0
+    assert again.stderr.startswith("a.jsonl: 3 added, 0 updated, 4 duplicate, 0 rejected")
+
+
+def test_a_bad_setting_is_a_usage_error(run, monkeypatch, tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"ts": "2026-10-01T00:00:00Z", "model": "gpt-4o"}\n')
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "sometimes")
+    result = run("--db", "d.db", "ingest", "a.jsonl")
+    assert result.exit_code == 2
+    assert "LLMAUDIT_INGEST_WORKER='sometimes': must be one of auto, never, always" in result.stderr
