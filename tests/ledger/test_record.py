@@ -4,6 +4,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
@@ -139,3 +141,67 @@ def test_the_h1_content_hash_is_pinned():
         model="claude-x",
     )
     assert bare.content_hash() == "78b07984b946a8291383fe7e77a899cb19e40d675de3032670ea7af6f65dd163"
+
+
+def _dataclass_record(*args, **kwargs):
+    """A record built by the dataclass's own generated __init__ (kept beside the fast one)."""
+    rec = object.__new__(UsageRecord)
+    UsageRecord._dataclass_init(rec, *args, **kwargs)
+    return rec
+
+
+def test_the_fast_init_has_the_dataclass_parameters_and_defaults():
+    import inspect
+
+    fast = inspect.signature(UsageRecord.__init__).parameters
+    own = inspect.signature(UsageRecord._dataclass_init).parameters
+    assert list(fast) == list(own)
+    for name, param in own.items():
+        if name == "tags":  # a default factory: each record gets its own dict
+            continue
+        assert fast[name].default == param.default, name
+        assert fast[name].kind == param.kind, name
+    a = UsageRecord(ts=datetime(2026, 1, 1, tzinfo=timezone.utc), provider="p", model="m")
+    b = UsageRecord(ts=datetime(2026, 1, 1, tzinfo=timezone.utc), provider="p", model="m")
+    assert a.tags == {} and a.tags is not b.tags
+
+
+_T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    kwargs=st.fixed_dictionaries(
+        {},
+        optional={
+            "requests": st.one_of(st.integers(-2, 2**63), st.booleans(), st.floats()),
+            "output": st.integers(-1, 10**13),
+            "reasoning": st.integers(-1, 10),
+            "service_tier": st.sampled_from(["standard", "batch", "nope", ""]),
+            "status": st.sampled_from(["ok", "error", "bad"]),
+            "user": st.one_of(st.none(), st.text(max_size=4), st.integers(0, 3)),
+            "tags": st.one_of(
+                st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+                st.just({"a": 1}),
+                st.just([]),
+            ),
+            "latency_ms": st.one_of(st.none(), st.floats(), st.integers(-1, 10**10)),
+            "ts_end": st.sampled_from([None, _T0 - timedelta(seconds=1), _T0]),
+            "reported_cost_usd": st.sampled_from(
+                [None, Decimal("0.5"), Decimal("NaN"), Decimal("1e12"), 0.5]
+            ),
+            "model": st.sampled_from(["gpt-4o", "", " ", "\ud800"]),
+            "source_id": st.one_of(st.none(), st.text(max_size=3)),
+        },
+    )
+)
+def test_the_fast_init_builds_and_refuses_exactly_what_the_dataclass_does(kwargs):
+    args = {"ts": _T0, "provider": "openai", "model": "gpt-4o", **kwargs}
+    outcomes = []
+    for build in (UsageRecord, _dataclass_record):
+        try:
+            rec = build(**args)
+            outcomes.append(("ok", rec, {f: getattr(rec, f) for f in vars(rec)}))
+        except RecordError as exc:
+            outcomes.append(("error", exc.field, exc.reason))
+    assert outcomes[0] == outcomes[1]
