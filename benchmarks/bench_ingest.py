@@ -4,9 +4,17 @@
     python benchmarks/bench_ingest.py [N]        (default 200,000 records per format)
 
 For each of llmaudit JSONL, middleware (raw OpenAI/Anthropic responses) and Claude Code
-transcripts: a first ingest into a new ledger, a re-run over the unchanged file, a full re-read
-of a copy (every record a duplicate); then an export with costs. Each step is a whole
-`llmaudit` command in its own process; peak RSS is that process's maximum resident set.
+transcripts: a first ingest into a new ledger with the input parsed in this process
+(LLMAUDIT_INGEST_WORKER=never) and as llmaudit does by default (a large input parsed in a second
+process), a re-run over the unchanged file, a full re-read of a copy (every record a
+duplicate); then an export with costs. Each step is a whole `llmaudit` command in its own
+process; peak RSS is that process's maximum resident set, and its parsing process's.
+
+For Claude Code, ccusage 20.0.24 (`ccusage daily --json --offline`, which re-reads every
+transcript on each run) is the named baseline when it can be run: on PATH, or installed with
+`npm install --prefix benchmarks/.ccusage ccusage@20.0.24` (tried once; skipped with a
+message when npm or the registry is not there). Its token totals are checked against
+llmaudit's, so both read the same corpus the same way.
 """
 
 from __future__ import annotations
@@ -30,21 +38,119 @@ WRAPPER = (
     "def hwm():\n"
     "    status = open('/proc/self/status').read()\n"
     "    sys.stderr.write('HWM ' + status.split('VmHWM:')[1].split()[0] + '\\n')\n"
+    "    import resource\n"
+    "    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "    sys.stderr.write('CHILD ' + str(child) + '\\n')\n"
     "atexit.register(hwm)\n"
     "from llmaudit.cli.main import main\n"
     "main(sys.argv[1:])\n"
 )
 
 
-def run(args: list[str]) -> tuple[float, int]:
-    """(seconds, peak RSS in MiB) of one llmaudit command."""
+def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    """(seconds, peak RSS in MiB, "+ N" for a parsing process) of one llmaudit command."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, *args], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed: {proc.stderr}")
     kib = int(proc.stderr.rsplit("HWM ", 1)[1].split()[0])
-    return elapsed, kib // 1024
+    child = int(proc.stderr.rsplit("CHILD ", 1)[1].split()[0])
+    return elapsed, f"{kib // 1024}" + (f" + {child // 1024}" if child else "")
+
+
+CCUSAGE_DIR = HERE / ".ccusage"
+
+
+def ccusage() -> list[str] | None:
+    """The ccusage command, installing it into benchmarks/.ccusage once if npm can."""
+    found = shutil.which("ccusage")
+    local = CCUSAGE_DIR / "node_modules" / ".bin" / "ccusage"
+    if found:
+        return [found]
+    if not local.exists() and shutil.which("npm"):
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--prefix",
+                str(CCUSAGE_DIR),
+                "--no-audit",
+                "--no-fund",
+                "ccusage@20.0.24",
+            ],
+            capture_output=True,
+            timeout=300,
+        )
+    return [str(local)] if local.exists() else None
+
+
+def compare_with_ccusage(tmp: str, data: Path, n: int) -> None:
+    """ccusage daily on the same transcripts (one session file in a Claude config folder)
+    against llmaudit's first ingest and its report."""
+    command = ccusage()
+    if command is None:
+        print("  ccusage: not run (not on PATH, and npm could not install ccusage@20.0.24)")
+        return
+    home = Path(tmp) / "claude"
+    (home / "projects" / "-bench-project").mkdir(parents=True)
+    shutil.copyfile(data, home / "projects" / "-bench-project" / "bench-session.jsonl")
+    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(home)}
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        out = subprocess.run(
+            [*command, "daily", "--json", "--offline"], capture_output=True, text=True, env=env
+        )
+        times.append(time.perf_counter() - start)
+        if out.returncode != 0:
+            print(f"  ccusage: failed: {out.stderr.strip()[:200]}")
+            return
+    base = sorted(times)[1]
+    totals = json.loads(out.stdout)["totals"]
+    db = Path(tmp) / "cc-vs-ccusage.db"
+    first, rss = run(["--db", str(db), "ingest", str(data)])
+    reports = sorted(run(["--db", str(db), "report", "--format", "json"])[0] for _ in range(3))
+    mine = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "llmaudit",
+                "--db",
+                str(db),
+                "report",
+                "summary",
+                "--since",
+                "2000-01-01",
+                "--until",
+                "2100-01-01",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["report"]["sections"]["summary"]["tokens"]
+    theirs = {
+        "input_uncached": totals["inputTokens"],
+        "cache_read": totals["cacheReadTokens"],
+        "cache_write": totals["cacheCreationTokens"],
+        "output": totals["outputTokens"],
+    }
+    agree = all(mine[k] == v for k, v in theirs.items())
+    print(f"  baseline ccusage 20.0.24 daily --json: {base:.2f} s (median of 3)")
+    print(f"  {'first ingest':<24} {first:7.2f} s {first / base:6.2f}x ccusage  peak RSS {rss} MiB")
+    print(
+        f"  {'report, after':<24} {reports[1]:7.2f} s {base / reports[1]:6.1f}x faster than ccusage"
+    )
+    print(f"  tokens: {'the same as' if agree else 'NOT the same as'} ccusage's: {theirs}")
 
 
 def main() -> None:
@@ -67,6 +173,10 @@ def main() -> None:
                     json.loads(line)
             base = time.perf_counter() - t
             db = Path(tmp) / f"{fmt}.db"
+            serial, rss0 = run(
+                ["--db", str(Path(tmp) / f"{fmt}-serial.db"), "ingest", str(data)],
+                {"LLMAUDIT_INGEST_WORKER": "never"},
+            )
             first, rss1 = run([*llmaudit, "--db", str(db), "ingest", str(data)])
             again, rss2 = run([*llmaudit, "--db", str(db), "ingest", str(data)])
             copy = Path(tmp) / f"{fmt}-copy.jsonl"
@@ -75,18 +185,21 @@ def main() -> None:
             size = data.stat().st_size / 2**20
             print(f"\n{fmt}: {lines:,} lines, {size:.0f} MiB; baseline json.loads {base:.2f} s")
             for name, secs, rss in (
+                ("first ingest, one process", serial, rss0),
                 ("first ingest", first, rss1),
                 ("re-run, unchanged", again, rss2),
                 ("re-read, all duplicates", dup, rss3),
             ):
                 print(
-                    f"  {name:<24} {secs:7.2f} s {n / secs:10,.0f} records/s "
+                    f"  {name:<26} {secs:7.2f} s {n / secs:10,.0f} records/s "
                     f"{secs / base:6.1f}x baseline  peak RSS {rss} MiB"
                 )
+            if fmt == "claude-code":
+                compare_with_ccusage(tmp, data, n)
             if fmt == "middleware":
                 secs, rss = run([*llmaudit, "--db", str(db), "export", "-o", os.devnull])
                 print(
-                    f"  {'export with costs':<24} {secs:7.2f} s {n / secs:10,.0f} records/s "
+                    f"  {'export with costs':<26} {secs:7.2f} s {n / secs:10,.0f} records/s "
                     f"{secs / base:6.1f}x baseline  peak RSS {rss} MiB"
                 )
 

@@ -171,13 +171,14 @@ def test_a_child_that_dies_is_reported_and_what_it_sent_is_kept(run, monkeypatch
     assert "LLMAUDIT_INGEST_WORKER=never" in result.stderr
     conn = sqlite3.connect(tmp_path / "d.db")
     keys = [k for (k,) in conn.execute("SELECT dedupe_key FROM records ORDER BY dedupe_key")]
-    # the batches sent before it died (lines 1-4) are kept; the file is read again next time
-    assert keys == ["llmaudit:r1", "llmaudit:r2", "llmaudit:r3", "llmaudit:r4"]
+    # the batches it sent before it died are kept (lines 1-2: the batch of lines 3-4 was to
+    # go when line 5 was read), nothing after them; the file is read again next time
+    assert keys == ["llmaudit:r1", "llmaudit:r2"]
     assert conn.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 0
     monkeypatch.setattr(jsonl, "record_from_object", real)
     again = run("--db", "d.db", "ingest", "a.jsonl")
     assert again.exit_code == 0
-    assert again.stderr.startswith("a.jsonl: 3 added, 0 updated, 4 duplicate, 0 rejected")
+    assert again.stderr.startswith("a.jsonl: 5 added, 0 updated, 2 duplicate, 0 rejected")
 
 
 def test_a_bad_setting_is_a_usage_error(run, monkeypatch, tmp_path):
@@ -186,3 +187,20 @@ def test_a_bad_setting_is_a_usage_error(run, monkeypatch, tmp_path):
     result = run("--db", "d.db", "ingest", "a.jsonl")
     assert result.exit_code == 2
     assert "LLMAUDIT_INGEST_WORKER='sometimes': must be one of auto, never, always" in result.stderr
+
+
+def test_two_stripes_hand_out_every_line_once(tmp_path):
+    from llmaudit.sources.base import InputFile
+
+    path = tmp_path / "l.jsonl"
+    path.write_bytes(b"".join(b"line %d\n" % n for n in range(1, 24)) + b"tail")
+    seen = []
+    for owned in (frozenset({0, 1, 2}), frozenset({3})):
+        inp = InputFile.from_path(path)
+        inp.stripe = (owned, 4, 2)
+        got = list(inp.lines())
+        assert all(data == b"line %d" % n or data == b"tail" for n, data, _ in got)
+        assert (inp.consumed, inp.lines_read) == (path.stat().st_size, 24)
+        seen.append([n for n, _, _ in got])
+    assert seen[0] == [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 17, 18, 19, 20, 21, 22]
+    assert seen[1] == [7, 8, 15, 16, 23, 24]

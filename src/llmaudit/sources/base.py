@@ -49,6 +49,9 @@ class InputFile:
     lines_read: int = 0
     pending_tail: bool = False
     in_directory: bool = False  # found by walking a folder the user named
+    # Hand out only some lines: (chunks owned, of every ``period``, ``size`` lines a chunk),
+    # so two processes can parse one input between them (sources/worker.py).
+    stripe: tuple[frozenset[int], int, int] | None = None
     # Lines read that are not usage, by reason ("user message", "span without usage"): said in
     # the ingest summary, so an input that gives no record always says what it held.
     skipped: Counter[str] = field(default_factory=Counter)
@@ -85,11 +88,23 @@ class InputFile:
         with self.open_binary() as fh:
             if self.start_offset:
                 fh.seek(self.start_offset)
+            if self.stripe is not None:
+                yield from self._striped(fh, *self.stripe)
+                return
             for line in fh:
                 ended = line.endswith(b"\n")
                 self.lines_read += 1
                 self.consumed += len(line)
                 yield self.lines_read, line.rstrip(b"\r\n"), ended
+
+    def _striped(
+        self, fh: IO[bytes], owned: frozenset[int], period: int, size: int
+    ) -> Iterator[tuple[int, bytes, bool]]:
+        for line in fh:
+            self.lines_read += 1
+            self.consumed += len(line)
+            if (self.lines_read - 1) // size % period in owned:
+                yield self.lines_read, line.rstrip(b"\r\n"), line.endswith(b"\n")
 
     @classmethod
     def from_stdin(cls) -> InputFile:
@@ -247,6 +262,9 @@ class Source(ABC):
     keep: ClassVar[str] = "latest"
     # True when lines are independent, so a grown file can be read from where we stopped.
     appendable: ClassVar[bool] = False
+    # Each line is read on its own (no state carried from line to line): two processes may
+    # parse the lines of one input between them.
+    line_independent: ClassVar[bool] = False
 
     @abstractmethod
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:

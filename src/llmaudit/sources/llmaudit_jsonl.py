@@ -171,6 +171,7 @@ class LlmauditJsonl(Source):
         return False
 
     appendable = True
+    line_independent = True
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         for lineno, raw, obj in json_lines(inp):

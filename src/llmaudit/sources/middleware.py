@@ -196,6 +196,7 @@ class Middleware(Source):
     )
     extensions = (".jsonl", ".ndjson", ".json", ".log")
     appendable = True
+    line_independent = True
 
     def sniff(self, head: str) -> bool:
         objs = first_json_objects(head, 3)
