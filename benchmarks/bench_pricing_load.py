@@ -53,4 +53,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from bytecode import compile_llmaudit
+
+    compile_llmaudit()  # as an installed llmaudit has it
     main()

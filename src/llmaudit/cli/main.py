@@ -8,10 +8,8 @@ import sys
 import click
 
 from llmaudit import __version__
-from llmaudit.cli.app import App
 from llmaudit.constants import ENV_CONFIG, ENV_DB, ENV_DEBUG, ENV_PRICING
 from llmaudit.errors import ExitStatus, LlmauditError
-from llmaudit.render import printable
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 _DEBUG = False
@@ -189,6 +187,9 @@ def cli(
     """
     global _DEBUG
     _DEBUG = debug
+    # imported here, not at the top: `llmaudit --help` needs neither config nor rendering
+    from llmaudit.cli.app import App
+
     ctx.obj = App(
         config_path=config_path,
         db=db,
@@ -223,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
+        from llmaudit.render import printable
+
         sys.stderr.write(f"llmaudit: error: {printable(str(exc))}\n")
         sys.exit(exc.exit_status)
     except BrokenPipeError:
