@@ -206,13 +206,20 @@ def _work(
     sender: Connection, inp: InputFile, source: Source, opts: Options, label: Labeller
 ) -> None:
     try:
-        for batch in parse_batches(inp, source, opts, label):
-            sender.send(("batch", batch))
-        state = (inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes)
-        sender.send(("done", state))
-    except LlmauditError as exc:
-        sender.send(("error", exc))
-    except BaseException:
-        sender.send(("crash", traceback.format_exc()))
+        try:
+            for batch in parse_batches(inp, source, opts, label):
+                sender.send(("batch", batch))
+            state = (inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes)
+            sender.send(("done", state))
+        except LlmauditError as exc:
+            sender.send(("error", exc))
+        except BaseException:  # sent to the parent, which raises it
+            sender.send(("crash", traceback.format_exc()))
+        finally:
+            sender.close()
     finally:
-        sender.close()
+        # Leave at once, whatever happened (the parent may be gone): a normal exit would
+        # flush the standard streams this process inherited, writing out again whatever the
+        # parent had buffered when it forked (and could wait on a lock a progress display's
+        # thread held then).
+        os._exit(0)
