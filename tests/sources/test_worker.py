@@ -204,3 +204,41 @@ def test_two_stripes_hand_out_every_line_once(tmp_path):
         seen.append([n for n, _, _ in got])
     assert seen[0] == [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 17, 18, 19, 20, 21, 22]
     assert seen[1] == [7, 8, 15, 16, 23, 24]
+
+
+def test_a_folder_read_two_files_at_a_time_gives_the_same_ledger(run, monkeypatch, tmp_path):
+    """auto, as on a machine with two cores: each file is parsed here while a second process
+    parses the next one; the results, in input order, and the ledger are those of one process,
+    with decoys, an empty file and a file named twice (its second reading sees the first)."""
+    import llmaudit.sources.ingest as ingest_mod
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "PAIR_MIN_BYTES", 0)
+    monkeypatch.setattr(worker_mod, "_cores", lambda: 2)
+    started = []
+    real_start = ingest_mod.batches_from_worker
+
+    def counted(inp, *args):
+        started.append(inp.location)
+        return real_start(inp, *args)
+
+    monkeypatch.setattr(ingest_mod, "batches_from_worker", counted)
+    shutil.copytree(DATA / "logs", tmp_path / "logs")
+    (tmp_path / "logs" / "empty.jsonl").write_text("")
+    (tmp_path / "logs" / "notes.json").write_text('{"not": "usage"}')
+    twice = "logs/middleware_openai_chat.jsonl"
+    out = {}
+    for mode in ("never", "auto"):
+        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
+        result = run("--db", f"{mode}.db", "ingest", "--json", twice, "logs", twice)
+        out[mode] = (
+            result.exit_code,
+            json.loads(result.stdout),
+            result.stderr,
+            _ledger_state(tmp_path / f"{mode}.db"),
+        )
+    assert out["auto"] == out["never"]
+    # every other file of the folder went to a second process (so this compared something)
+    assert len(started) >= 15
+    modes = [i["mode"] for i in out["never"][1]["inputs"] if i["path"].endswith("chat.jsonl")]
+    assert modes == ["full", "unchanged", "unchanged"]

@@ -27,7 +27,15 @@ from llmaudit.model.reject import Reject
 from llmaudit.sources.base import InputFile, Options, Source, walk
 from llmaudit.sources.common import LINE_ERRORS
 from llmaudit.sources.registry import FORMATS
-from llmaudit.sources.worker import batches_from_worker, parse_batches, use_worker
+from llmaudit.sources.worker import (
+    Batch,
+    Labeller,
+    WorkerBatches,
+    batches_from_worker,
+    pair_worker,
+    parse_batches,
+    use_worker,
+)
 
 NOT_RECOGNISED = (
     "format not recognised; name it with --format NAME, or describe your fields with --map "
@@ -139,7 +147,9 @@ def detect(inp: InputFile) -> Source | None:
 
 def _inputs(
     paths: Iterable[str], forced: Source | None, summary: IngestSummary, ledger_path: Path | None
-) -> Iterator[InputFile]:
+) -> Iterator[InputFile | InputResult]:
+    """The inputs to read, in order, and (as results with an error) the paths that cannot be
+    read at all; special files and broken links skipped go to ``summary.warnings``."""
     own = (
         {str(ledger_path) + suffix for suffix in ("", "-wal", "-shm", "-journal")}
         if ledger_path
@@ -157,7 +167,7 @@ def _inputs(
             if stat.S_ISFIFO(mode):  # a pipe, e.g. <(zcat log.gz): read once, like stdin
                 yield InputFile.from_stream(given, root)
             else:
-                summary.inputs.append(InputResult(given, None, error="not a regular file"))
+                yield InputResult(given, None, error="not a regular file")
             continue
         problems: list[tuple[str, str, bool]] = []
         for path in walk(root, problems):
@@ -173,12 +183,10 @@ def _inputs(
                 inp.in_directory = root.is_dir()
                 yield inp
             except OSError as exc:
-                summary.inputs.append(
-                    InputResult(str(path), None, error=f"cannot read: {exc.strerror}")
-                )
+                yield InputResult(str(path), None, error=f"cannot read: {exc.strerror}")
         for where, why, is_error in problems:
             if is_error:
-                summary.inputs.append(InputResult(where, None, error=why))
+                yield InputResult(where, None, error=why)
             else:
                 summary.warnings.append(f"{where}: {why}")
 
@@ -193,19 +201,120 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     summary = IngestSummary()
     machine = machine_id()
     own_file = ledger.path.resolve() if isinstance(ledger.path, Path) else None  # not on ClickHouse
-    for inp in _inputs(request.paths, forced, summary, own_file):
-        try:
-            result = _one(ledger, inp, forced, request, machine)
-        except DataError as exc:
-            result = InputResult(inp.location, None, error=exc.message)
-        if result.error == NOT_RECOGNISED and inp.in_directory:
-            # one of many files in a folder (a README, a config, an image): listed, not failed
-            summary.unrecognised.append((inp.location, "no format recognises its content"))
-            continue
-        summary.inputs.append(result)
-        if request.on_input:
-            request.on_input(result)
+    label = _labeller(request, machine)
+    inputs = _inputs(request.paths, forced, summary, own_file)
+    # One input ahead is planned (format, where to resume) while the current one is written,
+    # so that a second process can parse it meanwhile (see _Job). Results come out in input
+    # order all the same.
+    current = _plan_next(ledger, inputs, forced, request, None)
+    upcoming: _Planned | None = None
+    try:
+        while current is not None:
+            upcoming = _plan_next(ledger, inputs, forced, request, current)
+            if (
+                isinstance(current, _Job)
+                and current.batches is None
+                and isinstance(upcoming, _Job)
+                and pair_worker(upcoming.inp)
+            ):
+                upcoming.batches = batches_from_worker(
+                    upcoming.inp, upcoming.source, request.options, label
+                )
+            result = _result(ledger, current, request, machine, label)
+            if result.error == NOT_RECOGNISED and _in_directory(current):
+                # one of many files in a folder (a README, a config, an image): listed, not failed
+                summary.unrecognised.append((result.location, "no format recognises its content"))
+            else:
+                summary.inputs.append(result)
+                if request.on_input:
+                    request.on_input(result)
+            current, upcoming = upcoming, None
+    finally:
+        for left in (current, upcoming):
+            if isinstance(left, _Job) and left.batches is not None:
+                left.batches.close()
     return summary
+
+
+@dataclass
+class _Job:
+    """An input to read: its format, how (mode) and, when a second process was started on it
+    ahead of time, the batches that process sends."""
+
+    inp: InputFile
+    source: Source
+    key: str | None
+    mode: str
+    batches: WorkerBatches | None = None
+
+
+@dataclass
+class _Later:
+    """An input not planned yet: the same file as the one being written (named twice), whose
+    state that write is about to change."""
+
+    inp: InputFile
+
+
+@dataclass
+class _Done:
+    """An input there is nothing to read in (unchanged, empty, not recognised, failed)."""
+
+    inp: InputFile
+    result: InputResult
+
+
+_Planned = InputResult | _Job | _Later | _Done
+
+
+def _in_directory(planned: _Planned) -> bool:
+    """Whether the input was found by walking a folder (a path that could not be read at all
+    was not)."""
+    return isinstance(planned, (_Job, _Later, _Done)) and planned.inp.in_directory
+
+
+def _key(inp: InputFile) -> str | None:
+    return str(inp.path.resolve()) if inp._spool is None else None
+
+
+def _plan_next(
+    ledger: Ledger,
+    inputs: Iterator[InputFile | InputResult],
+    forced: Source | None,
+    request: IngestRequest,
+    current: _Planned | None,
+) -> _Planned | None:
+    item = next(inputs, None)
+    if item is None or isinstance(item, InputResult):
+        return item
+    if isinstance(current, (_Job, _Later)) and _key(current.inp) == _key(item) is not None:
+        return _Later(item)
+    return _plan_one(ledger, item, forced, request)
+
+
+def _plan_one(
+    ledger: Ledger, inp: InputFile, forced: Source | None, request: IngestRequest
+) -> _Done | _Job:
+    try:
+        planned = _plan(ledger, inp, forced)
+    except DataError as exc:
+        return _Done(inp, InputResult(inp.location, None, error=exc.message))
+    return planned if isinstance(planned, _Job) else _Done(inp, planned)
+
+
+def _result(
+    ledger: Ledger, planned: _Planned, request: IngestRequest, machine: str, label: Labeller
+) -> InputResult:
+    if isinstance(planned, _Later):
+        planned = _plan_one(ledger, planned.inp, resolve_format(request.fmt), request)
+    if isinstance(planned, InputResult):
+        return planned
+    if isinstance(planned, _Done):
+        return planned.result
+    try:
+        return _read(ledger, planned, request, machine, label)
+    except DataError as exc:
+        return InputResult(planned.inp.location, None, error=exc.message)
 
 
 def _prefix_hash(inp: InputFile, length: int) -> str:
@@ -223,10 +332,10 @@ def _prefix_hash(inp: InputFile, length: int) -> str:
     return digest.hexdigest()
 
 
-def _one(
-    ledger: Ledger, inp: InputFile, forced: Source | None, request: IngestRequest, machine: str
-) -> InputResult:
-    key = str(inp.path.resolve()) if inp._spool is None else None
+def _plan(ledger: Ledger, inp: InputFile, forced: Source | None) -> InputResult | _Job:
+    """What to do with an input: nothing (unchanged, empty, not recognised), or read it in a
+    format from where the last run stopped (or from the start, when it changed)."""
+    key = _key(inp)
     state = ledger.file_state(key) if key else None
     if (
         state
@@ -266,8 +375,15 @@ def _one(
         # it all again. Records already in the ledger stay (a rotated log's old lines are real
         # usage); lines with ids update theirs, unchanged lines are duplicates.
         mode = "rewritten"
-    result = _ingest_one(ledger, inp, source, request, machine)
-    result.mode = mode
+    return _Job(inp, source, key, mode)
+
+
+def _read(
+    ledger: Ledger, job: _Job, request: IngestRequest, machine: str, label: Labeller
+) -> InputResult:
+    inp, source, key = job.inp, job.source, job.key
+    result = _ingest_one(ledger, inp, source, request, machine, label, job.batches)
+    result.mode = job.mode
     result.pending_tail = inp.pending_tail
     result.skipped = dict(inp.skipped.most_common())
     result.notes = dict(inp.notes.most_common())
@@ -299,51 +415,65 @@ def _save_state(
 
 
 def _ingest_one(
-    ledger: Ledger, inp: InputFile, source: Source, request: IngestRequest, machine: str
+    ledger: Ledger,
+    inp: InputFile,
+    source: Source,
+    request: IngestRequest,
+    machine: str,
+    label: Labeller,
+    started: WorkerBatches | None = None,
 ) -> InputResult:
     result = InputResult(inp.location, source.name)
-    source_name = request.source_name or machine
-    in_worker = use_worker(inp)
-    ingest_id = ledger.begin_ingest(
-        kind=source.name,
-        source_name=source_name,
-        location=inp.location,
-        size=inp.size,
-        mtime=inp.mtime,
-        machine_id=machine,
+    if started is None and use_worker(inp):
+        started = batches_from_worker(inp, source, request.options, label)
+    batches: Iterable[Batch] = (
+        started if started is not None else parse_batches(inp, source, request.options, label)
     )
+    status = "failed"
+    try:
+        ingest_id = ledger.begin_ingest(
+            kind=source.name,
+            source_name=request.source_name or machine,
+            location=inp.location,
+            size=inp.size,
+            mtime=inp.mtime,
+            machine_id=machine,
+        )
+        try:
+            for batch in batches:
+                result.counts += ledger.write(
+                    batch.records,
+                    batch.rejects,
+                    ingest_id=ingest_id,
+                    source_kind=source.name,
+                    keep=source.keep,
+                )
+                result.rejects.extend(batch.rejects)
+                result.models.update(batch.models)
+                if request.on_progress:
+                    c = result.counts
+                    done = c.added + c.updated + c.duplicate + c.rejected
+                    request.on_progress(inp.location, batch.consumed, inp.size, done)
+            status = "ok"
+        finally:
+            try:
+                ledger.finish_ingest(ingest_id, result.counts, status)
+            except DataError:
+                if status == "ok":  # else the error that stopped the ingest is the one to show
+                    raise
+    finally:
+        if started is not None:
+            started.close()
+    return result
+
+
+def _labeller(request: IngestRequest, machine: str) -> Labeller:
+    source_name = request.source_name or machine
 
     def label(rec: UsageRecord) -> UsageRecord:
         return _label(rec, source_name, machine, request.tags)
 
-    status = "failed"
-    if in_worker:
-        batches = batches_from_worker(inp, source, request.options, label)
-    else:
-        batches = parse_batches(inp, source, request.options, label)
-    try:
-        for batch in batches:
-            result.counts += ledger.write(
-                batch.records,
-                batch.rejects,
-                ingest_id=ingest_id,
-                source_kind=source.name,
-                keep=source.keep,
-            )
-            result.rejects.extend(batch.rejects)
-            result.models.update(batch.models)
-            if request.on_progress:
-                c = result.counts
-                done = c.added + c.updated + c.duplicate + c.rejected
-                request.on_progress(inp.location, batch.consumed, inp.size, done)
-        status = "ok"
-    finally:
-        try:
-            ledger.finish_ingest(ingest_id, result.counts, status)
-        except DataError:
-            if status == "ok":  # else the error that stopped the ingest is the one to show
-                raise
-    return result
+    return label
 
 
 def _label(rec: UsageRecord, source_name: str, machine: str, tags: dict[str, str]) -> UsageRecord:

@@ -28,7 +28,8 @@ from llmaudit.model.reject import Reject
 from llmaudit.sources.base import InputFile, Options, Source
 
 BATCH_SIZE = 2000
-WORKER_MIN_BYTES = 4 * 1024 * 1024  # below this, starting a process costs more than it saves
+WORKER_MIN_BYTES = 4 * 1024 * 1024  # one input shared by two processes from this size
+PAIR_MIN_BYTES = 256 * 1024  # the next input parsed ahead from this size (a fork is ~2 ms)
 WORKER_SETTINGS = ("auto", "never", "always")
 
 Labeller = Callable[[UsageRecord], UsageRecord]
@@ -75,20 +76,39 @@ def parse_batches(
     yield batch
 
 
-def use_worker(inp: InputFile) -> bool:
-    """Whether to parse ``inp`` in a second process (see ENV_INGEST_WORKER)."""
+def _setting() -> str:
     setting = os.environ.get(ENV_INGEST_WORKER, "auto").strip().lower() or "auto"
     if setting not in WORKER_SETTINGS:
         raise UsageError(
             f"{ENV_INGEST_WORKER}={setting!r}: must be one of {', '.join(WORKER_SETTINGS)}"
         )
-    if setting == "never" or inp._spool is not None:  # stdin and pipes are read here
-        return False
-    if "fork" not in multiprocessing.get_all_start_methods():
+    return setting
+
+
+def _can_fork(inp: InputFile) -> bool:
+    # stdin and pipes are read here; fork is what lets the child share the parsed state
+    return inp._spool is None and "fork" in multiprocessing.get_all_start_methods()
+
+
+def use_worker(inp: InputFile) -> bool:
+    """Whether to parse ``inp`` in a second process on its own (see ENV_INGEST_WORKER)."""
+    setting = _setting()
+    if setting == "never" or not _can_fork(inp):
         return False
     if setting == "always":
         return True
     return sys.platform == "linux" and (inp.size or 0) >= WORKER_MIN_BYTES and _cores() > 1
+
+
+def pair_worker(inp: InputFile) -> bool:
+    """Whether to start parsing ``inp`` in a second process while this one reads the input
+    before it (a folder of many files: two are parsed at a time)."""
+    setting = _setting()
+    if setting == "never" or not _can_fork(inp):
+        return False
+    if setting == "always":
+        return True
+    return sys.platform == "linux" and (inp.size or 0) >= PAIR_MIN_BYTES and _cores() > 1
 
 
 def _cores() -> int:
@@ -103,43 +123,49 @@ STRIPE_PERIOD = 4  # of every 4 chunks of lines, the child parses 3 and this pro
 CHILD_CHUNKS = frozenset({0, 1, 2})  # (it writes too: about 20 us a record)
 
 
-def batches_from_worker(
-    inp: InputFile, source: Source, opts: Options, label: Labeller
-) -> Iterator[Batch]:
-    """:func:`parse_batches`, run in a forked child. The input's reading state (how far it was
-    read, lines left for the next run, lines skipped by reason) comes back with the last batch.
-    An error the child raises is raised here, as if the input had been parsed here.
+class WorkerBatches:
+    """:func:`parse_batches` of one input, run in a forked child started at once; iterate for
+    the batches, in input order, and :meth:`close` when done (or abandoned). The input's
+    reading state (how far it was read, lines left for the next run, lines skipped by reason)
+    comes back with the last batch. An error the child raises is raised here, as if the input
+    had been parsed here.
 
     When the source reads each line on its own (and the input is a plain file), the lines are
     shared out in chunks of BATCH_SIZE: the child parses three chunks of every four, this
-    process the fourth between its writes, and the batches are handed out in input order."""
-    shared = source.line_independent and inp.resumable
-    mine: InputFile | None = None
-    if shared:
-        size = BATCH_SIZE
-        inp.stripe = (CHILD_CHUNKS, STRIPE_PERIOD, size)
-        mine = replace(
-            inp,
-            stripe=(frozenset(range(STRIPE_PERIOD)) - CHILD_CHUNKS, STRIPE_PERIOD, size),
-            skipped=Counter(),
-            notes=Counter(),
-        )
-    ctx = multiprocessing.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    _widen(receiver)
-    proc = ctx.Process(target=_work, args=(sender, inp, source, opts, label), daemon=True)
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about forking a process with threads (a progress display's);
-        # the child only parses and sends, it takes none of their locks
-        warnings.simplefilter("ignore", DeprecationWarning)
-        proc.start()
-    sender.close()
-    try:
-        child = _from_child(receiver, proc, inp)
+    process the fourth between its writes."""
+
+    def __init__(self, inp: InputFile, source: Source, opts: Options, label: Labeller) -> None:
+        self.inp, self.source, self.opts, self.label = inp, source, opts, label
+        self.mine: InputFile | None = None
+        if source.line_independent and inp.resumable:
+            size = BATCH_SIZE
+            inp.stripe = (CHILD_CHUNKS, STRIPE_PERIOD, size)
+            self.mine = replace(
+                inp,
+                stripe=(frozenset(range(STRIPE_PERIOD)) - CHILD_CHUNKS, STRIPE_PERIOD, size),
+                skipped=Counter(),
+                notes=Counter(),
+            )
+        ctx = multiprocessing.get_context("fork")
+        self.receiver, sender = ctx.Pipe(duplex=False)
+        _widen(self.receiver)
+        self.proc = ctx.Process(target=_work, args=(sender, inp, source, opts, label), daemon=True)
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns about forking a process with threads (a progress
+                # display's); the child only parses and sends, it takes none of their locks
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.proc.start()
+        finally:
+            sender.close()
+
+    def __iter__(self) -> Iterator[Batch]:
+        inp, mine = self.inp, self.mine
+        child = _from_child(self.receiver, self.proc, inp)
         if mine is None:
             yield from child
             return
-        yield from _in_order(child, parse_batches(mine, source, opts, label))
+        yield from _in_order(child, parse_batches(mine, self.source, self.opts, self.label))
         # the input as read by both: a last line still being written was left by whichever
         # read it, so the lesser position is where the next run starts
         inp.pending_tail = inp.pending_tail or mine.pending_tail
@@ -147,12 +173,25 @@ def batches_from_worker(
         inp.lines_read = min(inp.lines_read, mine.lines_read)
         inp.skipped.update(mine.skipped)
         inp.notes.update(mine.notes)
-    finally:
+
+    def close(self) -> None:
+        self.inp.stripe = None
+        self.receiver.close()
+        if self.proc.is_alive():
+            self.proc.terminate()
+        self.proc.join()
+
+
+def batches_from_worker(
+    inp: InputFile, source: Source, opts: Options, label: Labeller
+) -> WorkerBatches | None:
+    """The input's batches from a second process, or None when no process can be started
+    (out of processes or memory): the input is then parsed here, as it would be anyway."""
+    try:
+        return WorkerBatches(inp, source, opts, label)
+    except OSError:
         inp.stripe = None
-        receiver.close()
-        if proc.is_alive():
-            proc.terminate()
-        proc.join()
+        return None
 
 
 def _widen(end: Connection) -> None:
