@@ -90,67 +90,107 @@ def ccusage() -> list[str] | None:
     return [str(local)] if local.exists() else None
 
 
+SESSION_LINES = 1_000  # lines a session file in the corpus of many files
+
+
+def corpus(home: Path, data: Path, split: bool) -> Path:
+    """A Claude config folder holding ``data``: as one session file, or split into session
+    files of SESSION_LINES lines over six project folders (as a real corpus is kept)."""
+    projects = home / "projects"
+    if not split:
+        (projects / "-bench-project").mkdir(parents=True)
+        shutil.copyfile(data, projects / "-bench-project" / "bench-session.jsonl")
+        return projects
+    with data.open() as fh:
+        part: list[str] = []
+        n = 0
+        for line in fh:
+            part.append(line)
+            if len(part) == SESSION_LINES:
+                _session(projects, n, part)
+                part, n = [], n + 1
+        if part:
+            _session(projects, n, part)
+    return projects
+
+
+def _session(projects: Path, n: int, lines: list[str]) -> None:
+    folder = projects / f"-home-dev-project{n % 6}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"session-{n:05d}.jsonl").write_text("".join(lines))
+
+
 def compare_with_ccusage(tmp: str, data: Path, n: int) -> None:
-    """ccusage daily on the same transcripts (one session file in a Claude config folder)
-    against llmaudit's first ingest and its report."""
+    """ccusage daily on the same transcripts (one session file, then many) against llmaudit's
+    first ingest (one process and as by default) and its report."""
     command = ccusage()
     if command is None:
         print("  ccusage: not run (not on PATH, and npm could not install ccusage@20.0.24)")
         return
-    home = Path(tmp) / "claude"
-    (home / "projects" / "-bench-project").mkdir(parents=True)
-    shutil.copyfile(data, home / "projects" / "-bench-project" / "bench-session.jsonl")
-    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(home)}
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        out = subprocess.run(
-            [*command, "daily", "--json", "--offline"], capture_output=True, text=True, env=env
+    for split in (False, True):
+        home = Path(tmp) / f"claude-{split}"
+        projects = corpus(home, data, split)
+        files = sum(1 for _ in projects.rglob("*.jsonl"))
+        env = {**os.environ, "CLAUDE_CONFIG_DIR": str(home)}
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            out = subprocess.run(
+                [*command, "daily", "--json", "--offline"], capture_output=True, text=True, env=env
+            )
+            times.append(time.perf_counter() - start)
+            if out.returncode != 0:
+                print(f"  ccusage: failed: {out.stderr.strip()[:200]}")
+                return
+        base = sorted(times)[1]
+        totals = json.loads(out.stdout)["totals"]
+        db = Path(tmp) / f"cc-vs-ccusage-{split}.db"
+        serial, rss0 = run(
+            ["--db", str(Path(tmp) / f"cc-serial-{split}.db"), "ingest", str(projects)],
+            {"LLMAUDIT_INGEST_WORKER": "never"},
         )
-        times.append(time.perf_counter() - start)
-        if out.returncode != 0:
-            print(f"  ccusage: failed: {out.stderr.strip()[:200]}")
-            return
-    base = sorted(times)[1]
-    totals = json.loads(out.stdout)["totals"]
-    db = Path(tmp) / "cc-vs-ccusage.db"
-    first, rss = run(["--db", str(db), "ingest", str(data)])
-    reports = sorted(run(["--db", str(db), "report", "--format", "json"])[0] for _ in range(3))
-    mine = json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "llmaudit",
-                "--db",
-                str(db),
-                "report",
-                "summary",
-                "--since",
-                "2000-01-01",
-                "--until",
-                "2100-01-01",
-                "--format",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )["report"]["sections"]["summary"]["tokens"]
-    theirs = {
-        "input_uncached": totals["inputTokens"],
-        "cache_read": totals["cacheReadTokens"],
-        "cache_write": totals["cacheCreationTokens"],
-        "output": totals["outputTokens"],
-    }
-    agree = all(mine[k] == v for k, v in theirs.items())
-    print(f"  baseline ccusage 20.0.24 daily --json: {base:.2f} s (median of 3)")
-    print(f"  {'first ingest':<24} {first:7.2f} s {first / base:6.2f}x ccusage  peak RSS {rss} MiB")
-    print(
-        f"  {'report, after':<24} {reports[1]:7.2f} s {base / reports[1]:6.1f}x faster than ccusage"
-    )
-    print(f"  tokens: {'the same as' if agree else 'NOT the same as'} ccusage's: {theirs}")
+        first, rss = run(["--db", str(db), "ingest", str(projects)])
+        reports = sorted(run(["--db", str(db), "report", "--format", "json"])[0] for _ in range(3))
+        mine = json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "llmaudit",
+                    "--db",
+                    str(db),
+                    "report",
+                    "summary",
+                    "--since",
+                    "2000-01-01",
+                    "--until",
+                    "2100-01-01",
+                    "--format",
+                    "json",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )["report"]["sections"]["summary"]["tokens"]
+        theirs = {
+            "input_uncached": totals["inputTokens"],
+            "cache_read": totals["cacheReadTokens"],
+            "cache_write": totals["cacheCreationTokens"],
+            "output": totals["outputTokens"],
+        }
+        agree = all(mine[k] == v for k, v in theirs.items())
+        print(f"  {files} session file(s): ccusage 20.0.24 daily --json {base:.2f} s (median of 3)")
+        for name, secs, mem in (
+            ("first ingest, one process", serial, rss0),
+            ("first ingest", first, rss),
+        ):
+            print(f"    {name:<26} {secs:7.2f} s {secs / base:6.2f}x ccusage  peak RSS {mem} MiB")
+        print(
+            f"    {'report, after':<26} {reports[1]:7.2f} s "
+            f"{base / reports[1]:6.1f}x faster than ccusage"
+        )
+        print(f"    tokens: {'the same as' if agree else 'NOT the same as'} ccusage's: {theirs}")
 
 
 def main() -> None:
