@@ -242,3 +242,20 @@ def test_a_folder_read_two_files_at_a_time_gives_the_same_ledger(run, monkeypatc
     assert len(started) >= 15
     modes = [i["mode"] for i in out["never"][1]["inputs"] if i["path"].endswith("chat.jsonl")]
     assert modes == ["full", "unchanged", "unchanged"]
+
+
+@pytest.mark.both_engines
+def test_a_folder_from_children_exports_the_same_on_either_engine(run, monkeypatch, tmp_path):
+    """The parent keeps its ledger connection (a SQLite file, or HTTP to ClickHouse) while
+    children parse: what it exports is what one process ingests."""
+    shutil.copytree(DATA / "logs", tmp_path / "logs")
+    exports = {}
+    for mode in ("never", "always"):
+        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
+        ingested = run("--db", f"{mode}.db", "ingest", "logs")
+        assert ingested.exit_code == 3, ingested.stderr  # the fixtures hold rejects
+        exported = run("--db", f"{mode}.db", "export", "--format", "jsonl")
+        assert exported.exit_code == 0, exported.stderr
+        exports[mode] = sorted(exported.stdout.splitlines())
+    assert exports["always"] == exports["never"]
+    assert len(exports["never"]) == 64
