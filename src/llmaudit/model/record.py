@@ -238,8 +238,8 @@ def validate(rec: UsageRecord) -> None:
         raise RecordError("is missing", field="model")
     if not isinstance(rec.provider, str) or not rec.provider.strip():
         raise RecordError("is missing", field="provider")
-    for name in ("model", "provider"):
-        _check_text(getattr(rec, name), name)
+    _check_text(rec.model, "model")
+    _check_text(rec.provider, "provider")
     for name in COUNT_FIELDS:
         value = getattr(rec, name)
         if type(value) is int and 0 <= value <= MAX_STORED:
@@ -265,10 +265,11 @@ def validate(rec: UsageRecord) -> None:
         )
     for name in _TEXT_FIELDS:
         value = getattr(rec, name)
-        if value is not None:
-            if type(value) is not str:
-                raise RecordError(f"must be a string, got {type(value).__name__}", field=name)
-            _check_text(value, name)
+        if value is None or (type(value) is str and value.isascii() and len(value) <= MAX_TEXT):
+            continue  # the common cases, checked without a call
+        if type(value) is not str:
+            raise RecordError(f"must be a string, got {type(value).__name__}", field=name)
+        _check_text(value, name)
     if not isinstance(rec.tags, dict):
         raise RecordError("must map non-empty names to strings", field="tags")
     for k, v in rec.tags.items():
