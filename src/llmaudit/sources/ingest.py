@@ -206,11 +206,11 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     # One input ahead is planned (format, where to resume) while the current one is written,
     # so that a second process can parse it meanwhile (see _Job). Results come out in input
     # order all the same.
-    current = _plan_next(ledger, inputs, forced, request, None)
+    current = _plan_next(ledger, inputs, forced, None)
     upcoming: _Planned | None = None
     try:
         while current is not None:
-            upcoming = _plan_next(ledger, inputs, forced, request, current)
+            upcoming = _plan_next(ledger, inputs, forced, current)
             if (
                 isinstance(current, _Job)
                 and current.batches is None
@@ -281,7 +281,6 @@ def _plan_next(
     ledger: Ledger,
     inputs: Iterator[InputFile | InputResult],
     forced: Source | None,
-    request: IngestRequest,
     current: _Planned | None,
 ) -> _Planned | None:
     item = next(inputs, None)
@@ -289,12 +288,10 @@ def _plan_next(
         return item
     if isinstance(current, (_Job, _Later)) and _key(current.inp) == _key(item) is not None:
         return _Later(item)
-    return _plan_one(ledger, item, forced, request)
+    return _plan_one(ledger, item, forced)
 
 
-def _plan_one(
-    ledger: Ledger, inp: InputFile, forced: Source | None, request: IngestRequest
-) -> _Done | _Job:
+def _plan_one(ledger: Ledger, inp: InputFile, forced: Source | None) -> _Done | _Job:
     try:
         planned = _plan(ledger, inp, forced)
     except DataError as exc:
@@ -306,7 +303,7 @@ def _result(
     ledger: Ledger, planned: _Planned, request: IngestRequest, machine: str, label: Labeller
 ) -> InputResult:
     if isinstance(planned, _Later):
-        planned = _plan_one(ledger, planned.inp, resolve_format(request.fmt), request)
+        planned = _plan_one(ledger, planned.inp, resolve_format(request.fmt))
     if isinstance(planned, InputResult):
         return planned
     if isinstance(planned, _Done):
