@@ -1,10 +1,11 @@
 """An input's records in batches ready to write, parsed here or in a second process.
 
-A large input is parsed in a forked child while this process writes what it sends: on two
-cores the parser and SQLite run at once. The child sends prepared rows (key, content hash,
-identity row, provenance), which cost a tenth of a record to send, through a pipe that holds
-about one batch, so memory stays flat in the size of the input. The ledger is written by this
-process alone; the child never touches it.
+A large input is parsed in a forked child while this process writes what it sends, and in a
+folder the next file is parsed in a child while this process reads the current one: on two
+cores a parser and SQLite run at once. The child sends prepared rows (key, content hash,
+identity row, provenance), which cost a tenth of a record to send, through a pipe of 1 MiB
+(a few batches), so memory stays flat in the size of the input. The ledger is written by
+this process alone, in input order; the child never touches it.
 """
 
 from __future__ import annotations
