@@ -210,19 +210,18 @@ def test_a_folder_read_two_files_at_a_time_gives_the_same_ledger(run, monkeypatc
     """auto, as on a machine with two cores: each file is parsed here while a second process
     parses the next one; the results, in input order, and the ledger are those of one process,
     with decoys, an empty file and a file named twice (its second reading sees the first)."""
-    import llmaudit.sources.ingest as ingest_mod
     import llmaudit.sources.worker as worker_mod
 
     monkeypatch.setattr(worker_mod, "PAIR_MIN_BYTES", 0)
     monkeypatch.setattr(worker_mod, "_cores", lambda: 2)
     started = []
-    real_start = ingest_mod.batches_from_worker
+    real_hand = worker_mod.ParserProcess.hand
 
-    def counted(inp, *args):
+    def counted(self, inp, *args):
         started.append(inp.location)
-        return real_start(inp, *args)
+        return real_hand(self, inp, *args)
 
-    monkeypatch.setattr(ingest_mod, "batches_from_worker", counted)
+    monkeypatch.setattr(worker_mod.ParserProcess, "hand", counted)
     shutil.copytree(DATA / "logs", tmp_path / "logs")
     (tmp_path / "logs" / "empty.jsonl").write_text("")
     (tmp_path / "logs" / "notes.json").write_text('{"not": "usage"}')
@@ -238,7 +237,7 @@ def test_a_folder_read_two_files_at_a_time_gives_the_same_ledger(run, monkeypatc
             _ledger_state(tmp_path / f"{mode}.db"),
         )
     assert out["auto"] == out["never"]
-    # every other file of the folder went to a second process (so this compared something)
+    # every other file of the folder went to the parsing process (so this compared something)
     assert len(started) >= 15
     modes = [i["mode"] for i in out["never"][1]["inputs"] if i["path"].endswith("chat.jsonl")]
     assert modes == ["full", "unchanged", "unchanged"]
@@ -259,3 +258,38 @@ def test_a_folder_from_children_exports_the_same_on_either_engine(run, monkeypat
         exports[mode] = sorted(exported.stdout.splitlines())
     assert exports["always"] == exports["never"]
     assert len(exports["never"]) == 64
+
+
+def test_a_parsing_process_that_dies_fails_its_file_only(run, monkeypatch, tmp_path):
+    """In a folder, the file the parsing process was reading when it died is reported (exit
+    3) and read again next time; the files after it are parsed here, and nothing is lost."""
+    import llmaudit.sources.llmaudit_jsonl as jsonl
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "PAIR_MIN_BYTES", 0)
+    monkeypatch.setattr(worker_mod, "_cores", lambda: 2)
+    parent = os.getpid()
+    real = jsonl.record_from_object
+
+    def dies_in_the_child_on_b(obj, location=None):
+        if os.getpid() != parent and location and "b.jsonl" in location:
+            os._exit(9)
+        return real(obj, location)
+
+    monkeypatch.setattr(jsonl, "record_from_object", dies_in_the_child_on_b)
+    line = '{{"ts": "2026-10-01T00:00:0{n}Z", "model": "gpt-4o", "request_id": "{f}{n}"}}\n'
+    (tmp_path / "logs").mkdir()
+    for name in ("a", "b", "c", "d"):
+        text = "".join(line.format(n=n, f=name) for n in range(1, 4))
+        (tmp_path / "logs" / f"{name}.jsonl").write_text(text)
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "auto")
+    result = run("--db", "d.db", "ingest", "logs")
+    assert result.exit_code == 3
+    assert "b.jsonl: the process parsing it stopped (exit status 9)" in result.stderr
+    for name in ("a", "c", "d"):
+        assert f"{name}.jsonl: 3 added, 0 updated, 0 duplicate, 0 rejected" in result.stderr
+    monkeypatch.setattr(jsonl, "record_from_object", real)
+    again = run("--db", "d.db", "ingest", "logs")
+    assert again.exit_code == 0
+    assert "b.jsonl: 3 added, 0 updated, 0 duplicate, 0 rejected" in again.stderr
+    assert "a.jsonl: unchanged since the last ingest" in again.stderr

@@ -15,14 +15,13 @@ import socket
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmaudit.constants import ENV_MACHINE_ID
 from llmaudit.errors import DataError, UsageError
 from llmaudit.ledger.store import Ledger
 from llmaudit.ledger.writes import WriteCounts
-from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord
 from llmaudit.model.reject import Reject
 from llmaudit.sources.base import InputFile, Options, Source, walk
 from llmaudit.sources.common import LINE_ERRORS
@@ -30,10 +29,13 @@ from llmaudit.sources.registry import FORMATS
 from llmaudit.sources.worker import (
     Batch,
     Labeller,
-    WorkerBatches,
+    Labels,
+    ParserProcess,
+    Started,
     batches_from_worker,
     pair_worker,
     parse_batches,
+    start_parser,
     use_worker,
 )
 
@@ -208,18 +210,21 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     # order all the same.
     current = _plan_next(ledger, inputs, forced, None)
     upcoming: _Planned | None = None
+    parser: ParserProcess | None = None  # started when a second file is worth handing it
     try:
         while current is not None:
             upcoming = _plan_next(ledger, inputs, forced, current)
             if (
                 isinstance(current, _Job)
-                and current.batches is None
+                and current.batches is None  # parsed here: the parser is free for the next
                 and isinstance(upcoming, _Job)
                 and pair_worker(upcoming.inp)
             ):
-                upcoming.batches = batches_from_worker(
-                    upcoming.inp, upcoming.source, request.options, label
-                )
+                parser = parser or start_parser()
+                if parser is not None and parser.usable:
+                    upcoming.batches = parser.hand(
+                        upcoming.inp, upcoming.source, request.options, label
+                    )
             result = _result(ledger, current, request, machine, label)
             if result.error == NOT_RECOGNISED and _in_directory(current):
                 # one of many files in a folder (a README, a config, an image): listed, not failed
@@ -233,6 +238,8 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
         for left in (current, upcoming):
             if isinstance(left, _Job) and left.batches is not None:
                 left.batches.close()
+        if parser is not None:
+            parser.close()
     return summary
 
 
@@ -245,7 +252,7 @@ class _Job:
     source: Source
     key: str | None
     mode: str
-    batches: WorkerBatches | None = None
+    batches: Started | None = None
 
 
 @dataclass
@@ -418,7 +425,7 @@ def _ingest_one(
     request: IngestRequest,
     machine: str,
     label: Labeller,
-    started: WorkerBatches | None = None,
+    started: Started | None = None,
 ) -> InputResult:
     result = InputResult(inp.location, source.name)
     if started is None and use_worker(inp):
@@ -464,31 +471,5 @@ def _ingest_one(
     return result
 
 
-def _labeller(request: IngestRequest, machine: str) -> Labeller:
-    source_name = request.source_name or machine
-
-    def label(rec: UsageRecord) -> UsageRecord:
-        return _label(rec, source_name, machine, request.tags)
-
-    return label
-
-
-def _label(rec: UsageRecord, source_name: str, machine: str, tags: dict[str, str]) -> UsageRecord:
-    """Provenance, and the batch's --tag labels (an attribution name fills that field)."""
-    if not tags:
-        # Hot path: provenance is not validated, so set it on the (already valid) record
-        # without building and validating a copy.
-        object.__setattr__(rec, "source_name", source_name)
-        object.__setattr__(rec, "machine_id", machine)
-        return rec
-    changes: dict = {"source_name": source_name, "machine_id": machine}
-    if tags:
-        merged = dict(rec.tags)
-        for name, value in tags.items():
-            if name in ATTRIBUTION_FIELDS and name != "api_key":
-                if getattr(rec, name) is None:
-                    changes[name] = value
-            else:
-                merged.setdefault(name, value)
-        changes["tags"] = merged
-    return replace(rec, **changes)
+def _labeller(request: IngestRequest, machine: str) -> Labels:
+    return Labels(request.source_name or machine, machine, dict(request.tags))

@@ -10,6 +10,7 @@ this process alone, in input order; the child never touches it.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -24,16 +25,44 @@ from typing import Any
 from llmaudit.constants import ENV_INGEST_WORKER
 from llmaudit.errors import DataError, LlmauditError, UsageError
 from llmaudit.ledger.writes import Prepared, prepare
-from llmaudit.model.record import UsageRecord
+from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord
 from llmaudit.model.reject import Reject
 from llmaudit.sources.base import InputFile, Options, Source
 
 BATCH_SIZE = 2000
 WORKER_MIN_BYTES = 4 * 1024 * 1024  # one input shared by two processes from this size
-PAIR_MIN_BYTES = 256 * 1024  # the next input parsed ahead from this size (a fork is ~2 ms)
+PAIR_MIN_BYTES = 16 * 1024  # the next input handed to the parsing process from this size
 WORKER_SETTINGS = ("auto", "never", "always")
 
 Labeller = Callable[[UsageRecord], UsageRecord]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Provenance, and the batch's --tag labels (an attribution name fills that field): what
+    an ingest adds to each record it reads. Plain data, so a parsing process can be handed it."""
+
+    source_name: str
+    machine: str
+    tags: dict[str, str]
+
+    def __call__(self, rec: UsageRecord) -> UsageRecord:
+        if not self.tags:
+            # Hot path: provenance is not validated, so set it on the (already valid) record
+            # without building and validating a copy.
+            object.__setattr__(rec, "source_name", self.source_name)
+            object.__setattr__(rec, "machine_id", self.machine)
+            return rec
+        changes: dict[str, Any] = {"source_name": self.source_name, "machine_id": self.machine}
+        merged = dict(rec.tags)
+        for name, value in self.tags.items():
+            if name in ATTRIBUTION_FIELDS and name != "api_key":
+                if getattr(rec, name) is None:
+                    changes[name] = value
+            else:
+                merged.setdefault(name, value)
+        changes["tags"] = merged
+        return replace(rec, **changes)
 
 
 @dataclass
@@ -195,6 +224,79 @@ def batches_from_worker(
         return None
 
 
+class ParserProcess:
+    """One child for a whole ingest that parses the inputs it is handed, one at a time, in the
+    order handed: a folder's files are parsed two at a time (one here, the next there) without
+    a process started per file. Started on first use; :meth:`close` ends it."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("fork")
+        jobs_in, self.jobs = ctx.Pipe(duplex=False)
+        self.receiver, results = ctx.Pipe(duplex=False)
+        _widen(self.receiver)
+        self.proc = ctx.Process(target=_serve, args=(jobs_in, results), daemon=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # as in WorkerBatches
+                self.proc.start()
+        finally:
+            jobs_in.close()
+            results.close()
+        self.usable = True
+
+    def hand(self, inp: InputFile, source: Source, opts: Options, label: Labels) -> Handed:
+        # what the child needs to read the input itself: not a whole document parsed here
+        job = replace(inp, _document=[], _sample=[], skipped=Counter(), notes=Counter())
+        self.jobs.send((job, source, opts, label))
+        return Handed(self, inp)
+
+    def close(self) -> None:
+        self.usable = False
+        with contextlib.suppress(OSError):  # already gone
+            self.jobs.send(None)
+        self.jobs.close()
+        self.receiver.close()
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join()
+
+
+class Handed:
+    """The batches of an input handed to a :class:`ParserProcess`, read in turn."""
+
+    def __init__(self, parser: ParserProcess, inp: InputFile) -> None:
+        self.parser, self.inp, self.finished = parser, inp, False
+
+    def __iter__(self) -> Iterator[Batch]:
+        try:
+            yield from _from_child(self.parser.receiver, self.parser.proc, self.inp)
+        except GeneratorExit:  # the reader stopped early (see close)
+            raise
+        except BaseException:
+            # the child said this input failed (and waits for the next), or it is gone
+            self.finished = True
+            if not self.parser.proc.is_alive():
+                self.parser.usable = False
+            raise
+        self.finished = True
+
+    def close(self) -> None:
+        if not self.finished:  # left half read: what the child sends next belongs to no one
+            self.parser.close()
+
+
+Started = WorkerBatches | Handed  # an input's batches from a second process
+
+
+def start_parser() -> ParserProcess | None:
+    """A :class:`ParserProcess`, or None when no process can be started."""
+    try:
+        return ParserProcess()
+    except OSError:
+        return None
+
+
 def _widen(end: Connection) -> None:
     """A pipe of 1 MiB (Linux's default is 64 KiB, a fraction of one batch), so the child
     parses on while this process parses its own chunk or writes, instead of waiting for
@@ -242,19 +344,41 @@ def _from_child(receiver: Connection, proc: Any, inp: InputFile) -> Iterator[Bat
             raise RuntimeError(f"parsing {inp.location} failed:\n{payload}")
 
 
+def _parse_and_send(
+    sender: Connection, inp: InputFile, source: Source, opts: Options, label: Labeller
+) -> None:
+    """Parse one input and send its batches, then its reading state or its error."""
+    try:
+        for batch in parse_batches(inp, source, opts, label):
+            sender.send(("batch", batch))
+        state = (inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes)
+        sender.send(("done", state))
+    except LlmauditError as exc:
+        sender.send(("error", exc))
+    except Exception:  # a bug in a parser: sent to the parent, which raises it
+        sender.send(("crash", traceback.format_exc()))
+
+
+def _serve(jobs: Connection, sender: Connection) -> None:
+    try:
+        try:
+            while True:
+                job = jobs.recv()
+                if job is None:
+                    break
+                _parse_and_send(sender, *job)
+        finally:
+            sender.close()
+    finally:
+        os._exit(0)  # as in _work
+
+
 def _work(
     sender: Connection, inp: InputFile, source: Source, opts: Options, label: Labeller
 ) -> None:
     try:
         try:
-            for batch in parse_batches(inp, source, opts, label):
-                sender.send(("batch", batch))
-            state = (inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes)
-            sender.send(("done", state))
-        except LlmauditError as exc:
-            sender.send(("error", exc))
-        except BaseException:  # sent to the parent, which raises it
-            sender.send(("crash", traceback.format_exc()))
+            _parse_and_send(sender, inp, source, opts, label)
         finally:
             sender.close()
     finally:
