@@ -293,3 +293,29 @@ def test_a_parsing_process_that_dies_fails_its_file_only(run, monkeypatch, tmp_p
     assert again.exit_code == 0
     assert "b.jsonl: 3 added, 0 updated, 0 duplicate, 0 rejected" in again.stderr
     assert "a.jsonl: unchanged since the last ingest" in again.stderr
+
+
+def test_a_parsing_process_gone_between_files_takes_no_more(tmp_path):
+    """Handing a file to a parsing process that is gone (killed while idle) gives None: the
+    ingest parses that file itself instead of failing."""
+    from llmaudit.sources.base import InputFile, Options
+    from llmaudit.sources.registry import FORMATS
+    from llmaudit.sources.worker import Labels, ParserProcess
+
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"ts": "2026-10-01T00:00:00Z", "model": "gpt-4o"}\n')
+    parser = ParserProcess()
+    try:
+        handed = parser.hand(
+            InputFile.from_path(path), FORMATS["llmaudit"], Options(), Labels("s", "m", {})
+        )
+        assert handed is not None
+        assert [len(b.records) for b in handed] == [1]
+        parser.proc.kill()
+        parser.proc.join()
+        again = parser.hand(
+            InputFile.from_path(path), FORMATS["llmaudit"], Options(), Labels("s", "m", {})
+        )
+        assert again is None and parser.usable is False
+    finally:
+        parser.close()

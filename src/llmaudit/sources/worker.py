@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import sys
 import traceback
 import warnings
@@ -244,10 +245,20 @@ class ParserProcess:
             results.close()
         self.usable = True
 
-    def hand(self, inp: InputFile, source: Source, opts: Options, label: Labels) -> Handed:
+    def hand(self, inp: InputFile, source: Source, opts: Options, label: Labels) -> Handed | None:
+        """The input's batches, to be read in turn; None when the input is better parsed
+        here after all (the process is gone, or the job cannot be sent to it)."""
         # what the child needs to read the input itself: not a whole document parsed here
         job = replace(inp, _document=[], _sample=[], skipped=Counter(), notes=Counter())
-        self.jobs.send((job, source, opts, label))
+        try:
+            payload = pickle.dumps((job, source, opts, label))
+        except (pickle.PicklingError, TypeError, AttributeError):  # nothing was sent
+            return None
+        try:
+            self.jobs.send_bytes(payload)
+        except OSError:  # the process is gone
+            self.usable = False
+            return None
         return Handed(self, inp)
 
     def close(self) -> None:
@@ -363,7 +374,7 @@ def _serve(jobs: Connection, sender: Connection) -> None:
     try:
         try:
             while True:
-                job = jobs.recv()
+                job = jobs.recv()  # an unpickled (input, source, options, labels)
                 if job is None:
                     break
                 _parse_and_send(sender, *job)
