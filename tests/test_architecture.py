@@ -15,7 +15,7 @@ PACKAGE = SRC / "llmaudit"
 # the pairs in PEERS. docs/architecture.md draws the same picture.
 LAYERS: list[set[str]] = [
     {"model", "errors", "constants", "__init__"},  # the domain
-    {"http"},  # the one HTTP client
+    {"http", "cache"},  # the one HTTP client; built things kept in the user's cache folder
     {"ledger", "pricing"},
     {"sources", "analysis", "estimate"},
     {"render"},

@@ -89,38 +89,19 @@ def _packaged_ranks(url: str, expected_hash: str | None = None) -> dict[bytes, i
 
 
 # Decoding a BPE file's 200,000 base64 lines takes ~0.3 s: the decoded ranks are kept in the
-# user's cache folder, named by the file's SHA-256 (so a new file is decoded afresh). Any
-# trouble with the cache falls back to decoding.
-def _cache_file(digest: str) -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("llmaudit", appauthor=False)) / f"bpe-{digest[:32]}.pickle"
-
-
+# user's cache folder (llmaudit.cache), named by the file's SHA-256 (so a new file is decoded
+# afresh). Any trouble with the cache falls back to decoding.
 def _cached_ranks(digest: str) -> dict[bytes, int] | None:
-    import pickle
+    from llmaudit import cache as user_cache
 
-    try:
-        with _cache_file(digest).open("rb") as fh:
-            ranks = pickle.load(fh)
-    except Exception:  # no cache yet, or one we cannot read: decode
-        return None
+    ranks = user_cache.load(f"bpe-{digest[:32]}")
     return ranks if isinstance(ranks, dict) else None
 
 
 def _cache_ranks(digest: str, ranks: dict[bytes, int]) -> None:
-    import os
-    import pickle
+    from llmaudit import cache as user_cache
 
-    try:
-        path = _cache_file(digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(ranks, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-    except Exception:  # a cache we cannot write is no error
-        pass
+    user_cache.save(f"bpe-{digest[:32]}", ranks)
 
 
 @cache

@@ -280,42 +280,25 @@ def _bundled_table(path: Path) -> PriceTable:
     command the ~0.15 s of parsing and checking 1,500 entries. Any trouble with the cache
     (unreadable, corrupt, from another version, read-only) builds the table from the file."""
     import hashlib
-    import os
-    import pickle
 
-    from llmaudit import __version__
+    from llmaudit import __version__, cache
 
     try:
         text = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read price file: {exc.strerror}") from exc
-    cache = None
-    try:
-        from platformdirs import user_cache_dir
-
-        digest = hashlib.sha256(text + f"{__version__}:{CACHE_FORMAT}".encode()).hexdigest()
-        cache = Path(user_cache_dir("llmaudit", appauthor=False)) / f"pricing-{digest[:32]}.pickle"
-        with cache.open("rb") as fh:
-            built = pickle.load(fh)
-        if isinstance(built, PriceTable) and built.files == [str(path)]:
-            return built
-    except Exception:  # no cache yet, or one we cannot use: build the table
-        pass
+    digest = hashlib.sha256(text + f"{__version__}:{CACHE_FORMAT}".encode()).hexdigest()
+    name = f"pricing-{digest[:32]}"
+    built = cache.load(name)
+    if isinstance(built, PriceTable) and built.files == [str(path)]:
+        return built
     table = PriceTable({}, {}, [], [])
     data = read_file(path)
     apply_layer(table, path, data)
     if isinstance(data.get("generated"), date):
         table.generated = data["generated"]
     table.index()
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(cache)
-        except Exception:  # a cache we cannot write is no error
-            pass
+    cache.save(name, table)
     return table
 
 
