@@ -123,23 +123,22 @@ def _can_fork(inp: InputFile) -> bool:
 
 def use_worker(inp: InputFile) -> bool:
     """Whether to parse ``inp`` in a second process on its own (see ENV_INGEST_WORKER)."""
-    setting = _setting()
-    if setting == "never" or not _can_fork(inp):
-        return False
-    if setting == "always":
-        return True
-    return sys.platform == "linux" and (inp.size or 0) >= WORKER_MIN_BYTES and _cores() > 1
+    return _wanted(inp, WORKER_MIN_BYTES)
 
 
 def pair_worker(inp: InputFile) -> bool:
-    """Whether to start parsing ``inp`` in a second process while this one reads the input
-    before it (a folder of many files: two are parsed at a time)."""
+    """Whether to hand ``inp`` to the parsing process while this one reads the input before
+    it (a folder of many files: two are parsed at a time)."""
+    return _wanted(inp, PAIR_MIN_BYTES)
+
+
+def _wanted(inp: InputFile, min_bytes: int) -> bool:
     setting = _setting()
     if setting == "never" or not _can_fork(inp):
         return False
     if setting == "always":
         return True
-    return sys.platform == "linux" and (inp.size or 0) >= PAIR_MIN_BYTES and _cores() > 1
+    return sys.platform == "linux" and (inp.size or 0) >= min_bytes and _cores() > 1
 
 
 def _cores() -> int:

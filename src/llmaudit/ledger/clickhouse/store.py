@@ -719,7 +719,9 @@ class ClickHouseLedger:
         first, last = self.conn.one(query, "tt")
         return _instant(first), _instant(last)
 
-    def timing_sample(self, filters: Filters, limit: int) -> TimingSample:
+    def _timed(self, filters: Filters, limit: int) -> tuple[str, int, int]:
+        """The WHERE clause of the timed records ``filters`` select, thinned to an even
+        sample (every step-th by key hash) of at most about ``limit``; their count; the step."""
         where = q.where(filters)
         cond = "(latency_ms IS NOT NULL OR ttft_ms IS NOT NULL)"
         clause = f"{where} AND {cond}" if where else f"WHERE {cond}"
@@ -727,6 +729,10 @@ class ClickHouseLedger:
         step = max(1, -(-total // limit))
         if step > 1:
             clause += f" AND cityHash64(dedupe_key) % {step} = 0"
+        return clause, total, step
+
+    def timing_sample(self, filters: Filters, limit: int) -> TimingSample:
+        clause, total, step = self._timed(filters, limit)
         rows = self.conn.rows(
             f"SELECT model, latency_ms, ttft_ms, output FROM {self.t('records')} FINAL {clause}",
             "Sffi",
@@ -740,13 +746,7 @@ class ClickHouseLedger:
         sketch = self._from_sketch(filters, limit)
         if sketch is not None:
             return sketch
-        where = q.where(filters)
-        cond = "(latency_ms IS NOT NULL OR ttft_ms IS NOT NULL)"
-        clause = f"{where} AND {cond}" if where else f"WHERE {cond}"
-        total = self.conn.one(f"SELECT count() FROM {self.t('records')} FINAL {clause}", "i")[0]
-        step = max(1, -(-total // limit))
-        if step > 1:
-            clause += f" AND cityHash64(dedupe_key) % {step} = 0"
+        clause, _total, step = self._timed(filters, limit)
         itl = "(latency_ms - ttft_ms) / (toFloat64(output) - 1)"
         itl_ok = "output > 1 AND latency_ms >= ttft_ms"
         rows = []
