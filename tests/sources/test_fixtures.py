@@ -301,6 +301,17 @@ EXPECTED["cloudflare_ai_gateway_logs.json"] = (
     },
 )
 
+# Billing rows: an hour of one SKU each, no request count (requests 0). Flash: 1,983,966 +
+# 1,000,000 (the EUR row) input, 500,000 cache reads, 461,280 + 100,000 (batch) + 200,000
+# (thinking) output. Storage, audio input and a Compute Engine row are skipped.
+GCP_BILLING = {
+    "gemini-2.5-flash": (0, 2_983_966, 500_000, 0, 0, 761_280, 200_000),
+    "gemini-2.5-pro": (0, 400_000 + 1_000_000, 0, 0, 0, 0, 0),
+    "gemini-9.9-flash": (0, 100_000, 0, 0, 0, 0, 0),
+}
+EXPECTED["gcp_billing_export.jsonl"] = ("gcp-billing", GCP_BILLING)
+EXPECTED["gcp_billing_export.csv"] = ("gcp-billing", GCP_BILLING)
+
 # Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
 REJECTED = {
     "llm_logs.sqlite": [

@@ -7,6 +7,7 @@ from llmaudit.sources.bedrock import BedrockLogs
 from llmaudit.sources.claude_code import ClaudeCode
 from llmaudit.sources.cloudflare import CloudflareGateway
 from llmaudit.sources.codex import CodexRollout
+from llmaudit.sources.gcp_billing import GcpBilling
 from llmaudit.sources.gemini_cli import GeminiCli
 from llmaudit.sources.helicone import Helicone
 from llmaudit.sources.langfuse import Langfuse
@@ -33,6 +34,7 @@ FORMATS: dict[str, Source] = {
         OpenAIBatch(),
         BedrockLogs(),
         CloudflareGateway(),
+        GcpBilling(),
         LiteLLMSpendLogs(),
         LiteLLMPayload(),
         Langfuse(),
