@@ -312,6 +312,19 @@ GCP_BILLING = {
 EXPECTED["gcp_billing_export.jsonl"] = ("gcp-billing", GCP_BILLING)
 EXPECTED["gcp_billing_export.csv"] = ("gcp-billing", GCP_BILLING)
 
+# OpenRouter's activity export: prompt includes cached, completion includes reasoning.
+EXPECTED["openrouter_activity_export.csv"] = (
+    "openrouter-export",
+    {
+        "openai/gpt-4o-mini-2024-07-18": (1, 176, 1024, 0, 0, 300, 0),
+        "anthropic/claude-4.5-sonnet-20250929": (1, 2000, 0, 0, 0, 500, 0),
+        "openai/gpt-5-2025-08-07": (1, 1000, 0, 0, 0, 2000, 1536),
+        "deepseek/deepseek-chat-v3.1": (1, 500, 0, 0, 0, 40, 0),
+        "google/gemini-2.5-flash": (1, 1000, 0, 0, 0, 300, 0),
+        "meta-llama/llama-3.3-70b-instruct:free": (1, 800, 0, 0, 0, 120, 0),
+    },
+)
+
 # Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
 REJECTED = {
     "llm_logs.sqlite": [

@@ -170,7 +170,7 @@ def test_a_query_result_array_with_underscored_columns_and_string_numbers(run, t
     assert _spend(run, "q.db")["spend_usd"] == "1.7483898"
 
 
-def test_a_bad_line_is_rejected_and_an_appended_line_read_once(run, tmp_path):
+def test_a_bad_line_is_rejected_and_a_later_extract_adds_its_new_rows(run, tmp_path):
     lines = FIXTURE.read_text().splitlines()
     bad = json.loads(lines[1])
     bad["usage"]["amount"] = "lots"
@@ -180,10 +180,10 @@ def test_a_bad_line_is_rejected_and_an_appended_line_read_once(run, tmp_path):
     assert res.exit_code == 3
     assert "billing.jsonl:2: usage.amount: must be a number, got 'lots'" in res.stderr
     assert "2 added" in res.stderr and "1 rejected" in res.stderr
-    with path.open("a") as fh:
+    with path.open("a") as fh:  # the next extract: the same rows and one more
         fh.write(lines[3] + "\n")
     res = run("--db", "g.db", "ingest", "billing.jsonl")
-    assert "1 added" in res.stderr and "0 duplicate" in res.stderr
+    assert "1 added, 0 updated, 2 duplicate, 1 rejected" in res.stderr
     assert sorted(r["model"] for r in _export(run)) == [
         "gemini-2.5-flash",
         "gemini-2.5-flash",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -108,6 +108,23 @@ def any_time(value: Any, field: str) -> datetime:
         if number / scale < 10**10:
             return unix_time(value, field, scale)
     raise RecordError(f"must be a time, got {value!r}", field=field)
+
+
+def utc_naive(value: Any, field: str, tz: tzinfo | None = None) -> datetime:
+    """A time its producer writes without an offset but documents as UTC (LiteLLM's
+    '2026-08-18 09:14:03.401', BigQuery's TIMESTAMPs, OpenRouter's export): UTC, or the zone
+    ``ingest --tz`` names. A time with an offset keeps it; a number is a Unix time."""
+    if isinstance(value, str):
+        try:
+            return parse_ts(value, field)
+        except RecordError as exc:
+            if "no time zone offset" not in exc.reason:
+                raise
+            if tz is None or tz is timezone.utc:
+                return parse_ts(value.strip() + "Z", field)
+            local = datetime.fromisoformat(value.strip().replace(" ", "T")).replace(tzinfo=tz)
+            return parse_ts(local.isoformat(), field)
+    return any_time(value, field)
 
 
 def text(value: Any) -> str | None:

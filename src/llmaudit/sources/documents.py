@@ -3,6 +3,7 @@ JSON lines, as (position, raw text, object) triples like ``json_lines``."""
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -79,3 +80,26 @@ def _document(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
         items = [doc]
     for i, item in enumerate(items, 1):
         yield i, json.dumps(item, default=str)[:4096], item
+
+
+def csv_rows(inp: InputFile) -> Iterator[tuple[int, str, dict[str, str] | Reject]]:
+    """A CSV with a header, as (line, raw text, row) triples; a row whose number of cells is
+    not the header's is a Reject in its place."""
+    with inp.open_text() as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            raw = ",".join(v for v in row.values() if isinstance(v, str))[:4096]
+            if None in row or any(v is None for v in row.values()):
+                yield (
+                    reader.line_num,
+                    raw,
+                    Reject(
+                        inp.location,
+                        reader.line_num,
+                        "row has a different number of columns than the header",
+                        None,
+                        raw,
+                    ),
+                )
+            else:
+                yield reader.line_num, raw, row

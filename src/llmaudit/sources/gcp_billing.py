@@ -28,7 +28,6 @@ table. A row's hours have no request count, so its ``requests`` is 0.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from collections.abc import Iterator
@@ -39,10 +38,16 @@ from typing import Any
 from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
-from llmaudit.model.values import parse_ts
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, attribution, count, line_reject, text
-from llmaudit.sources.documents import rows
+from llmaudit.sources.common import (
+    LINE_ERRORS,
+    attribution,
+    count,
+    line_reject,
+    text,
+    utc_naive,
+)
+from llmaudit.sources.documents import csv_rows, rows
 
 KIND = "gcp-billing"
 SERVICES = {"gemini api", "vertex ai", "generative language api"}
@@ -115,11 +120,7 @@ def bq_time(value: Any, field: str) -> datetime:
     raw = text(value)
     if raw is None:
         raise RecordError("is missing", field=field)
-    if raw.endswith(" UTC"):
-        raw = raw[:-4].rstrip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", raw):
-        raw += "Z"
-    return parse_ts(raw, field)
+    return utc_naive(raw.removesuffix(" UTC").rstrip(), field)
 
 
 def _number(value: Any, field: str) -> Decimal:
@@ -290,7 +291,7 @@ class GcpBilling(Source):
     name = KIND
     summary = "Google Cloud Billing export (BigQuery rows as JSON lines, JSON or CSV): Gemini"
     extensions = (".jsonl", ".json", ".csv")
-    appendable = True
+    # Extracts are written whole: a grown file is read again, its known rows duplicates.
 
     def sniff(self, head: str) -> bool:
         first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
@@ -302,7 +303,7 @@ class GcpBilling(Source):
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         head = inp.head(4096).lstrip("\ufeff \t\r\n")
-        source = self._json(inp) if head.startswith(("[", "{")) else self._csv(inp)
+        source = rows(inp) if head.startswith(("[", "{")) else csv_rows(inp)
         for pos, raw, obj in source:
             if isinstance(obj, Reject):
                 yield obj
@@ -316,26 +317,3 @@ class GcpBilling(Source):
                 inp.skipped[f"billing rows not read as token usage: {skip.reason}"] += 1
             except LINE_ERRORS as err:
                 yield line_reject(err, inp.location, pos, raw)
-
-    def _json(self, inp: InputFile) -> Iterator[tuple[int, str, Any]]:
-        yield from rows(inp)
-
-    def _csv(self, inp: InputFile) -> Iterator[tuple[int, str, Any]]:
-        with inp.open_text() as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                raw = ",".join(v for v in row.values() if isinstance(v, str))[:4096]
-                if None in row or any(v is None for v in row.values()):
-                    yield (
-                        reader.line_num,
-                        raw,
-                        Reject(
-                            inp.location,
-                            reader.line_num,
-                            "row has a different number of columns than the header",
-                            None,
-                            raw,
-                        ),
-                    )
-                    continue
-                yield reader.line_num, raw, row

@@ -10,7 +10,6 @@ twice by the export tool.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -29,7 +28,7 @@ from llmaudit.sources.common import (
     line_reject,
     text,
 )
-from llmaudit.sources.documents import rows
+from llmaudit.sources.documents import csv_rows, rows
 
 KIND = "helicone"
 CSV_HEADER = (
@@ -166,20 +165,8 @@ class Helicone(Source):
                 else:
                     yield self._one(obj, inp.location, pos, raw)
             return
-        with inp.open_text() as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                raw = ",".join(v for v in row.values() if isinstance(v, str))[:4096]
-                if None in row or any(v is None for v in row.values()):
-                    yield Reject(
-                        inp.location,
-                        reader.line_num,
-                        "row has a different number of columns than the header",
-                        None,
-                        raw,
-                    )
-                    continue
-                yield self._one(row, inp.location, reader.line_num, raw)
+        for pos, raw, row in csv_rows(inp):
+            yield row if isinstance(row, Reject) else self._one(row, inp.location, pos, raw)
 
     def _one(self, row: dict, location: str, pos: int, raw: str) -> Item:
         try:

@@ -9,15 +9,14 @@ and (in current versions) cache writes; the cache split lives in ``usage_object`
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from datetime import datetime, timezone, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
-from llmaudit.model.values import parse_ts, to_decimal
+from llmaudit.model.values import to_decimal
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (
@@ -31,8 +30,9 @@ from llmaudit.sources.common import (
     line_reject,
     loads,
     text,
+    utc_naive,
 )
-from llmaudit.sources.documents import rows
+from llmaudit.sources.documents import csv_rows, rows
 
 PROVIDER_IDS = ("chatcmpl-", "msg_", "resp_", "cmpl-")
 SPENDLOG_COLUMNS = {"request_id", "call_type", "spend", "prompt_tokens", "startTime", "model"}
@@ -45,22 +45,6 @@ def _json(value: Any) -> Any:
         except ValueError:
             return None
     return value
-
-
-def _utc_naive(value: Any, field: str, tz: tzinfo | None = None):
-    """LiteLLM writes times without an offset ('2026-08-18 09:14:03.401', psql and its JSON
-    alike); they are UTC (the proxy's database time), or the zone ``ingest --tz`` names."""
-    if isinstance(value, str):
-        try:
-            return parse_ts(value, field)
-        except RecordError as exc:
-            if "no time zone offset" not in exc.reason:
-                raise
-            if tz is None or tz is timezone.utc:
-                return parse_ts(value.strip() + "Z", field)
-            local = datetime.fromisoformat(value.strip().replace(" ", "T")).replace(tzinfo=tz)
-            return parse_ts(local.isoformat(), field)
-    return any_time(value, field)
 
 
 def tokens_from(prompt: Any, completion: Any, usage: Any) -> providers.Tokens:
@@ -124,13 +108,13 @@ def _record(
     start = row.get("startTime")
     if start in (None, ""):
         raise RecordError("is missing", field="startTime")
-    ts = _utc_naive(start, "startTime", tz)  # the same rule in every LiteLLM format
+    ts = utc_naive(start, "startTime", tz)  # the same rule in every LiteLLM format
     end = row.get("endTime")
     latency = None
     if row.get("request_duration_ms") not in (None, ""):
         latency = float(row["request_duration_ms"])
     elif end not in (None, ""):
-        end_ts = _utc_naive(end, "endTime", tz)
+        end_ts = utc_naive(end, "endTime", tz)
         latency = max(0.0, (end_ts - ts).total_seconds() * 1000)
     ttft = None
     first = row.get("completionStartTime")
@@ -138,7 +122,7 @@ def _record(
         first_ts = (
             any_time(first, "completionStartTime")
             if payload
-            else _utc_naive(first, "completionStartTime", tz)
+            else utc_naive(first, "completionStartTime", tz)
         )
         ttft = max(0.0, (first_ts - ts).total_seconds() * 1000)
     cache_hit = str(row.get("cache_hit")).lower() == "true"
@@ -216,20 +200,10 @@ class LiteLLMSpendLogs(Source):
         if head.startswith("[") or head.startswith("{"):
             yield from self._json(inp, opts)
             return
-        with inp.open_text() as fh:
-            reader = csv.DictReader(fh)
-            for row in reader:
-                lineno = reader.line_num
-                raw = ",".join(f"{v}" for v in row.values() if isinstance(v, str))[:4096]
-                if None in row or any(v is None for v in row.values()):
-                    yield Reject(
-                        inp.location,
-                        lineno,
-                        "row has a different number of columns than the header",
-                        None,
-                        raw,
-                    )
-                    continue
+        for lineno, raw, row in csv_rows(inp):
+            if isinstance(row, Reject):
+                yield row
+            else:
                 yield _from_row(
                     row, self.name, inp.location, lineno, raw, payload=False, tz=opts.naive_tz
                 )

@@ -17,6 +17,7 @@ from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl
 from llmaudit.sources.mapped import Mapped
 from llmaudit.sources.middleware import Middleware
 from llmaudit.sources.openai_batch import OpenAIBatch
+from llmaudit.sources.openrouter_export import OpenRouterExport
 from llmaudit.sources.otel import OtelSpans
 from llmaudit.sources.structured import Structured
 
@@ -35,6 +36,7 @@ FORMATS: dict[str, Source] = {
         BedrockLogs(),
         CloudflareGateway(),
         GcpBilling(),
+        OpenRouterExport(),
         LiteLLMSpendLogs(),
         LiteLLMPayload(),
         Langfuse(),
