@@ -325,6 +325,16 @@ EXPECTED["openrouter_activity_export.csv"] = (
     },
 )
 
+# The Claude Console's usage export: disjoint categories, no request count.
+EXPECTED["anthropic_console_usage.csv"] = (
+    "anthropic-console",
+    {
+        "claude-sonnet-4-5-20250929": (0, 46981 + 400000, 120000, 15969, 10000, 16932 + 2000, 0),
+        "claude-haiku-4-5-20251001": (0, 1_000_000, 0, 0, 0, 200_000, 0),
+        "claude-opus-4-1-20250805": (0, 1000, 0, 0, 0, 500, 0),
+    },
+)
+
 # Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
 REJECTED = {
     "llm_logs.sqlite": [

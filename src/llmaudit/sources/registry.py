@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llmaudit.sources.anthropic_console import AnthropicConsole
 from llmaudit.sources.base import Source
 from llmaudit.sources.bedrock import BedrockLogs
 from llmaudit.sources.claude_code import ClaudeCode
@@ -37,6 +38,7 @@ FORMATS: dict[str, Source] = {
         CloudflareGateway(),
         GcpBilling(),
         OpenRouterExport(),
+        AnthropicConsole(),
         LiteLLMSpendLogs(),
         LiteLLMPayload(),
         Langfuse(),

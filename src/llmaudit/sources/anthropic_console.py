@@ -1,0 +1,129 @@
+"""The Claude Console's usage export: the CSV the Usage page downloads, one row per day, model,
+API key and workspace (and usage type, context window, inference geo and speed).
+
+Columns (the export's header as several independent tools that import real exports read it):
+``usage_date_utc``, ``model_version``, ``api_key`` (the key's name), ``workspace``,
+``usage_type``, ``context_window`` (``≤ 200k``, ``> 200k``), ``usage_input_tokens_no_cache``,
+``usage_input_tokens_cache_write_5m``, ``usage_input_tokens_cache_write_1h``,
+``usage_input_tokens_cache_read``, ``usage_output_tokens``, ``web_search_count``,
+``inference_geo``, ``speed``. Older exports have one ``usage_input_tokens_cache_write`` column
+(5-minute writes: the only kind then) and may lack the later columns.
+
+Token categories are disjoint, as in the Admin API's usage report it mirrors. A row has no
+request count (``requests`` 0). The row's context window decides the long-context price; an
+export without that column is standard context (a day's tokens say nothing of one request's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+from llmaudit.errors import RecordError
+from llmaudit.model.record import UsageRecord
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import parse_ts
+from llmaudit.sources.apis.anthropic import ANTHROPIC_TIERS
+from llmaudit.sources.base import InputFile, Item, Options, Source
+from llmaudit.sources.common import LINE_ERRORS, count, line_reject, text
+from llmaudit.sources.documents import csv_rows
+
+KIND = "anthropic-console"
+REQUIRED = ("usage_date_utc", "model_version", "usage_input_tokens_no_cache", "usage_output_tokens")
+# Dimensions that make a row one row: its identity in the ledger.
+_DIMENSIONS = (
+    "usage_date_utc",
+    "model_version",
+    "api_key",
+    "workspace",
+    "usage_type",
+    "context_window",
+    "inference_geo",
+    "speed",
+)
+
+
+def _tokens(row: dict[str, str], column: str) -> int:
+    # the console writes plain integers; a spreadsheet round trip may add thousands commas
+    value = (row.get(column) or "").replace(",", "").strip()
+    return count(value, column)
+
+
+def _window(value: str | None) -> str:
+    """``≤ 200k`` -> ``0-200k`` (standard); ``> 200k`` -> ``200k+`` (long); none: standard."""
+    if value is None:
+        return "0-200k"
+    m = re.fullmatch(r"(≤|<=|<|>|≥|>=)\s*(\S+)", value)
+    if m:
+        return f"0-{m[2]}" if m[1] in ("≤", "<=", "<") else f"{m[2]}+"
+    if re.fullmatch(r"0-\S+|\S+-\S+", value):  # the Admin API's own "0-200k", "200k-1M"
+        return value
+    raise RecordError(
+        f"is not a context window like '≤ 200k', got {value[:40]!r}", field="context_window"
+    )
+
+
+def record(row: dict[str, str], location: str) -> UsageRecord:
+    model = text(row.get("model_version"))
+    if not model:
+        raise RecordError("is missing", field="model_version")
+    day = text(row.get("usage_date_utc"))
+    if not day:
+        raise RecordError("is missing", field="usage_date_utc")
+    start = parse_ts(day + "T00:00:00Z" if len(day) == 10 else day, "usage_date_utc")
+    usage_type = text(row.get("usage_type"))
+    tags = {"context_window": _window(text(row.get("context_window")))}
+    for column in ("usage_type", "inference_geo", "speed"):
+        value = text(row.get(column))
+        if value:
+            tags[column] = value
+    searches = _tokens(row, "web_search_count")
+    if searches:
+        tags["web_search_requests"] = str(searches)
+    write_5m = _tokens(row, "usage_input_tokens_cache_write_5m") + _tokens(
+        row, "usage_input_tokens_cache_write"
+    )
+    identity = repr([text(row.get(c)) for c in _DIMENSIONS])
+    return UsageRecord(
+        ts=start,
+        ts_end=start + timedelta(days=1),
+        provider="anthropic",
+        model=model,
+        requests=0,  # the export has no request count
+        input_uncached=_tokens(row, "usage_input_tokens_no_cache"),
+        cache_read=_tokens(row, "usage_input_tokens_cache_read"),
+        cache_write_5m=write_5m,
+        cache_write_1h=_tokens(row, "usage_input_tokens_cache_write_1h"),
+        output=_tokens(row, "usage_output_tokens"),
+        service_tier=ANTHROPIC_TIERS.get(usage_type or "", "standard"),
+        project=text(row.get("workspace")),
+        api_key=text(row.get("api_key")),
+        tags=tags,
+        source_kind=KIND,
+        source_location=location,
+        source_id=hashlib.sha256(identity.encode()).hexdigest()[:32],
+    )
+
+
+class AnthropicConsole(Source):
+    name = KIND
+    summary = "Claude Console usage export (the Usage page's CSV, a row per day, model and key)"
+    extensions = (".csv",)
+    # A later export of the same days replaces their rows (the day's totals grow until it ends).
+
+    def sniff(self, head: str) -> bool:
+        first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+        columns = {c.strip().strip('"') for c in first.split(",")}
+        return all(c in columns for c in REQUIRED)
+
+    def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
+        for lineno, raw, row in csv_rows(inp):
+            if isinstance(row, Reject):
+                yield row
+                continue
+            try:
+                yield record(row, f"{inp.location}:{lineno}")
+            except LINE_ERRORS as err:
+                yield line_reject(err, inp.location, lineno, raw)
