@@ -335,6 +335,16 @@ EXPECTED["anthropic_console_usage.csv"] = (
     },
 )
 
+# OpenAI's usage dashboard export: the API's rows (input includes cached); one empty day.
+EXPECTED["openai_usage_export.csv"] = (
+    "openai-export",
+    {
+        "gpt-4o-2024-08-06": (10, 53440, 5760, 0, 0, 10646, 0),
+        "gpt-5-2025-08-07": (8 + 1, 38072 + 5783, 8192, 0, 0, 60000 + 16000, 0),
+        "gpt-5-mini-2025-08-07": (21, 80992, 0, 0, 0, 274770, 0),
+    },
+)
+
 # Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
 REJECTED = {
     "llm_logs.sqlite": [

@@ -82,11 +82,13 @@ def _document(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
         yield i, json.dumps(item, default=str)[:4096], item
 
 
-def csv_rows(inp: InputFile) -> Iterator[tuple[int, str, dict[str, str] | Reject]]:
+def csv_rows(
+    inp: InputFile, delimiter: str = ","
+) -> Iterator[tuple[int, str, dict[str, str] | Reject]]:
     """A CSV with a header, as (line, raw text, row) triples; a row whose number of cells is
     not the header's is a Reject in its place."""
     with inp.open_text() as fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(fh, delimiter=delimiter)
         for row in reader:
             raw = ",".join(v for v in row.values() if isinstance(v, str))[:4096]
             if None in row or any(v is None for v in row.values()):

@@ -18,6 +18,7 @@ from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl
 from llmaudit.sources.mapped import Mapped
 from llmaudit.sources.middleware import Middleware
 from llmaudit.sources.openai_batch import OpenAIBatch
+from llmaudit.sources.openai_export import OpenAIExport
 from llmaudit.sources.openrouter_export import OpenRouterExport
 from llmaudit.sources.otel import OtelSpans
 from llmaudit.sources.structured import Structured
@@ -39,6 +40,7 @@ FORMATS: dict[str, Source] = {
         GcpBilling(),
         OpenRouterExport(),
         AnthropicConsole(),
+        OpenAIExport(),
         LiteLLMSpendLogs(),
         LiteLLMPayload(),
         Langfuse(),

@@ -46,52 +46,61 @@ def _tier(batch: Any, tier: Any) -> str:
 
 def _openai_usage(bucket: dict, endpoint: str) -> list[UsageRecord]:
     start, end = _openai_span(bucket)
-    out = []
-    for r in bucket.get("results") or []:
-        if not isinstance(r, dict):
-            continue
-        if "input_uncached_tokens" in r:  # 2026-07 spec: the split fields win
-            uncached = count(r.get("input_uncached_tokens"), "input_uncached_tokens")
-            cached = count(r.get("input_cached_tokens"), "input_cached_tokens")
-            written = count(r.get("input_cache_write_tokens"), "input_cache_write_tokens")
-        else:
-            cached = count(r.get("input_cached_tokens"), "input_cached_tokens")
-            written = 0
-            uncached = count(r.get("input_tokens"), "input_tokens") - cached
-            if uncached < 0:
-                raise RecordError("input_cached_tokens exceed input_tokens", field="input_tokens")
-        tier = _tier(r.get("batch"), r.get("service_tier"))
-        dims = [str(r.get(k)) for k in ("project_id", "user_id", "api_key_id", "model")]
-        key = ":".join([endpoint, str(int(start.timestamp())), *dims, tier])
-        tags = {"batch": "true"} if r.get("batch") is True else {}
-        audio = sum(
-            count(r.get(k), k)
-            for k in ("input_audio_tokens", "input_cached_audio_tokens", "output_audio_tokens")
-        )
-        if audio:
-            tags["audio_tokens"] = str(audio)  # priced as text: llmaudit has no audio prices
-        out.append(
-            UsageRecord(
-                ts=start,
-                ts_end=end,
-                provider="openai",
-                model=text(r.get("model")) or "unknown",
-                requests=count(r.get("num_model_requests"), "num_model_requests"),
-                input_uncached=uncached,
-                cache_read=cached,
-                cache_write_5m=written,
-                output=count(r.get("output_tokens"), "output_tokens"),
-                service_tier=tier,
-                project=text(r.get("project_id")),
-                user=text(r.get("user_id")),
-                api_key=text(r.get("api_key_id")),
-                tags=tags,
-                source_kind="openai-api",
-                source_location=f"openai {endpoint} {format_ts(start)[:13]}",
-                source_id=key,
-            )
-        )
-    return out
+    return [
+        usage_record(r, start, end, endpoint)
+        for r in bucket.get("results") or []
+        if isinstance(r, dict)
+    ]
+
+
+def usage_record(
+    r: dict,
+    start: datetime,
+    end: datetime,
+    endpoint: str,
+    kind: str = "openai-api",
+    location: str | None = None,
+) -> UsageRecord:
+    """One row of OpenAI's completions usage (the API's result, or a dashboard export's row)."""
+    if "input_uncached_tokens" in r:  # 2026-07 spec: the split fields win
+        uncached = count(r.get("input_uncached_tokens"), "input_uncached_tokens")
+        cached = count(r.get("input_cached_tokens"), "input_cached_tokens")
+        written = count(r.get("input_cache_write_tokens"), "input_cache_write_tokens")
+    else:
+        cached = count(r.get("input_cached_tokens"), "input_cached_tokens")
+        written = 0
+        uncached = count(r.get("input_tokens"), "input_tokens") - cached
+        if uncached < 0:
+            raise RecordError("input_cached_tokens exceed input_tokens", field="input_tokens")
+    tier = _tier(r.get("batch"), r.get("service_tier"))
+    dims = [str(r.get(k)) for k in ("project_id", "user_id", "api_key_id", "model")]
+    key = ":".join([endpoint, str(int(start.timestamp())), *dims, tier])
+    tags = {"batch": "true"} if r.get("batch") is True else {}
+    audio = sum(
+        count(r.get(k), k)
+        for k in ("input_audio_tokens", "input_cached_audio_tokens", "output_audio_tokens")
+    )
+    if audio:
+        tags["audio_tokens"] = str(audio)  # priced as text: llmaudit has no audio prices
+    return UsageRecord(
+        ts=start,
+        ts_end=end,
+        provider="openai",
+        model=text(r.get("model")) or "unknown",
+        requests=count(r.get("num_model_requests"), "num_model_requests"),
+        input_uncached=uncached,
+        cache_read=cached,
+        cache_write_5m=written,
+        output=count(r.get("output_tokens"), "output_tokens"),
+        service_tier=tier,
+        project=text(r.get("project_id")),
+        user=text(r.get("user_id")),
+        api_key=text(r.get("api_key_id")),
+        tags=tags,
+        source_kind=kind,
+        source_location=location or f"openai {endpoint} {format_ts(start)[:13]}",
+        source_id=key,
+    )
 
 
 def openai_line_item_model(line_item: str | None) -> str | None:

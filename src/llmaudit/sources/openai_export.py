@@ -1,0 +1,101 @@
+"""OpenAI's usage dashboard exports: the completions usage CSV, one row per bucket (a day) and
+group (project, user, key, model, batch, service tier), read as usage; the cost CSV is
+recognised and explained (costs come from ``llmaudit pull openai``, whose cost report
+``reconcile`` compares with).
+
+The usage export is the Usage API's completions result flattened (a real export's header):
+``start_time``, ``end_time`` (Unix seconds), ``start_time_iso``, ``end_time_iso``,
+``project_id``, ``num_model_requests``, ``user_id``, ``api_key_id``, ``model``, ``batch``
+(``TRUE``/``FALSE``), ``service_tier``, ``input_tokens``, ``output_tokens``,
+``input_cached_tokens``, ``input_uncached_tokens``, ``input_text_tokens``,
+``output_text_tokens``, ``input_cached_text_tokens``, the audio and image counts. Counts are
+written as floats (``59200.0``); a day without usage is a row of empty groups. Tab-separated
+copies of it (pasted from a spreadsheet) are read too. Tokens follow the API: input includes
+cached input; the same row rules as the API source (``sources/apis/openai.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from llmaudit.errors import RecordError
+from llmaudit.model.reject import Reject
+from llmaudit.sources.apis.openai import usage_record
+from llmaudit.sources.base import InputFile, Item, Options, Source
+from llmaudit.sources.common import LINE_ERRORS, line_reject, text
+from llmaudit.sources.documents import csv_rows
+
+KIND = "openai-export"
+USAGE = ("start_time", "end_time", "num_model_requests", "model", "input_tokens", "output_tokens")
+COST = ("start_time", "end_time", "amount_value", "amount_currency", "line_item")
+_WHOLE = re.compile(r"-?\d+(\.0*)?")
+
+
+def _header(head: str) -> tuple[set[str], str]:
+    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    return {c.strip().strip('"') for c in first.split(delimiter)}, delimiter
+
+
+def _value(value: str | None) -> Any:
+    """A cell as the API would have it: empty -> None, ``TRUE`` -> True, ``10.0`` -> 10."""
+    raw = text(value)
+    if raw is None:
+        return None
+    if raw.upper() in ("TRUE", "FALSE"):
+        return raw.upper() == "TRUE"
+    if _WHOLE.fullmatch(raw):
+        return int(raw.split(".")[0])
+    return raw
+
+
+def _unix(row: dict[str, Any], field: str) -> datetime:
+    value = row.get(field)
+    if not isinstance(value, int) or not 0 <= value < 10**10:
+        raise RecordError(f"must be Unix seconds, got {row.get(field)!r}", field=field)
+    return datetime.fromtimestamp(value, timezone.utc)
+
+
+class OpenAIExport(Source):
+    name = KIND
+    summary = "OpenAI usage dashboard export (the completions usage CSV; the cost CSV explained)"
+    extensions = (".csv", ".tsv")
+    # A later export of the same days replaces their rows (same bucket and group: same key).
+
+    def sniff(self, head: str) -> bool:
+        columns, _ = _header(head)
+        return all(c in columns for c in USAGE) or all(c in columns for c in COST)
+
+    def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
+        columns, delimiter = _header(inp.head(4096))
+        if not all(c in columns for c in USAGE):
+            inp.notes[
+                "OpenAI's cost export is not read: 'llmaudit pull openai' fetches the same "
+                "costs, and 'llmaudit reconcile' compares them with your usage"
+            ] += 1
+            for _ in csv_rows(inp, delimiter):
+                inp.skipped["cost export rows"] += 1
+            return
+        for lineno, raw, row in csv_rows(inp, delimiter):
+            if isinstance(row, Reject):
+                yield row
+                continue
+            values = {k: _value(v) for k, v in row.items()}
+            if values.get("model") is None and not values.get("num_model_requests"):
+                inp.skipped["buckets without usage"] += 1
+                continue
+            try:
+                start, end = _unix(values, "start_time"), _unix(values, "end_time")
+                yield usage_record(
+                    values,
+                    start,
+                    end,
+                    "usage/completions",
+                    kind=KIND,
+                    location=f"{inp.location}:{lineno}",
+                )
+            except LINE_ERRORS as err:
+                yield line_reject(err, inp.location, lineno, raw)

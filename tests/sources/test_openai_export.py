@@ -1,0 +1,102 @@
+"""OpenAI's usage dashboard export: the completions usage CSV read as the API's rows are; the
+cost CSV recognised and explained, not silently read as nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import DATA
+
+pytestmark = pytest.mark.both_engines
+
+FIXTURE = DATA / "logs" / "openai_usage_export.csv"
+
+
+def _rows(run, db="e.db"):
+    return [json.loads(x) for x in run("--db", db, "export").stdout.splitlines()]
+
+
+def _spend(run, db="e.db"):
+    out = run(
+        "--db", db, "report", "--since", "2026-11-18", "--until", "2026-11-20", "--format", "json"
+    )
+    return json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"]
+
+
+def test_the_usage_export_is_read_as_the_api_rows_are(run, tmp_path):
+    """gpt-4o-2024-08-06 ($2.50, cached $1.25, out $10): 53,440 x 2.5 + 5,760 x 1.25 +
+    10,646 x 10 = $0.24726; gpt-5 ($1.25, cached $0.125, out $10): 38,072 x 1.25 + 8,192 x
+    0.125 + 60,000 x 10 = $0.648614, and its batch row at half: 5,783 x 0.625 + 16,000 x 5 =
+    $0.083614375; gpt-5-mini ($0.25 / $2): 80,992 x 0.25 + 274,770 x 2 = $0.569788. Total
+    $1.549276375; the empty day is skipped and said."""
+    shutil.copy(FIXTURE, tmp_path / "completions_usage.csv")
+    res = run("--db", "e.db", "ingest", "completions_usage.csv", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["inputs"][0]["format"] == "openai-export"
+    assert "4 added" in res.stderr and "1 buckets without usage" in res.stderr
+    assert _spend(run) == "1.549276375"
+    rows = {(r["model"], r["service_tier"]): r for r in _rows(run)}
+    first = rows[("gpt-4o-2024-08-06", "standard")]
+    assert (first["requests"], first["input_tokens"], first["cache_read_tokens"]) == (
+        10,
+        59200,
+        5760,
+    )
+    assert (first["ts"], first["ts_end"]) == (
+        "2026-11-18T00:00:00.000000Z",
+        "2026-11-19T00:00:00.000000Z",
+    )
+    assert (first["project"], first["user"], first["api_key"]) == (
+        "proj_Qw3rTy8UiOp0AsDf1GhJk2Lz",
+        "user-Zx9CvBn7Ml6Kj5Hg",
+        "key_Aa1Bb2Cc3Dd4Ee5F",
+    )
+    batch = rows[("gpt-5-2025-08-07", "batch")]
+    assert (batch["requests"], batch["cost_usd"]) == (1, "0.083614375")
+    shutil.copy(FIXTURE, tmp_path / "completions_usage (1).csv")
+    again = run("--db", "e.db", "ingest", "completions_usage (1).csv")
+    assert again.exit_code == 0, again.stderr
+    assert "0 added, 0 updated, 4 duplicate" in again.stderr
+
+
+def test_a_later_export_updates_the_day_that_grew(run, tmp_path):
+    lines = FIXTURE.read_text().splitlines()
+    path = tmp_path / "usage.csv"
+    path.write_text("\n".join(lines) + "\n")
+    run("--db", "e.db", "ingest", "usage.csv")
+    lines[5] = lines[5].replace(",21.0,", ",22.0,").replace("80992.0", "81992.0")
+    path.write_text("\n".join(lines) + "\n")
+    res = run("--db", "e.db", "ingest", "usage.csv")
+    assert "0 added, 1 updated, 3 duplicate" in res.stderr
+    # 1,000 more gpt-5-mini input tokens at $0.25 per million
+    assert _spend(run) == "1.549526375"
+
+
+def test_a_tab_separated_copy_and_a_bad_row(run, tmp_path):
+    lines = FIXTURE.read_text().splitlines()
+    lines[2] = lines[2].replace(",8.0,", ",eight,")
+    (tmp_path / "usage.tsv").write_text("\n".join(x.replace(",", "\t") for x in lines) + "\n")
+    res = run("--db", "e.db", "ingest", "usage.tsv")
+    assert res.exit_code == 3
+    assert "usage.tsv:3: num_model_requests: must be an integer, got 'eight'" in res.stderr
+    assert "3 added" in res.stderr and "1 rejected" in res.stderr
+
+
+def test_the_cost_export_is_named_not_read(run, tmp_path):
+    (tmp_path / "cost.csv").write_text(
+        "start_time,end_time,start_time_iso,end_time_iso,amount_value,amount_currency,line_item,"
+        "project_id,organization_id,organization_name\n"
+        "1795046400,1795132800,2026-11-19T00:00:00+00:00,2026-11-20T00:00:00+00:00,"
+        "0.5617712500000000,usd,,,org-Hp9mSGev2sVmtMeF,Personal\n"
+    )
+    res = run("--db", "e.db", "ingest", "cost.csv")
+    assert res.exit_code == 0, res.stderr
+    assert (
+        "OpenAI's cost export is not read: 'llmaudit pull openai' fetches the same costs"
+        in res.stderr
+    )
+    assert "1 cost export rows" in res.stderr
+    assert _rows(run) == []
