@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def median(cmd: list[str], runs: int) -> float:
@@ -32,9 +33,12 @@ def main() -> None:
     rows = [
         ("baseline: python -c pass", [py, "-c", "pass"]),
         ("baseline: python -c 'import click'", [py, "-c", "import click"]),
-        ("llmaudit --help", [py, "-m", "llmaudit", "--help"]),
+        ("python -m llmaudit --help", [py, "-m", "llmaudit", "--help"]),
         ("llmaudit pricing explain gpt-4o", [py, "-m", "llmaudit", "pricing", "explain", "gpt-4o"]),
     ]
+    script = Path(py).parent / "llmaudit"  # the installed console script, as users run it
+    if script.exists():
+        rows.insert(3, ("llmaudit --help (console script)", [str(script), "--help"]))
     click_time = None
     print(f"median of {runs} whole commands, Python {sys.version.split()[0]}")
     for name, cmd in rows:

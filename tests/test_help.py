@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -92,3 +93,30 @@ def test_help_imports_no_command_module():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # not even the app (config, rendering): `--help` runs no command
     assert out.stdout.strip().splitlines()[-1] == "['llmaudit.cli.main']"
+
+
+def test_help_is_as_wide_as_click_would_make_it(monkeypatch):
+    """`main` hands click the help width so that click need not import shutil; it must be
+    the width click's own rule gives (the terminal's, less 2, between 50 and 98)."""
+    import shutil
+
+    from llmaudit.cli.main import MAX_HELP_WIDTH, help_width
+
+    for columns, expected in (("40", 50), ("60", 58), ("100", 98), ("200", 98), ("junk", None)):
+        monkeypatch.setenv("COLUMNS", columns)
+        clicks = max(min(shutil.get_terminal_size().columns, MAX_HELP_WIDTH) - 2, 50)
+        assert help_width() == clicks
+        if expected is not None:
+            assert clicks == expected
+
+
+def test_help_wraps_at_the_terminal_width():
+    for columns, widest in (("60", 58), ("140", 98)):
+        out = subprocess.run(
+            [sys.executable, "-m", "llmaudit", "--help"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": columns},
+            check=True,
+        ).stdout
+        assert max(len(line) for line in out.splitlines()) == widest

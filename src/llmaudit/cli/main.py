@@ -11,7 +11,8 @@ from llmaudit import __version__
 from llmaudit.constants import ENV_CONFIG, ENV_DB, ENV_DEBUG, ENV_PRICING
 from llmaudit.errors import ExitStatus, LlmauditError
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+MAX_HELP_WIDTH = 100
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": MAX_HELP_WIDTH}
 _DEBUG = False
 
 # Each command: (module, attribute, its one-line help). A command's module is imported only
@@ -203,11 +204,30 @@ def _debug_enabled(argv: list[str]) -> bool:
     return _DEBUG or "--debug" in argv or os.environ.get(ENV_DEBUG, "") not in ("", "0", "false")
 
 
+def help_width() -> int:
+    """The width click gives help text (the terminal's, within 50 to max_content_width - 2),
+    by shutil.get_terminal_size's rule, without importing shutil (and with it bz2 and lzma:
+    2 ms of a 50 ms `llmaudit --help`)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    columns = columns or 80
+    return max(min(columns, MAX_HELP_WIDTH) - 2, 50)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; the one place errors become a message and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        rv = cli.main(args=args, prog_name="llmaudit", standalone_mode=False)
+        rv = cli.main(
+            args=args, prog_name="llmaudit", standalone_mode=False, terminal_width=help_width()
+        )
     except click.exceptions.Abort:  # click has already ended the line
         sys.stderr.write("llmaudit: interrupted\n")
         sys.exit(ExitStatus.INTERRUPTED)
