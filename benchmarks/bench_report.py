@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Time `llmaudit report` (every section, and each alone) on ledgers of N requests.
 
-    python benchmarks/bench_report.py 1000000 [10000000]
+    python benchmarks/bench_report.py 1000000 [10000000] [--features K]
 
 The ledgers are built by repeating `llmaudit demo`'s month of traffic with fresh ids (one
 record per request, as per-request logs give), and kept in a temp dir; the daily rollup is
 refreshed at the end of the build, as `llmaudit ingest` does. Each timing is the median
 of 3 whole `llmaudit report` commands. Baseline: `SELECT SUM(output) FROM records` on the same
-ledger (one full scan in SQLite).
+ledger (one full scan in SQLite). ``--features K`` spreads the requests over K features (the
+demo has 5), so that the report prices many groups (K x models x days).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from llmaudit.sources import demo
 SECTIONS = ("summary", "spend", "models", "ratios", "cache", "latency", "trend")
 
 
-def build(path: Path, n: int) -> None:
+def build(path: Path, n: int, features: int = 0) -> None:
     base = list(demo.records())
     with Ledger.open(path) as led:
         made = 0
@@ -45,6 +46,7 @@ def build(path: Path, n: int) -> None:
                         ts=rec.ts - timedelta(days=31 * (rounds % 2)),
                         request_id=f"r{made}",
                         source_id=f"r{made}",
+                        feature=f"feature-{made % features}" if features else rec.feature,
                     )
                 )
                 if len(batch) == 5000:
@@ -73,12 +75,18 @@ def timed(args: list[str]) -> float:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
+    args = sys.argv[1:]
+    features = 0
+    if "--features" in args:
+        at = args.index("--features")
+        features = int(args[at + 1])
+        del args[at : at + 2]
+    sizes = [int(a) for a in args] or [1_000_000]
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             db = Path(tmp) / f"r{n}.db"
             t = time.perf_counter()
-            build(db, n)
+            build(db, n, features)
             built = time.perf_counter() - t
             conn = sqlite3.connect(db)
             t = time.perf_counter()
@@ -86,7 +94,8 @@ def main() -> None:
             scan = time.perf_counter() - t
             conn.close()
             print(
-                f"\n{n:,} requests ({db.stat().st_size / 2**20:.0f} MiB, built in {built:.0f} s);"
+                f"\n{n:,} requests ({db.stat().st_size / 2**20:.0f} MiB, built in {built:.0f} s)"
+                f"{f', {features} features' if features else ''};"
                 f" baseline full scan {scan:.2f} s"
             )
             window = ["--since", "2026-10-01", "--until", "2026-10-31", "--format", "json"]

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from llmaudit.ledger.api import Queries
 from llmaudit.ledger.filters import Filters
 from llmaudit.model.money import ZERO
-from llmaudit.model.record import COUNT_FIELDS, UsageRecord
+from llmaudit.model.record import COUNT_FIELDS, UsageRecord, aggregate_record
 from llmaudit.pricing.kernel import Cost, price_record
 from llmaudit.pricing.match import match
 from llmaudit.pricing.table import PriceTable
@@ -115,6 +116,7 @@ def _moment(start: datetime, hourly: bool, windows: list[tuple[str, str]], tw: i
 RECORD_FIELDS = ("provider", "model", *COUNT_FIELDS, "service_tier", "status")
 
 
+@lru_cache(maxsize=4096)
 def bucket_start(bucket: str) -> datetime:
     """``"2026-08-18"`` or ``"2026-08-18T09"`` (UTC) -> the start of that day or hour."""
     text = bucket if len(bucket) > 10 else bucket + "T00"
@@ -123,7 +125,7 @@ def bucket_start(bucket: str) -> datetime:
 
 def as_record(row: dict[str, Any], ts: datetime, **changes: Any) -> UsageRecord:
     """An aggregated row (or a Group's fields) as one record the kernel can price."""
-    return UsageRecord(ts=ts, **{**{f: row[f] for f in RECORD_FIELDS}, **changes})
+    return aggregate_record(ts=ts, **{**{f: row[f] for f in RECORD_FIELDS}, **changes})
 
 
 def price_rows(
@@ -175,19 +177,13 @@ def priced_groups(
     return price_rows(rows, table, windows)
 
 
-def reprice(group: Group, table: PriceTable, **changes: Any) -> Decimal | None:
-    """What ``group`` would have cost with some token counts changed (same tier and class)."""
-    rec = as_record(vars(group), group.priced_at or group.start(), **changes)
-    return price_record(rec, table, long_context=group.cost.long_context).total
-
-
-def without_cache(group: Group, table: PriceTable) -> Decimal | None:
-    """What the group would have cost with every cached token billed as plain input."""
-    return reprice(
-        group,
-        table,
-        input_uncached=group.input_total,
-        cache_read=0,
-        cache_write_5m=0,
-        cache_write_1h=0,
-    )
+def cache_effect(group: Group) -> tuple[Decimal, Decimal] | None:
+    """What a priced group's cache reads saved and its cache writes cost over plain input:
+    (read saving, write premium), at the rates it was priced at; None when unpriced."""
+    cost = group.cost
+    if not cost.priced or cost.input_rate is None:
+        return None
+    saving = cost.as_input(group.cache_read) - (cost.cache_read or ZERO)
+    writes = group.cache_write_5m + group.cache_write_1h
+    premium = (cost.cache_write or ZERO) - cost.as_input(writes)
+    return saving, premium

@@ -15,9 +15,8 @@ from typing import Any
 
 from llmaudit.analysis.groups import (
     Group,
+    cache_effect,
     priced_groups,
-    reprice,
-    without_cache,
 )
 from llmaudit.ledger.api import Queries, TimingSample
 from llmaudit.ledger.filters import Filters
@@ -130,7 +129,7 @@ def build_report(ledger: Queries, table: PriceTable, opts: ReportOptions) -> dic
     if "ratios" in wanted:
         sections["ratios"] = ratios(base, window, opts.top)
     if "cache" in wanted:
-        sections["cache"] = cache(base, table, opts.top)
+        sections["cache"] = cache(base, opts.top)
     if "latency" in wanted:
         sections["latency"] = latency(ledger, current, base)
     if "trend" in wanted:
@@ -353,22 +352,27 @@ def ratios(groups: list[Group], window: Window, top: int) -> dict[str, Any]:
     return {"rows": rows[: max(top, sum(1 for r in rows if r["flags"]))]}
 
 
-def _cache_row(groups: list[Group], table: PriceTable) -> dict[str, Any]:
-    inp = sum(g.input_total for g in groups)
-    read = sum(g.cache_read for g in groups)
-    writes = sum(g.cache_write_5m + g.cache_write_1h for g in groups)
-    reqs = sum(g.requests for g in groups)
-    cached_reqs = sum(g.extra.get("cached_requests") or 0 for g in groups)
-    read_saving = write_premium = ZERO
-    for g in groups:
-        if not g.priced or not (g.cache_read or g.cache_write_5m or g.cache_write_1h):
-            continue
-        plain = without_cache(g, table)
-        writes_plain = _writes_as_input(g, table)
-        if plain is None or writes_plain is None:
-            continue
-        read_saving += plain - writes_plain
-        write_premium += g.spend - writes_plain
+# One group's part in the cache section: input, cache reads, cache writes, requests, requests
+# with a cache read, read saving, write premium (the last two zero when unpriced).
+_CacheParts = tuple[int, int, int, int, int, Decimal, Decimal]
+
+
+def _cache_parts(g: Group) -> _CacheParts:
+    writes = g.cache_write_5m + g.cache_write_1h
+    effect = cache_effect(g) if g.cache_read or writes else None
+    saving, premium = effect if effect is not None else (ZERO, ZERO)
+    cached = g.extra.get("cached_requests") or 0
+    return g.input_total, g.cache_read, writes, g.requests, cached, saving, premium
+
+
+def _cache_row(parts: list[_CacheParts]) -> dict[str, Any]:
+    inp = sum(p[0] for p in parts)
+    read = sum(p[1] for p in parts)
+    writes = sum(p[2] for p in parts)
+    reqs = sum(p[3] for p in parts)
+    cached_reqs = sum(p[4] for p in parts)
+    read_saving = sum((p[5] for p in parts), ZERO)
+    write_premium = sum((p[6] for p in parts), ZERO)
     return {
         "requests": reqs,
         "token_hit_rate": _ratio(read, inp),
@@ -381,37 +385,29 @@ def _cache_row(groups: list[Group], table: PriceTable) -> dict[str, Any]:
     }
 
 
-def _writes_as_input(g: Group, table: PriceTable) -> Decimal | None:
-    """What the group would have cost with its cache writes billed as plain input."""
-    return reprice(
-        g,
-        table,
-        input_uncached=g.input_uncached + g.cache_write_5m + g.cache_write_1h,
-        cache_write_5m=0,
-        cache_write_1h=0,
-    )
-
-
-def cache(groups: list[Group], table: PriceTable, top: int) -> dict[str, Any]:
+def cache(groups: list[Group], top: int) -> dict[str, Any]:
     """Hit rates, and $ saved by cache reads net of the premium paid for cache writes."""
-    by_model: dict[str, list[Group]] = defaultdict(list)
-    by_feature: dict[str, list[Group]] = defaultdict(list)
-    by_pair: dict[Any, list[Group]] = defaultdict(list)
-    for g in groups:
-        by_model[g.model].append(g)
-        by_feature[g.dims[0] or UNSET].append(g)
-        by_pair[(g.dims[0] or UNSET, g.model)].append(g)
-    overall = _cache_row(groups, table)
+    by_model: dict[str, list[_CacheParts]] = defaultdict(list)
+    by_feature: dict[str, list[_CacheParts]] = defaultdict(list)
+    by_pair: dict[Any, list[_CacheParts]] = defaultdict(list)
+    everything = []
+    for g in groups:  # each group's part worked out once, then summed four ways
+        part = _cache_parts(g)
+        everything.append(part)
+        by_model[g.model].append(part)
+        by_feature[g.dims[0] or UNSET].append(part)
+        by_pair[(g.dims[0] or UNSET, g.model)].append(part)
+    overall = _cache_row(everything)
 
-    def rows(parts: dict[Any, list[Group]], name: str) -> list[dict[str, Any]]:
-        out = [{name: k, **_cache_row(v, table)} for k, v in parts.items()]
+    def rows(parts: dict[Any, list[_CacheParts]], name: str) -> list[dict[str, Any]]:
+        out = [{name: k, **_cache_row(v)} for k, v in parts.items()]
         out = [r for r in out if r["cache_read_tokens"] or r["cache_write_tokens"]]
         out.sort(key=lambda r: (-(r["net_saving_usd"]), str(r[name])))
         return out[:top]
 
     losing = []
-    for (feature, model), gs in by_pair.items():
-        row = _cache_row(gs, table)
+    for (feature, model), parts in by_pair.items():
+        row = _cache_row(parts)
         if row["cache_write_tokens"] and row["net_saving_usd"] < 0:
             losing.append({"feature": feature, "model": model, **row})
     losing.sort(key=lambda r: r["net_saving_usd"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from llmaudit.model.money import ZERO
 from llmaudit.model.record import UsageRecord
@@ -34,12 +35,22 @@ class Cost:
     long_context: bool = False
     discount: Decimal | None = None
     notes: tuple[str, ...] = ()
+    # The input price per million tokens the record paid (tier and long context applied, any
+    # discount not): what a cached token would have cost as plain input.
+    input_rate: Decimal | None = None
+
+    def as_input(self, tokens: int) -> Decimal:
+        """What ``tokens`` would have cost as plain (uncached) input in this record."""
+        if self.input_rate is None:
+            raise ValueError("an unpriced record has no input price")
+        cost = _per_million(tokens, self.input_rate)
+        return cost * self.discount if self.discount is not None else cost
 
     @property
     def priced(self) -> bool:
         return self.input is not None
 
-    @property
+    @cached_property  # read many times per group by the report's sections
     def total(self) -> Decimal | None:
         if self.input is None:
             return None
@@ -117,6 +128,7 @@ def price_record(record: UsageRecord, table: PriceTable, long_context: bool | No
             ZERO,
             ZERO,
             notes=("served from a response cache: no provider charge",),
+            input_rate=ZERO,
         )
     requests = max(record.requests, 1)
     if long_context is None:
@@ -169,6 +181,7 @@ def price_record(record: UsageRecord, table: PriceTable, long_context: bool | No
         long_context=long_context,
         discount=discount,
         notes=tuple(notes),
+        input_rate=input_price,
         **parts,
     )
 

@@ -144,16 +144,19 @@ def decorations(name: str) -> tuple[str, list[str]]:
 
 def match(table: PriceTable, reported: str, provider: str | None = None) -> Match | None:
     """The entry that prices ``reported`` (as a request through ``provider``), or None."""
+    asked = (provider, reported)  # as asked: the common case, a name seen before
+    if asked in table._match_cache:
+        return table._match_cache[asked]
     key = reported.strip().lower()
     route = route_of(provider, key)
     cache_key = (route, key)
     if cache_key in table._match_cache:
-        return table._match_cache[cache_key]
-    if route is None:
+        result = table._match_cache[cache_key]
+    elif route is None:
         result = _first_party(table, key)
     else:
         result = _in_route(table, route[0], route[1], key)
-    table._match_cache[cache_key] = result
+    table._match_cache[cache_key] = table._match_cache[asked] = result
     return result
 
 
