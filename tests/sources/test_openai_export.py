@@ -95,8 +95,8 @@ def test_the_cost_export_is_named_not_read(run, tmp_path):
     res = run("--db", "e.db", "ingest", "cost.csv")
     assert res.exit_code == 0, res.stderr
     assert (
-        "OpenAI's cost export is not read: 'llmaudit pull openai' fetches the same costs"
-        in res.stderr
+        "1 line(s) skipped: 1 rows of OpenAI's cost export, not usage ('llmaudit pull openai' "
+        "fetches these costs for 'llmaudit reconcile')" in res.stderr
     )
-    assert "1 cost export rows" in res.stderr
+    assert "cost.csv: no usage in it" in res.stderr
     assert _rows(run) == []

@@ -72,12 +72,12 @@ class OpenAIExport(Source):
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         columns, delimiter = _header(inp.head(4096))
         if not all(c in columns for c in USAGE):
-            inp.notes[
-                "OpenAI's cost export is not read: 'llmaudit pull openai' fetches the same "
-                "costs, and 'llmaudit reconcile' compares them with your usage"
-            ] += 1
+            reason = (
+                "rows of OpenAI's cost export, not usage ('llmaudit pull openai' fetches these "
+                "costs for 'llmaudit reconcile')"
+            )
             for _ in csv_rows(inp, delimiter):
-                inp.skipped["cost export rows"] += 1
+                inp.skipped[reason] += 1
             return
         for lineno, raw, row in csv_rows(inp, delimiter):
             if isinstance(row, Reject):
