@@ -116,7 +116,7 @@ LOG_FIXTURES = sorted(
 
 
 def test_every_log_fixture_is_a_merge_source():
-    assert len(LOG_FIXTURES) == 41
+    assert len(LOG_FIXTURES) == 42
 
 
 @pytest.mark.parametrize("name", LOG_FIXTURES)

@@ -345,6 +345,17 @@ EXPECTED["openai_usage_export.csv"] = (
     },
 )
 
+# Portkey's logs export: the units, no cache split.
+EXPECTED["portkey_logs_export.jsonl"] = (
+    "portkey",
+    {
+        "gpt-4o-mini": (2, 1200, 0, 0, 0, 300, 0),  # a call and a 429 without tokens
+        "claude-sonnet-4-5-20250929": (1, 2000, 0, 0, 0, 500, 0),
+        "gpt-4o": (1, 1000, 0, 0, 0, 100, 0),
+        "gemini-2.5-flash": (1, 1000, 0, 0, 0, 200, 0),
+    },
+)
+
 # Fixtures with lines that must be rejected (and so make ingest exit 3), with the reason.
 REJECTED = {
     "llm_logs.sqlite": [

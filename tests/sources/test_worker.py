@@ -82,7 +82,7 @@ def test_a_folder_of_every_fixture_and_small_batches(run, monkeypatch, tmp_path)
     shutil.copytree(DATA / "logs", tmp_path / "logs")
     here, child = _both(run, monkeypatch, tmp_path, "logs")
     assert child == here
-    assert len(here[3]["records"]) == 96  # what the folder holds, as both ledgers must
+    assert len(here[3]["records"]) == 101  # what the folder holds, as both ledgers must
     log = tmp_path / "logs" / "middleware_openai_chat.jsonl"
     with log.open("a") as fh:
         fh.write("{broken\n")
@@ -257,7 +257,7 @@ def test_a_folder_from_children_exports_the_same_on_either_engine(run, monkeypat
         assert exported.exit_code == 0, exported.stderr
         exports[mode] = sorted(exported.stdout.splitlines())
     assert exports["always"] == exports["never"]
-    assert len(exports["never"]) == 96
+    assert len(exports["never"]) == 101
 
 
 def test_a_parsing_process_that_dies_fails_its_file_only(run, monkeypatch, tmp_path):

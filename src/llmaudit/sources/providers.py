@@ -174,6 +174,8 @@ PROVIDER_ALIASES = {
     # Cloudflare AI Gateway's provider names
     "google-ai-studio": "google",
     "google-vertex-ai": "google",
+    # Portkey's provider names
+    "vertex-ai": "google",
     "azure-openai": "azure",
     "aws-bedrock": "bedrock",
     "grok": "xai",

@@ -21,6 +21,7 @@ from llmaudit.sources.openai_batch import OpenAIBatch
 from llmaudit.sources.openai_export import OpenAIExport
 from llmaudit.sources.openrouter_export import OpenRouterExport
 from llmaudit.sources.otel import OtelSpans
+from llmaudit.sources.portkey import Portkey
 from llmaudit.sources.structured import Structured
 
 # Every built-in format, in the order auto-detection tries them (most specific first; the
@@ -37,6 +38,7 @@ FORMATS: dict[str, Source] = {
         OpenAIBatch(),
         BedrockLogs(),
         CloudflareGateway(),
+        Portkey(),
         GcpBilling(),
         OpenRouterExport(),
         AnthropicConsole(),
