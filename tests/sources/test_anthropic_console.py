@@ -115,3 +115,19 @@ def test_bad_rows_name_their_line_and_field(run, tmp_path):
         "u.csv:3: context_window: is not a context window like '≤ 200k', got 'huge'" in res.stderr
     )
     assert "1 added" in res.stderr and "2 rejected" in res.stderr
+
+
+def test_the_cost_export_is_named_not_read(run, tmp_path):
+    (tmp_path / "cost.csv").write_text(
+        # the columns seen in code that reads real cost exports (it has more, not known here)
+        "usage_date_utc,model,token_type,cost_usd\n"
+        "2026-11-20,Claude Sonnet 4.5,input_no_cache,0.14\n"
+        "2026-11-20,Claude Sonnet 4.5,output,0.25\n"
+    )
+    res = run("--db", "a.db", "ingest", "cost.csv")
+    assert res.exit_code == 0, res.stderr
+    assert (
+        "2 line(s) skipped: 2 rows of the Claude Console's cost export, not usage "
+        "('llmaudit pull anthropic' fetches these costs for 'llmaudit reconcile')" in res.stderr
+    )
+    assert _rows(run) == []

@@ -1,5 +1,7 @@
 """The Claude Console's usage export: the CSV the Usage page downloads, one row per day, model,
-API key and workspace (and usage type, context window, inference geo and speed).
+API key and workspace (and usage type, context window, inference geo and speed). The Cost
+page's export (``usage_date_utc``, ``model``, ``token_type``, ``cost_usd``) is recognised and
+named, not read.
 
 Columns (the export's header as several independent tools that import real exports read it):
 ``usage_date_utc``, ``model_version``, ``api_key`` (the key's name), ``workspace``,
@@ -32,6 +34,9 @@ from llmaudit.sources.documents import csv_rows
 
 KIND = "anthropic-console"
 REQUIRED = ("usage_date_utc", "model_version", "usage_input_tokens_no_cache", "usage_output_tokens")
+# The Cost page's export: dollars per day, model (display name) and token type. Recognised so
+# that it is named, not read: the Admin API's cost report has the same figures for reconcile.
+COST = ("usage_date_utc", "model", "token_type", "cost_usd")
 # Dimensions that make a row one row: its identity in the ledger.
 _DIMENSIONS = (
     "usage_date_utc",
@@ -43,6 +48,11 @@ _DIMENSIONS = (
     "inference_geo",
     "speed",
 )
+
+
+def _columns(head: str) -> set[str]:
+    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    return {c.strip().strip('"') for c in first.split(",")}
 
 
 def _tokens(row: dict[str, str], column: str) -> int:
@@ -114,11 +124,18 @@ class AnthropicConsole(Source):
     # A later export of the same days replaces their rows (the day's totals grow until it ends).
 
     def sniff(self, head: str) -> bool:
-        first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-        columns = {c.strip().strip('"') for c in first.split(",")}
-        return all(c in columns for c in REQUIRED)
+        columns = _columns(head)
+        return all(c in columns for c in REQUIRED) or all(c in columns for c in COST)
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
+        if not all(c in _columns(inp.head(4096)) for c in REQUIRED):
+            reason = (
+                "rows of the Claude Console's cost export, not usage ('llmaudit pull "
+                "anthropic' fetches these costs for 'llmaudit reconcile')"
+            )
+            for _ in csv_rows(inp):
+                inp.skipped[reason] += 1
+            return
         for lineno, raw, row in csv_rows(inp):
             if isinstance(row, Reject):
                 yield row
