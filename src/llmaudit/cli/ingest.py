@@ -68,8 +68,8 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     "--tz",
     "naive_tz",
     metavar="ZONE",
-    help="LiteLLM: the time zone of times written without an offset (default UTC, the "
-    "proxy database's time); an IANA name such as Europe/Paris.",
+    help="LiteLLM and OpenRouter's export: the time zone of times written without an offset "
+    "(default UTC, as both write them); an IANA name such as Europe/Paris.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--list-formats", is_flag=True, help="List the formats llmaudit reads, and exit.")
