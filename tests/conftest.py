@@ -130,6 +130,21 @@ def ledger_totals(path) -> tuple[int, int | None]:
     return len(recs), (sum(r.input_uncached for r in recs) if recs else None)
 
 
+def exported(run, db: str) -> list[dict]:
+    """Every record of the ledger ``db``, as `llmaudit export` writes them (JSON lines)."""
+    import json
+
+    return [json.loads(line) for line in run("--db", db, "export").stdout.splitlines()]
+
+
+def report_summary(run, db: str, since: str, until: str) -> dict:
+    """The report's summary section over [since, until] (days), as its JSON writes it."""
+    import json
+
+    out = run("--db", db, "report", "--since", since, "--until", until, "--format", "json")
+    return json.loads(out.stdout)["report"]["sections"]["summary"]
+
+
 @pytest.fixture
 def run(capsys, monkeypatch, engine):
     """Run the real entry point (``llmaudit.cli.main``) and capture exit code, stdout, stderr.

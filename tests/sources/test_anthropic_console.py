@@ -8,22 +8,11 @@ import shutil
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, exported, report_summary
 
 pytestmark = pytest.mark.both_engines
 
 FIXTURE = DATA / "logs" / "anthropic_console_usage.csv"
-
-
-def _rows(run, db="a.db"):
-    return [json.loads(x) for x in run("--db", db, "export").stdout.splitlines()]
-
-
-def _spend(run, db="a.db"):
-    out = run(
-        "--db", db, "report", "--since", "2026-11-20", "--until", "2026-11-21", "--format", "json"
-    )
-    return json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"]
 
 
 def test_the_usage_export_is_read_and_priced(run, tmp_path):
@@ -37,8 +26,8 @@ def test_the_usage_export_is_read_and_priced(run, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["inputs"][0]["format"] == "anthropic-console"
     assert "4 added" in res.stderr and "unpriced" not in res.stderr
-    assert _spend(run) == "4.10830675"
-    rows = {(r["model"], r["tags"]["context_window"]): r for r in _rows(run)}
+    assert report_summary(run, "a.db", "2026-11-20", "2026-11-21")["spend_usd"] == "4.10830675"
+    rows = {(r["model"], r["tags"]["context_window"]): r for r in exported(run, "a.db")}
     short = rows[("claude-sonnet-4-5-20250929", "0-200k")]
     assert (short["ts"], short["ts_end"], short["requests"]) == (
         "2026-11-20T00:00:00.000000Z",
@@ -76,7 +65,7 @@ def test_a_later_export_updates_a_day_that_grew_and_adds_a_new_one(run, tmp_path
     res = run("--db", "a.db", "ingest", "usage.csv")
     assert "1 added, 1 updated, 2 duplicate" in res.stderr
     # the Haiku day now costs $2.00 instead of $1.00
-    assert _spend(run) == "5.10830675"
+    assert report_summary(run, "a.db", "2026-11-20", "2026-11-21")["spend_usd"] == "5.10830675"
 
 
 def test_the_older_export_with_one_cache_write_column(run, tmp_path):
@@ -90,7 +79,7 @@ def test_the_older_export_with_one_cache_write_column(run, tmp_path):
     )
     res = run("--db", "a.db", "ingest", "old.csv")
     assert res.exit_code == 0, res.stderr
-    (row,) = _rows(run)
+    (row,) = exported(run, "a.db")
     assert (row["cache_write_tokens"], row["cache_write_1h_tokens"]) == (2000, 0)
     assert row["cost_usd"] == "0.021"
 
@@ -130,4 +119,4 @@ def test_the_cost_export_is_named_not_read(run, tmp_path):
         "2 line(s) skipped: 2 rows of the Claude Console's cost export, not usage "
         "('llmaudit pull anthropic' fetches these costs for 'llmaudit reconcile')" in res.stderr
     )
-    assert _rows(run) == []
+    assert exported(run, "a.db") == []

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, exported, report_summary
 from llmaudit.sources.gcp_billing import NotTokens, parse_sku
 
 pytestmark = pytest.mark.both_engines
@@ -21,17 +21,6 @@ SKIPPED = (
     "1 billing rows not read as token usage: audio input tokens (priced per modality), "
     "1 billing rows not read as token usage: other services"
 )
-
-
-def _export(run, db="g.db"):
-    return [json.loads(x) for x in run("--db", db, "export").stdout.splitlines()]
-
-
-def _spend(run, db="g.db"):
-    out = run(
-        "--db", db, "report", "--since", "2026-11-20", "--until", "2026-11-20", "--format", "json"
-    )
-    return json.loads(out.stdout)["report"]["sections"]["summary"]
 
 
 def test_the_bigquery_json_lines_export_is_read_and_priced(run, tmp_path):
@@ -47,7 +36,7 @@ def test_the_bigquery_json_lines_export_is_read_and_priced(run, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert "9 added" in res.stderr and SKIPPED in res.stderr
     assert "unpriced: gemini-9.9-flash (100,000 tokens)" in res.stderr
-    summary = _spend(run)
+    summary = report_summary(run, "g.db", "2026-11-20", "2026-11-20")
     assert summary["spend_usd"] == "4.9383898"
     assert summary["tokens"] == {
         "input_uncached": 4_483_966,
@@ -57,7 +46,7 @@ def test_the_bigquery_json_lines_export_is_read_and_priced(run, tmp_path):
         "reasoning": 200_000,
     }
     assert summary["requests"] == 0
-    rows = {r["tags"]["gcp_sku"] + r["ts"]: r for r in _export(run)}
+    rows = {r["tags"]["gcp_sku"] + r["ts"]: r for r in exported(run, "g.db")}
     skus = [json.loads(x)["sku"]["description"] for x in FIXTURE.read_text().splitlines()]
 
     def row(n, hour=7):
@@ -137,7 +126,7 @@ def test_the_flattened_csv_is_the_same_usage(run, tmp_path):
     res = run("--db", "c.db", "ingest", "billing.csv")
     assert res.exit_code == 0, res.stderr
     assert "9 added" in res.stderr and SKIPPED in res.stderr
-    assert _spend(run, "c.db")["spend_usd"] == "4.9383898"
+    assert report_summary(run, "c.db", "2026-11-20", "2026-11-20")["spend_usd"] == "4.9383898"
     assert (
         "(unset)" in run("--db", "c.db", "report", "--by", "team", "--since", "2026-11-20").stdout
     )
@@ -167,7 +156,7 @@ def test_a_query_result_array_with_underscored_columns_and_string_numbers(run, t
     assert res.exit_code == 0, res.stderr
     assert "2 added" in res.stderr
     # 0.5951898 + 1.1532
-    assert _spend(run, "q.db")["spend_usd"] == "1.7483898"
+    assert report_summary(run, "q.db", "2026-11-20", "2026-11-20")["spend_usd"] == "1.7483898"
 
 
 def test_a_bad_line_is_rejected_and_a_later_extract_adds_its_new_rows(run, tmp_path):
@@ -184,7 +173,7 @@ def test_a_bad_line_is_rejected_and_a_later_extract_adds_its_new_rows(run, tmp_p
         fh.write(lines[3] + "\n")
     res = run("--db", "g.db", "ingest", "billing.jsonl")
     assert "1 added, 0 updated, 2 duplicate, 1 rejected" in res.stderr
-    assert sorted(r["model"] for r in _export(run)) == [
+    assert sorted(r["model"] for r in exported(run, "g.db")) == [
         "gemini-2.5-flash",
         "gemini-2.5-flash",
         "gemini-2.5-pro",
@@ -208,7 +197,7 @@ def test_detected_in_a_folder_beside_other_logs(run, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert "logs/export-000000000000.json: 9 added" in res.stderr
     assert "logs/cf.json: 5 added" in res.stderr
-    kinds = sorted({r["record_key"].split(":")[0] for r in _export(run)})
+    kinds = sorted({r["record_key"].split(":")[0] for r in exported(run, "g.db")})
     assert kinds == ["cloudflare-ai-gateway", "gcp-billing"]
 
 

@@ -8,22 +8,11 @@ import shutil
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, exported, report_summary
 
 pytestmark = pytest.mark.both_engines
 
 FIXTURE = DATA / "logs" / "openai_usage_export.csv"
-
-
-def _rows(run, db="e.db"):
-    return [json.loads(x) for x in run("--db", db, "export").stdout.splitlines()]
-
-
-def _spend(run, db="e.db"):
-    out = run(
-        "--db", db, "report", "--since", "2026-11-18", "--until", "2026-11-20", "--format", "json"
-    )
-    return json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"]
 
 
 def test_the_usage_export_is_read_as_the_api_rows_are(run, tmp_path):
@@ -37,8 +26,8 @@ def test_the_usage_export_is_read_as_the_api_rows_are(run, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["inputs"][0]["format"] == "openai-export"
     assert "4 added" in res.stderr and "1 buckets without usage" in res.stderr
-    assert _spend(run) == "1.549276375"
-    rows = {(r["model"], r["service_tier"]): r for r in _rows(run)}
+    assert report_summary(run, "e.db", "2026-11-18", "2026-11-20")["spend_usd"] == "1.549276375"
+    rows = {(r["model"], r["service_tier"]): r for r in exported(run, "e.db")}
     first = rows[("gpt-4o-2024-08-06", "standard")]
     assert (first["requests"], first["input_tokens"], first["cache_read_tokens"]) == (
         10,
@@ -72,7 +61,7 @@ def test_a_later_export_updates_the_day_that_grew(run, tmp_path):
     res = run("--db", "e.db", "ingest", "usage.csv")
     assert "0 added, 1 updated, 3 duplicate" in res.stderr
     # 1,000 more gpt-5-mini input tokens at $0.25 per million
-    assert _spend(run) == "1.549526375"
+    assert report_summary(run, "e.db", "2026-11-18", "2026-11-20")["spend_usd"] == "1.549526375"
 
 
 def test_a_tab_separated_copy_and_a_bad_row(run, tmp_path):
@@ -99,4 +88,4 @@ def test_the_cost_export_is_named_not_read(run, tmp_path):
         "fetches these costs for 'llmaudit reconcile')" in res.stderr
     )
     assert "cost.csv: no usage in it" in res.stderr
-    assert _rows(run) == []
+    assert exported(run, "e.db") == []

@@ -8,16 +8,11 @@ import shutil
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, exported, report_summary
 
 pytestmark = pytest.mark.both_engines
 
 FIXTURE = DATA / "logs" / "openrouter_activity_export.csv"
-
-
-def _export(run, db="o.db"):
-    rows = [json.loads(x) for x in run("--db", db, "export").stdout.splitlines()]
-    return {r["request_id"]: r for r in rows}
 
 
 def test_the_activity_export_is_read_and_priced(run, tmp_path):
@@ -32,19 +27,8 @@ def test_the_activity_export_is_read_and_priced(run, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["inputs"][0]["format"] == "openrouter-export"
     assert "6 added" in res.stderr and "unpriced" not in res.stderr
-    out = run(
-        "--db",
-        "o.db",
-        "report",
-        "--since",
-        "2026-11-20",
-        "--until",
-        "2026-11-20",
-        "--format",
-        "json",
-    )
-    assert json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"] == "0.0362582"
-    rows = _export(run)
+    assert report_summary(run, "o.db", "2026-11-20", "2026-11-20")["spend_usd"] == "0.0362582"
+    rows = {r["request_id"]: r for r in exported(run, "o.db")}
     mini = rows["gen-1763630043-Qm4aV1xY7pLk2NcR8sTd"]
     assert (mini["provider"], mini["input_tokens"], mini["cache_read_tokens"]) == (
         "openrouter",
@@ -103,7 +87,7 @@ def test_a_bad_row_names_its_line_and_field_and_a_later_export_adds_its_new_rows
     path.write_text("\n".join([lines[0], lines[1], bad, lines[3], lines[4]]) + "\n")
     res = run("--db", "o.db", "ingest", "activity.csv")
     assert "1 added, 0 updated, 2 duplicate, 1 rejected" in res.stderr
-    assert len(_export(run)) == 3
+    assert len({r["request_id"]: r for r in exported(run, "o.db")}) == 3
 
 
 def test_times_without_a_zone_are_utc_unless_tz_says(run, tmp_path):
@@ -111,7 +95,7 @@ def test_times_without_a_zone_are_utc_unless_tz_says(run, tmp_path):
     (tmp_path / "a.csv").write_text("\n".join(lines[:2]) + "\n")
     res = run("--db", "o.db", "ingest", "a.csv", "--tz", "Europe/Paris")
     assert res.exit_code == 0, res.stderr
-    (row,) = _export(run).values()
+    (row,) = {r["request_id"]: r for r in exported(run, "o.db")}.values()
     assert row["ts"] == "2026-11-20T08:14:03.401000Z"  # 09:14 in Paris (UTC+1 in November)
 
 

@@ -8,16 +8,11 @@ import shutil
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, exported, report_summary
 
 pytestmark = pytest.mark.both_engines
 
 FIXTURE = DATA / "logs" / "portkey_logs_export.jsonl"
-
-
-def _rows(run, db="p.db"):
-    rows = [json.loads(x) for x in run("--db", db, "export").stdout.splitlines()]
-    return {r["request_id"]: r for r in rows}
 
 
 def test_a_logs_export_is_read_and_priced(run, tmp_path):
@@ -30,19 +25,8 @@ def test_a_logs_export_is_read_and_priced(run, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["inputs"][0]["format"] == "portkey"
     assert "5 added" in res.stderr and "unpriced" not in res.stderr
-    out = run(
-        "--db",
-        "p.db",
-        "report",
-        "--since",
-        "2026-11-20",
-        "--until",
-        "2026-11-20",
-        "--format",
-        "json",
-    )
-    assert json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"] == "0.01816"
-    rows = _rows(run)
+    assert report_summary(run, "p.db", "2026-11-20", "2026-11-20")["spend_usd"] == "0.01816"
+    rows = {r["request_id"]: r for r in exported(run, "p.db")}
     first = rows["7c2f9a10-0b1e-4c53-9a57-1f0e2d3c4b5a"]
     assert (first["user"], first["feature"], first["team"], first["latency_ms"]) == (
         "u-17",
@@ -92,15 +76,4 @@ def test_an_array_of_logs_with_only_some_fields(run, tmp_path):
     assert res.exit_code == 0, res.stderr
     assert "2 added" in res.stderr
     # 1,000 x 0.15 + 1,000 x 0.60, both as OpenAI's (the model's provider)
-    out = run(
-        "--db",
-        "p.db",
-        "report",
-        "--since",
-        "2026-11-20",
-        "--until",
-        "2026-11-20",
-        "--format",
-        "json",
-    )
-    assert json.loads(out.stdout)["report"]["sections"]["summary"]["spend_usd"] == "0.00075"
+    assert report_summary(run, "p.db", "2026-11-20", "2026-11-20")["spend_usd"] == "0.00075"

@@ -25,12 +25,11 @@ from datetime import timedelta
 
 from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.reject import Reject
 from llmaudit.model.values import parse_ts
 from llmaudit.sources.apis.anthropic import ANTHROPIC_TIERS
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, count, line_reject, text
-from llmaudit.sources.documents import csv_rows
+from llmaudit.sources.common import count, required, text
+from llmaudit.sources.documents import csv_columns, csv_rows, items
 
 KIND = "anthropic-console"
 REQUIRED = ("usage_date_utc", "model_version", "usage_input_tokens_no_cache", "usage_output_tokens")
@@ -48,11 +47,6 @@ _DIMENSIONS = (
     "inference_geo",
     "speed",
 )
-
-
-def _columns(head: str) -> set[str]:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-    return {c.strip().strip('"') for c in first.split(",")}
 
 
 def _tokens(row: dict[str, str], column: str) -> int:
@@ -76,12 +70,8 @@ def _window(value: str | None) -> str:
 
 
 def record(row: dict[str, str], location: str) -> UsageRecord:
-    model = text(row.get("model_version"))
-    if not model:
-        raise RecordError("is missing", field="model_version")
-    day = text(row.get("usage_date_utc"))
-    if not day:
-        raise RecordError("is missing", field="usage_date_utc")
+    model = required(row, "model_version")
+    day = required(row, "usage_date_utc")
     start = parse_ts(day + "T00:00:00Z" if len(day) == 10 else day, "usage_date_utc")
     usage_type = text(row.get("usage_type"))
     tags = {"context_window": _window(text(row.get("context_window")))}
@@ -124,11 +114,11 @@ class AnthropicConsole(Source):
     # A later export of the same days replaces their rows (the day's totals grow until it ends).
 
     def sniff(self, head: str) -> bool:
-        columns = _columns(head)
+        columns = csv_columns(head)
         return all(c in columns for c in REQUIRED) or all(c in columns for c in COST)
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
-        if not all(c in _columns(inp.head(4096)) for c in REQUIRED):
+        if not all(c in csv_columns(inp.head(4096)) for c in REQUIRED):
             reason = (
                 "rows of the Claude Console's cost export, not usage ('llmaudit pull "
                 "anthropic' fetches these costs for 'llmaudit reconcile')"
@@ -136,11 +126,4 @@ class AnthropicConsole(Source):
             for _ in csv_rows(inp):
                 inp.skipped[reason] += 1
             return
-        for lineno, raw, row in csv_rows(inp):
-            if isinstance(row, Reject):
-                yield row
-                continue
-            try:
-                yield record(row, f"{inp.location}:{lineno}")
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, lineno, raw)
+        yield from items(inp, csv_rows(inp), record)

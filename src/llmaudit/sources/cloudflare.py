@@ -19,19 +19,16 @@ from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.reject import Reject
 from llmaudit.model.values import infer_provider, parse_ts, to_decimal
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (
-    LINE_ERRORS,
     attribution,
     count,
     first_objects,
-    line_reject,
     text,
 )
-from llmaudit.sources.documents import rows
+from llmaudit.sources.documents import items, rows
 
 KIND = "cloudflare-ai-gateway"
 _KEYS = {"tokens_in", "tokens_out", "created_at", "provider", "model"}
@@ -99,14 +96,4 @@ class CloudflareGateway(Source):
         return False
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
-        for pos, raw, obj in rows(inp):
-            if isinstance(obj, Reject):
-                yield obj
-                continue
-            if not _is_log(obj):
-                inp.skipped["items that are not AI Gateway logs"] += 1
-                continue
-            try:
-                yield record(obj, f"{inp.location}:{pos}")
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, pos, raw)
+        yield from items(inp, rows(inp), record, _is_log, "items that are not AI Gateway logs")

@@ -127,6 +127,14 @@ def utc_naive(value: Any, field: str, tz: tzinfo | None = None) -> datetime:
     return any_time(value, field)
 
 
+def required(obj: dict[str, Any], key: str) -> str:
+    """``obj[key]`` as non-empty text, or a RecordError naming ``key``."""
+    value = text(obj.get(key))
+    if value is None:
+        raise RecordError("is missing", field=key)
+    return value
+
+
 def text(value: Any) -> str | None:
     """A non-empty trimmed string from a scalar, else None."""
     if type(value) is str:
@@ -272,6 +280,15 @@ def whole_json(head: str) -> Any:
             except ValueError:
                 pass
         return None
+
+
+class Skip(Exception):
+    """An item that is well formed but not usage (a billing row for storage, a day without
+    usage): counted as skipped under ``reason``, never a reject and never silent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 # What reading one line (one row, one span) may raise: a bad value of any type, size or

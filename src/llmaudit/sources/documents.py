@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from llmaudit.model.reject import Reject
 from llmaudit.sources.base import _TRAILING_COMMA, InputFile
-from llmaudit.sources.common import json_lines, loads
+from llmaudit.sources.common import LINE_ERRORS, Skip, json_lines, line_reject, loads
 
 LIST_KEYS = ("data", "results", "result", "items", "rows", "observations", "logs")
 
@@ -82,6 +82,12 @@ def _document(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
         yield i, json.dumps(item, default=str)[:4096], item
 
 
+def csv_columns(head: str, delimiter: str = ",") -> set[str]:
+    """The column names of a CSV's header line, for sniffing (quotes and a BOM removed)."""
+    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    return {c.strip().strip('"') for c in first.split(delimiter)}
+
+
 def csv_rows(
     inp: InputFile, delimiter: str = ","
 ) -> Iterator[tuple[int, str, dict[str, str] | Reject]]:
@@ -105,3 +111,27 @@ def csv_rows(
                 )
             else:
                 yield reader.line_num, raw, row
+
+
+def items(
+    inp: InputFile,
+    source: Iterable[tuple[int, str, Any]],
+    build: Callable[[Any, str], Any],
+    accept: Callable[[Any], bool] | None = None,
+    other: str = "items of another kind",
+) -> Iterator[Any]:
+    """Records from ``source``'s (position, raw text, item) triples: ``build(item, location)``
+    for each item ``accept`` takes (others counted as skipped under ``other``); an item that
+    fails becomes a reject naming its position, one that raises ``Skip`` a skipped count."""
+    for pos, raw, obj in source:
+        if isinstance(obj, Reject):
+            yield obj
+        elif accept is not None and not accept(obj):
+            inp.skipped[other] += 1
+        else:
+            try:
+                yield build(obj, f"{inp.location}:{pos}")
+            except Skip as skip:
+                inp.skipped[skip.reason] += 1
+            except LINE_ERRORS as err:
+                yield line_reject(err, inp.location, pos, raw)

@@ -37,17 +37,9 @@ from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.reject import Reject
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import (
-    LINE_ERRORS,
-    attribution,
-    count,
-    line_reject,
-    text,
-    utc_naive,
-)
-from llmaudit.sources.documents import csv_rows, rows
+from llmaudit.sources.common import Skip, attribution, count, text, utc_naive
+from llmaudit.sources.documents import csv_columns, csv_rows, items, rows
 
 KIND = "gcp-billing"
 SERVICES = {"gemini api", "vertex ai", "generative language api"}
@@ -88,12 +80,11 @@ _MODIFIERS = {
 _MODALITIES = ("text", "image", "audio", "video")
 
 
-class NotTokens(Exception):
-    """A billing row that is not text-token usage; ``reason`` names the kind, for the count."""
+class NotTokens(Skip):
+    """A billing row that is not text-token usage: counted as skipped, by what it bills."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, what: str) -> None:
+        super().__init__(f"billing rows not read as token usage: {what}")
 
 
 def _get(row: dict[str, Any], name: str) -> Any:
@@ -235,7 +226,9 @@ def _row_id(row: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def record(row: dict[str, Any], location: str) -> UsageRecord:
+def record(row: Any, location: str) -> UsageRecord:
+    if not is_billing_row(row):
+        raise RecordError("not a billing export row", field="sku.description")
     service = text(_get(row, "service.description")) or ""
     if service.lower() not in SERVICES:
         raise NotTokens("other services")
@@ -294,9 +287,8 @@ class GcpBilling(Source):
     # Extracts are written whole: a grown file is read again, its known rows duplicates.
 
     def sniff(self, head: str) -> bool:
-        first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-        if not first.lstrip().startswith(("{", "[")):
-            columns = {c.strip().strip('"') for c in first.split(",")}
+        if not head.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
+            columns = csv_columns(head)
             return all(c in columns or c.replace(".", "_") in columns for c in _NEEDED)
         found = re.search(r'"sku"\s*:\s*\{|"sku[._]description"', head)
         return bool(found) and '"usage_start_time"' in head and '"cost"' in head
@@ -304,16 +296,4 @@ class GcpBilling(Source):
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         head = inp.head(4096).lstrip("\ufeff \t\r\n")
         source = rows(inp) if head.startswith(("[", "{")) else csv_rows(inp)
-        for pos, raw, obj in source:
-            if isinstance(obj, Reject):
-                yield obj
-                continue
-            if not is_billing_row(obj):
-                yield Reject(inp.location, pos, "not a billing export row", "sku.description", raw)
-                continue
-            try:
-                yield record(obj, f"{inp.location}:{pos}")
-            except NotTokens as skip:
-                inp.skipped[f"billing rows not read as token usage: {skip.reason}"] += 1
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, pos, raw)
+        yield from items(inp, source, record)

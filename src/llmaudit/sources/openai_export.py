@@ -22,11 +22,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from llmaudit.errors import RecordError
-from llmaudit.model.reject import Reject
+from llmaudit.model.record import UsageRecord
 from llmaudit.sources.apis.openai import usage_record
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, line_reject, text
-from llmaudit.sources.documents import csv_rows
+from llmaudit.sources.common import Skip, text
+from llmaudit.sources.documents import csv_columns, csv_rows, items
 
 KIND = "openai-export"
 USAGE = ("start_time", "end_time", "num_model_requests", "model", "input_tokens", "output_tokens")
@@ -37,7 +37,7 @@ _WHOLE = re.compile(r"-?\d+(\.0*)?")
 def _header(head: str) -> tuple[set[str], str]:
     first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
     delimiter = "\t" if "\t" in first and "," not in first else ","
-    return {c.strip().strip('"') for c in first.split(delimiter)}, delimiter
+    return csv_columns(first, delimiter), delimiter
 
 
 def _value(value: str | None) -> Any:
@@ -57,6 +57,14 @@ def _unix(row: dict[str, Any], field: str) -> datetime:
     if not isinstance(value, int) or not 0 <= value < 10**10:
         raise RecordError(f"must be Unix seconds, got {row.get(field)!r}", field=field)
     return datetime.fromtimestamp(value, timezone.utc)
+
+
+def _record(row: dict[str, str], location: str) -> UsageRecord:
+    values = {k: _value(v) for k, v in row.items()}
+    if values.get("model") is None and not values.get("num_model_requests"):
+        raise Skip("buckets without usage")
+    start, end = _unix(values, "start_time"), _unix(values, "end_time")
+    return usage_record(values, start, end, "usage/completions", kind=KIND, location=location)
 
 
 class OpenAIExport(Source):
@@ -79,23 +87,4 @@ class OpenAIExport(Source):
             for _ in csv_rows(inp, delimiter):
                 inp.skipped[reason] += 1
             return
-        for lineno, raw, row in csv_rows(inp, delimiter):
-            if isinstance(row, Reject):
-                yield row
-                continue
-            values = {k: _value(v) for k, v in row.items()}
-            if values.get("model") is None and not values.get("num_model_requests"):
-                inp.skipped["buckets without usage"] += 1
-                continue
-            try:
-                start, end = _unix(values, "start_time"), _unix(values, "end_time")
-                yield usage_record(
-                    values,
-                    start,
-                    end,
-                    "usage/completions",
-                    kind=KIND,
-                    location=f"{inp.location}:{lineno}",
-                )
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, lineno, raw)
+        yield from items(inp, csv_rows(inp, delimiter), _record)

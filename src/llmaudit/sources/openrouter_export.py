@@ -20,15 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.reject import Reject
 from llmaudit.model.values import to_decimal
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, count, line_reject, text, utc_naive
-from llmaudit.sources.documents import csv_rows
+from llmaudit.sources.common import count, required, text, utc_naive
+from llmaudit.sources.documents import csv_columns, csv_rows, items
 
 KIND = "openrouter-export"
 REQUIRED = ("generation_id", "created_at", "model_permaslug", "tokens_prompt", "cost_total")
@@ -52,27 +52,19 @@ def _money(value: Any, field: str) -> Decimal | None:
     return None if raw is None else to_decimal(raw, field)
 
 
+def _part_of(row: dict[str, str], part: str, whole: str) -> tuple[int, int]:
+    """(whole, part) counts of a column that OpenRouter includes in another."""
+    total, some = count(row.get(whole), whole), count(row.get(part), part)
+    if some > total:
+        raise RecordError(f"{some} is more than {whole} {total} (which includes it)", field=part)
+    return total, some
+
+
 def record(row: dict[str, str], location: str, opts: Options) -> UsageRecord:
-    model = text(row.get("model_permaslug"))
-    if not model:
-        raise RecordError("is missing", field="model_permaslug")
-    gen_id = text(row.get("generation_id"))
-    if not gen_id:
-        raise RecordError("is missing", field="generation_id")
-    prompt = count(row.get("tokens_prompt"), "tokens_prompt")
-    cached = count(row.get("tokens_cached"), "tokens_cached")
-    if cached > prompt:
-        raise RecordError(
-            f"{cached} is more than tokens_prompt {prompt} (which includes it)",
-            field="tokens_cached",
-        )
-    output = count(row.get("tokens_completion"), "tokens_completion")
-    reasoning = count(row.get("tokens_reasoning"), "tokens_reasoning")
-    if reasoning > output:
-        raise RecordError(
-            f"{reasoning} is more than tokens_completion {output} (which includes it)",
-            field="tokens_reasoning",
-        )
+    model = required(row, "model_permaslug")
+    gen_id = required(row, "generation_id")
+    prompt, cached = _part_of(row, "tokens_cached", "tokens_prompt")
+    output, reasoning = _part_of(row, "tokens_reasoning", "tokens_completion")
     tags: dict[str, str] = {}
     for column, tag in (
         ("provider_name", "upstream"),
@@ -120,16 +112,7 @@ class OpenRouterExport(Source):
     # generation ids it shares with the ledger are duplicates.
 
     def sniff(self, head: str) -> bool:
-        first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
-        columns = {c.strip().strip('"') for c in first.split(",")}
-        return all(c in columns for c in REQUIRED)
+        return csv_columns(head) >= set(REQUIRED)
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
-        for lineno, raw, row in csv_rows(inp):
-            if isinstance(row, Reject):
-                yield row
-                continue
-            try:
-                yield record(row, f"{inp.location}:{lineno}", opts)
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, lineno, raw)
+        yield from items(inp, csv_rows(inp), partial(record, opts=opts))

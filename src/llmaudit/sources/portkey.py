@@ -19,24 +19,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from llmaudit.errors import RecordError
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.reject import Reject
 from llmaudit.model.values import infer_provider
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Options, Source
 from llmaudit.sources.common import (
-    LINE_ERRORS,
     attribution,
     count,
     first_objects,
-    line_reject,
+    required,
     text,
     utc_naive,
 )
-from llmaudit.sources.documents import rows
+from llmaudit.sources.documents import items, rows
 
 KIND = "portkey"
 _UNITS = {"req_units", "res_units", "total_units"}
@@ -67,9 +65,7 @@ def _ms(value: Any) -> float | None:
 
 
 def record(obj: dict[str, Any], location: str, opts: Options) -> UsageRecord:
-    model = text(obj.get("ai_model"))
-    if not model:
-        raise RecordError("is missing", field="ai_model")
+    model = required(obj, "ai_model")
     meta = _metadata(obj.get("metadata"))
     user = text(meta.pop("_user", None))
     fields, tags = attribution(meta)
@@ -116,14 +112,5 @@ class Portkey(Source):
         return any(_is_log(obj) for obj in first_objects(head, 2))
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
-        for pos, raw, obj in rows(inp):
-            if isinstance(obj, Reject):
-                yield obj
-                continue
-            if not _is_log(obj):
-                inp.skipped["items that are not Portkey logs"] += 1
-                continue
-            try:
-                yield record(obj, f"{inp.location}:{pos}", opts)
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, pos, raw)
+        build = partial(record, opts=opts)
+        yield from items(inp, rows(inp), build, _is_log, "items that are not Portkey logs")
