@@ -84,8 +84,89 @@ def test_the_cost_export_is_named_not_read(run, tmp_path):
     res = run("--db", "e.db", "ingest", "cost.csv")
     assert res.exit_code == 0, res.stderr
     assert (
-        "1 line(s) skipped: 1 rows of OpenAI's cost export, not usage ('llmaudit pull openai' "
-        "fetches these costs for 'llmaudit reconcile')" in res.stderr
+        "1 line(s) skipped: 1 rows of OpenAI's cost export, not usage (it is the bill: "
+        "'llmaudit reconcile --billed FILE' reads it)" in res.stderr
     )
     assert "cost.csv: no usage in it" in res.stderr
     assert exported(run, "e.db") == []
+
+
+COST_HEADER = (
+    "start_time,end_time,start_time_iso,end_time_iso,amount_value,amount_currency,line_item,"
+    "project_id,organization_id,organization_name\n"
+)
+
+
+def _cost_row(day: int, amount: str, line_item: str) -> str:
+    start = 1794960000 + (day - 18) * 86400  # 2026-11-18T00:00Z
+    return (
+        f'{start},{start + 86400},,,{amount},usd,"{line_item}",'
+        "proj_Qw3rTy8UiOp0AsDf1GhJk2Lz,org-Hp9mSGev2sVmtMeF,Personal\n"
+    )
+
+
+def test_reconcile_the_usage_export_against_the_cost_export(run, tmp_path):
+    """The dashboard's two exports, no admin key: the usage priced offline against the bill.
+    Bill per model: gpt-4o 0.1336 + 0.0072 + 0.10646 = $0.24726; gpt-5 (its batch row
+    included) 0.051204375 + 0.001024 + 0.68 = $0.732228375; gpt-5-mini 0.020248 + 0.54954 =
+    $0.569788; and $0.01 of web search, which no usage row explains. Computed $1.549276375,
+    billed $1.559276375: -0.64%, inside the 1% tolerance."""
+    shutil.copy(FIXTURE, tmp_path / "usage.csv")
+    assert run("--db", "e.db", "ingest", "usage.csv").exit_code == 0
+    (tmp_path / "cost.csv").write_text(
+        COST_HEADER
+        + _cost_row(18, "0.1336", "gpt-4o-2024-08-06, input")
+        + _cost_row(18, "0.0072", "gpt-4o-2024-08-06, cached input")
+        + _cost_row(18, "0.10646", "gpt-4o-2024-08-06, output")
+        + _cost_row(19, "0.051204375", "gpt-5-2025-08-07, input")
+        + _cost_row(19, "0.001024", "gpt-5-2025-08-07, cached input")
+        + _cost_row(19, "0.68", "gpt-5-2025-08-07, output")
+        + "1795132800,1795219200,,,,,,,,\n"  # a day without cost, as the export writes it
+        + _cost_row(20, "0.020248", "gpt-5-mini-2025-08-07, input")
+        + _cost_row(20, "0.54954", "gpt-5-mini-2025-08-07, output")
+        + _cost_row(20, "0.01", "web search tool calls")
+    )
+    res = run(
+        "--db",
+        "e.db",
+        "reconcile",
+        "--billed",
+        "cost.csv",
+        "--provider",
+        "openai",
+        "--by",
+        "model",
+        "--since",
+        "2026-11-18",
+        "--until",
+        "2026-11-20",
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)["reconcile"]
+    rows = {r["model"]: (r["computed_usd"], r["billed_usd"]) for r in out["rows"]}
+    assert rows == {
+        "gpt-4o-2024-08-06": ("0.24726", "0.24726"),
+        "gpt-5": ("0.732228375", "0.732228375"),
+        "gpt-5-mini": ("0.569788", "0.569788"),
+        "(not a model)": (None, "0.01"),
+    }
+    assert (out["total"]["computed_usd"], out["total"]["billed_usd"]) == (
+        "1.549276375",
+        "1.559276375",
+    )
+    assert out["within_tolerance"] is True
+
+
+def test_a_bad_cost_export_row_stops_reconcile(run, tmp_path):
+    shutil.copy(FIXTURE, tmp_path / "usage.csv")
+    run("--db", "e.db", "ingest", "usage.csv")
+    (tmp_path / "cost.csv").write_text(COST_HEADER + _cost_row(18, "lots", "gpt-4o, input"))
+    res = run("--db", "e.db", "reconcile", "--billed", "cost.csv", "--since", "2026-11-18")
+    assert res.exit_code == 3
+    assert "cost.csv:2: amount.value: must be a number, got 'lots'" in res.stderr
+    (tmp_path / "usage2.csv").write_text(FIXTURE.read_text())
+    res = run("--db", "e.db", "reconcile", "--billed", "usage2.csv", "--since", "2026-11-18")
+    assert res.exit_code == 3
+    assert "usage2.csv: not OpenAI's cost export" in res.stderr

@@ -9,14 +9,18 @@ from decimal import Decimal
 from typing import Any
 
 from llmaudit.analysis.groups import priced_groups
-from llmaudit.ledger.api import Queries
+from llmaudit.ledger.api import BilledLine, Queries
 from llmaudit.ledger.filters import Filters
 from llmaudit.model.money import ZERO
 from llmaudit.model.values import format_ts
 from llmaudit.pricing.match import match
 from llmaudit.pricing.table import PriceTable
 
-KINDS = {"openai": "openai-api", "anthropic": "anthropic-api"}
+# Where each provider's usage comes from: its API pull, and its console's usage export.
+KINDS = {
+    "openai": ("openai-api", "openai-export"),
+    "anthropic": ("anthropic-api", "anthropic-console"),
+}
 
 
 def _model_key(table: PriceTable, model: str | None) -> str:
@@ -34,7 +38,10 @@ def reconcile(
     providers: list[str],
     by: str,
     tolerance: Decimal,
+    bill: dict[str, list[BilledLine]] | None = None,
 ) -> dict[str, Any]:
+    """``bill`` replaces the ledger's cost report lines for the providers it names (lines
+    read from a console's cost export)."""
     rows: dict[tuple, dict[str, Any]] = {}
 
     def row(key: tuple) -> dict[str, Any]:
@@ -53,12 +60,16 @@ def reconcile(
         )
 
     for provider in providers:
-        kind = KINDS.get(provider)
-        if kind is None:
+        kinds = KINDS.get(provider)
+        if kinds is None:
             continue
-        groups = priced_groups(
-            ledger, table, Filters(since, until, [("source_kind", kind)]), ("project",)
-        )
+        groups = [
+            g
+            for kind in kinds
+            for g in priced_groups(
+                ledger, table, Filters(since, until, [("source_kind", kind)]), ("project",)
+            )
+        ]
         for g in groups:
             model = _model_key(table, g.model)
             if provider == "anthropic" and g.service_tier == "priority":
@@ -72,7 +83,11 @@ def reconcile(
                 r["notes"].update(g.cost.notes)
             else:
                 r["unpriced"] += 1
-        for c in ledger.billed(provider, since, until):
+        if bill is not None and provider in bill:
+            lines = [c for c in bill[provider] if since <= c.ts < until]
+        else:
+            lines = ledger.billed(provider, since, until)
+        for c in lines:
             day = format_ts(c.ts)[:10]
             key = _key(by, provider, day, _model_key(table, c.model), c.project)
             r = row(key)

@@ -99,10 +99,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reconcile": (
         "pull",
         "reconcile",
-        "llmaudit's offline cost of the pulled usage against the provider's billed cost, "
-        "with the likely cause of each difference; with --logs, the cost your own logs "
-        "carry against llmaudit's list price (a stale price table in your app shows up "
-        "here).",
+        "llmaudit's offline cost of the usage (pulled, or ingested from a console's usage "
+        "export) against the provider's billed cost, with the likely cause of each "
+        "difference; with --logs, the cost your own logs carry against llmaudit's list price "
+        "(a stale price table in your app shows up here).",
     ),
     "attribute": (
         "pull",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import click
 
@@ -157,14 +158,32 @@ class _progress:
     help="Compare the cost your logs carry (LiteLLM spend, Helicone cost, llm.cost_usd, ...) "
     "with llmaudit's list price, per model and feature, instead of the provider's bill.",
 )
+@click.option(
+    "--billed",
+    "billed_files",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="OpenAI's cost export (the usage dashboard's cost CSV): its lines are the bill, "
+    "instead of the pulled cost report.",
+)
 @format_option
 @click.pass_obj
 def reconcile(
-    app: App, since, until, providers, by, tolerance, logs: bool, fmt: Format | None
+    app: App,
+    since,
+    until,
+    providers,
+    by,
+    tolerance,
+    logs: bool,
+    billed_files: tuple[str, ...],
+    fmt: Format | None,
 ) -> None:
-    """llmaudit's offline cost of the pulled usage against the provider's billed cost, with
-    the likely cause of each difference; with --logs, the cost your own logs carry against
-    llmaudit's list price (a stale price table in your app shows up here)."""
+    """llmaudit's offline cost of the usage (pulled, or ingested from a console's usage
+    export) against the provider's billed cost, with the likely cause of each difference;
+    with --logs, the cost your own logs carry against llmaudit's list price (a stale price
+    table in your app shows up here)."""
     from llmaudit.analysis.reconcile import reconcile as run
     from llmaudit.estimate.check import parse_share
     from llmaudit.sources.pull import window
@@ -176,6 +195,7 @@ def reconcile(
     if logs:
         _reconcile_logs(app, start, end, limit, tolerance, fmt)
         return
+    billed = _billed(billed_files) if billed_files else None
     with app.open_ledger(create=False) as ledger:
         result = run(
             ledger,
@@ -185,6 +205,7 @@ def reconcile(
             list(providers) or ["openai", "anthropic"],
             by,
             limit,
+            billed,
         )
     fields = {
         "day": ["provider", "day", "model"],
@@ -281,6 +302,17 @@ def attribute_rm(app: App, kind: str, ident: str) -> None:
         raise UsageError(f"{kind} {ident} is not in the attribution map")
     cfg.save_config(app.config_path, data)
     app.info(f"removed {kind} {ident}")
+
+
+def _billed(paths: tuple[str, ...]) -> dict[str, list]:
+    """The bill read from cost exports, by provider (OpenAI's is the one llmaudit reads)."""
+    from llmaudit.sources.base import InputFile
+    from llmaudit.sources.openai_export import billed_lines
+
+    lines = []
+    for path in paths:
+        lines += billed_lines(InputFile.from_path(Path(path)))
+    return {"openai": lines}
 
 
 def _reconcile_logs(app: App, start, end, limit, tolerance: str, fmt: Format | None) -> None:

@@ -1,7 +1,6 @@
 """OpenAI's usage dashboard exports: the completions usage CSV, one row per bucket (a day) and
-group (project, user, key, model, batch, service tier), read as usage; the cost CSV is
-recognised and explained (costs come from ``llmaudit pull openai``, whose cost report
-``reconcile`` compares with).
+group (project, user, key, model, batch, service tier), read as usage; the cost CSV is not
+usage: ``ingest`` names it, and ``reconcile --billed FILE`` reads it as the bill.
 
 The usage export is the Usage API's completions result flattened (a real export's header):
 ``start_time``, ``end_time`` (Unix seconds), ``start_time_iso``, ``end_time_iso``,
@@ -21,11 +20,13 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from llmaudit.errors import RecordError
+from llmaudit.errors import DataError, RecordError
+from llmaudit.ledger.api import BilledLine
 from llmaudit.model.record import UsageRecord
-from llmaudit.sources.apis.openai import usage_record
+from llmaudit.model.reject import Reject
+from llmaudit.sources.apis.openai import openai_costs, usage_record
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import Skip, text
+from llmaudit.sources.common import LINE_ERRORS, Skip, text
 from llmaudit.sources.documents import csv_columns, csv_rows, items
 
 KIND = "openai-export"
@@ -81,10 +82,50 @@ class OpenAIExport(Source):
         columns, delimiter = _header(inp.head(4096))
         if not all(c in columns for c in USAGE):
             reason = (
-                "rows of OpenAI's cost export, not usage ('llmaudit pull openai' fetches these "
-                "costs for 'llmaudit reconcile')"
+                "rows of OpenAI's cost export, not usage (it is the bill: 'llmaudit reconcile "
+                "--billed FILE' reads it)"
             )
             for _ in csv_rows(inp, delimiter):
                 inp.skipped[reason] += 1
             return
         yield from items(inp, csv_rows(inp, delimiter), _record)
+
+
+def billed_lines(inp: InputFile) -> list[BilledLine]:
+    """The lines of OpenAI's cost export (``amount_value`` in ``amount_currency`` per bucket,
+    ``line_item`` and ``project_id``), as the API's cost report gives them, for `reconcile
+    --billed`. Days without cost (empty rows) are passed over; a bad row is a DataError naming
+    the file, line and field: a bill read in part would reconcile wrong."""
+    columns, delimiter = _header(inp.head(4096))
+    if not all(c in columns for c in COST):
+        raise DataError(
+            f"{inp.location}: not OpenAI's cost export (it needs the columns {', '.join(COST)})"
+        )
+    lines: list[BilledLine] = []
+    for pos, _raw, row in csv_rows(inp, delimiter):
+        if isinstance(row, Reject):
+            raise DataError(f"{inp.location}:{pos}: {row.reason}")
+        values = {k: _value(v) for k, v in row.items()}
+        if values.get("amount_value") is None:
+            continue  # a bucket without cost
+        try:
+            _unix(values, "start_time"), _unix(values, "end_time")  # checked, with their names
+            currency = str(values.get("amount_currency") or "usd").lower()
+            if currency != "usd":
+                raise RecordError(
+                    f"is {currency!r}; llmaudit reconciles in USD", field="amount_currency"
+                )
+            result = {
+                "amount": {"value": row.get("amount_value"), "currency": currency},
+                "line_item": values.get("line_item"),
+                "project_id": values.get("project_id"),
+            }
+            bucket = {k: values[k] for k in ("start_time", "end_time")}
+            costs = openai_costs({**bucket, "results": [result]}, "costs")
+        except LINE_ERRORS as err:
+            raise DataError(f"{inp.location}:{pos}: {err}") from None
+        lines += [
+            BilledLine("openai", c.ts, c.model, c.project, c.amount_usd, c.line_item, c.cost_type)
+            for c in costs
+        ]
+    return lines

@@ -118,7 +118,8 @@ def openai_line_item_model(line_item: str | None) -> str | None:
     return head or None
 
 
-def _openai_costs(bucket: dict, endpoint: str) -> list[BilledCost]:
+def openai_costs(bucket: dict, endpoint: str) -> list[BilledCost]:
+    """A cost report bucket's lines (the API's, or a dashboard cost export's rows)."""
     start, end = _openai_span(bucket)
     out = []
     for r in bucket.get("results") or []:
@@ -182,7 +183,7 @@ ENDPOINTS = (
         "cost",
         _openai_params(("project_id", "line_item"), {"1d": 180, "1h": 180}),
         _openai_span,
-        _openai_costs,
+        openai_costs,
         buckets=("1d",),
     ),
 )
