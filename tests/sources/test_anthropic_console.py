@@ -116,7 +116,74 @@ def test_the_cost_export_is_named_not_read(run, tmp_path):
     res = run("--db", "a.db", "ingest", "cost.csv")
     assert res.exit_code == 0, res.stderr
     assert (
-        "2 line(s) skipped: 2 rows of the Claude Console's cost export, not usage "
-        "('llmaudit pull anthropic' fetches these costs for 'llmaudit reconcile')" in res.stderr
+        "2 line(s) skipped: 2 rows of the Claude Console's cost export, not usage (it is the "
+        "bill: 'llmaudit reconcile --billed FILE' reads it)" in res.stderr
     )
     assert exported(run, "a.db") == []
+
+
+def test_reconcile_the_usage_export_against_the_cost_export(run, tmp_path):
+    """The Console's two exports, no admin key. The bill names models as the Console shows
+    them ("Claude Sonnet 4.5"), matched to the price table's display names. Sonnet 4.5 on the
+    20th, summed over both context windows by token type: uncached 0.140943 + 2.4, 5-minute
+    writes 0.05988375, 1-hour writes 0.12, reads 0.036, output 0.25398 + 0.045 =
+    $3.05580675; Haiku 4.5 in batch $1.00; Opus 4.1 on the 21st $0.0525. Billed as computed,
+    but for $0.01 of web search no usage row explains."""
+    shutil.copy(FIXTURE, tmp_path / "usage.csv")
+    assert run("--db", "a.db", "ingest", "usage.csv").exit_code == 0
+    lines = [
+        ("2026-11-20", "Claude Sonnet 4.5", "input_no_cache", "2.540943"),
+        ("2026-11-20", "Claude Sonnet 4.5", "input_cache_write_5m", "0.05988375"),
+        ("2026-11-20", "Claude Sonnet 4.5", "input_cache_write_1h", "0.12"),
+        ("2026-11-20", "Claude Sonnet 4.5", "input_cache_read", "0.036"),
+        ("2026-11-20", "Claude Sonnet 4.5", "output", "0.29898"),
+        ("2026-11-20", "Claude Haiku 4.5", "input_no_cache", "0.5"),
+        ("2026-11-20", "Claude Haiku 4.5", "output", "0.5"),
+        ("2026-11-20", "", "web_search", "0.01"),
+        ("2026-11-21", "Claude Opus 4.1", "input_no_cache", "0.015"),
+        ("2026-11-21", "Claude Opus 4.1", "output", "0.0375"),
+    ]
+    (tmp_path / "cost.csv").write_text(
+        "usage_date_utc,model,token_type,cost_usd\n" + "".join(f"{','.join(x)}\n" for x in lines)
+    )
+    res = run(
+        "--db",
+        "a.db",
+        "reconcile",
+        "--billed",
+        "cost.csv",
+        "--provider",
+        "anthropic",
+        "--by",
+        "model",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-11-21",
+        "--format",
+        "json",
+    )
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)["reconcile"]
+    rows = {r["model"]: (r["computed_usd"], r["billed_usd"]) for r in out["rows"]}
+    assert rows == {
+        "claude-sonnet-4-5": ("3.05580675", "3.05580675"),
+        "claude-haiku-4-5": ("1", "1"),
+        "claude-opus-4-1": ("0.0525", "0.0525"),
+        "(not a model)": (None, "0.01"),
+    }
+    assert (out["total"]["computed_usd"], out["total"]["billed_usd"]) == (
+        "4.10830675",
+        "4.11830675",
+    )
+
+
+def test_a_bad_cost_export_row_stops_reconcile(run, tmp_path):
+    shutil.copy(FIXTURE, tmp_path / "usage.csv")
+    run("--db", "a.db", "ingest", "usage.csv")
+    (tmp_path / "cost.csv").write_text(
+        "usage_date_utc,model,token_type,cost_usd\n2026-11-20,Claude Sonnet 4.5,output,much\n"
+    )
+    res = run("--db", "a.db", "reconcile", "--billed", "cost.csv", "--since", "2026-11-20")
+    assert res.exit_code == 3
+    assert "cost.csv:2: cost_usd:" in res.stderr

@@ -13,7 +13,7 @@ from llmaudit.ledger.api import BilledLine, Queries
 from llmaudit.ledger.filters import Filters
 from llmaudit.model.money import ZERO
 from llmaudit.model.values import format_ts
-from llmaudit.pricing.match import match
+from llmaudit.pricing.match import by_display_name, match
 from llmaudit.pricing.table import PriceTable
 
 # Where each provider's usage comes from: its API pull, and its console's usage export.
@@ -23,11 +23,14 @@ KINDS = {
 }
 
 
-def _model_key(table: PriceTable, model: str | None) -> str:
+def _model_key(table: PriceTable, model: str | None, provider: str | None = None) -> str:
     if not model:
         return "(not a model)"
     found = match(table, model)
-    return found.model.id if found else model
+    if found:
+        return found.model.id
+    named = by_display_name(table, provider, model) if provider else None  # a console's bill
+    return named.id if named else model
 
 
 def reconcile(
@@ -89,7 +92,7 @@ def reconcile(
             lines = ledger.billed(provider, since, until)
         for c in lines:
             day = format_ts(c.ts)[:10]
-            key = _key(by, provider, day, _model_key(table, c.model), c.project)
+            key = _key(by, provider, day, _model_key(table, c.model, provider), c.project)
             r = row(key)
             r["billed"] += c.amount_usd
             r["billed_rows"] += 1

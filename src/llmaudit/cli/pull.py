@@ -164,8 +164,8 @@ class _progress:
     multiple=True,
     metavar="FILE",
     type=click.Path(exists=True, dir_okay=False),
-    help="OpenAI's cost export (the usage dashboard's cost CSV): its lines are the bill, "
-    "instead of the pulled cost report.",
+    help="A console's cost export (OpenAI's usage dashboard cost CSV, the Claude Console's "
+    "Cost page CSV): its lines are that provider's bill, instead of the pulled cost report.",
 )
 @format_option
 @click.pass_obj
@@ -305,14 +305,20 @@ def attribute_rm(app: App, kind: str, ident: str) -> None:
 
 
 def _billed(paths: tuple[str, ...]) -> dict[str, list]:
-    """The bill read from cost exports, by provider (OpenAI's is the one llmaudit reads)."""
+    """The bill read from the consoles' cost exports, by provider."""
+    from llmaudit.sources import anthropic_console, openai_export
     from llmaudit.sources.base import InputFile
-    from llmaudit.sources.openai_export import billed_lines
+    from llmaudit.sources.documents import csv_columns
 
-    lines = []
+    bill: dict[str, list] = {}
     for path in paths:
-        lines += billed_lines(InputFile.from_path(Path(path)))
-    return {"openai": lines}
+        inp = InputFile.from_path(Path(path))
+        columns = csv_columns(inp.head(4096).replace("\t", ","))
+        if set(anthropic_console.COST) <= columns:
+            bill.setdefault("anthropic", []).extend(anthropic_console.billed_lines(inp))
+        else:  # OpenAI's, or an error that names the columns it needs
+            bill.setdefault("openai", []).extend(openai_export.billed_lines(inp))
+    return bill
 
 
 def _reconcile_logs(app: App, start, end, limit, tolerance: str, fmt: Format | None) -> None:

@@ -232,6 +232,23 @@ def _in_route(table: PriceTable, route: str, name: str, key: str) -> Match | Non
     return None
 
 
+def by_display_name(table: PriceTable, provider: str, name: str) -> ModelPrice | None:
+    """The first-party entry of ``provider`` whose display name is ``name`` (case aside):
+    how a console's cost export names models ("Claude Sonnet 4.5"). Exact or nothing."""
+    key = ("name", provider, " ".join(name.lower().split()))
+    if key not in table._match_cache:
+        table._match_cache[key] = next(
+            (
+                m
+                for m in table.models.values()
+                if m.provider == provider and " ".join(m.name.lower().split()) == key[2]
+            ),
+            None,
+        )
+    found: ModelPrice | None = table._match_cache[key]
+    return found
+
+
 def unpriced_reason(table: PriceTable, reported: str, provider: str | None = None) -> str:
     """Why ``reported`` has no price: the route has none for it (naming the first-party price
     it was not given), or no entry has the name (naming the closest ones). Kept per name, as

@@ -1,7 +1,7 @@
 """The Claude Console's usage export: the CSV the Usage page downloads, one row per day, model,
 API key and workspace (and usage type, context window, inference geo and speed). The Cost
-page's export (``usage_date_utc``, ``model``, ``token_type``, ``cost_usd``) is recognised and
-named, not read.
+page's export (``usage_date_utc``, ``model``, ``token_type``, ``cost_usd``) is not usage:
+``ingest`` names it, and ``reconcile --billed FILE`` reads it as the bill.
 
 Columns (the export's header as several independent tools that import real exports read it):
 ``usage_date_utc``, ``model_version``, ``api_key`` (the key's name), ``workspace``,
@@ -23,12 +23,14 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 
-from llmaudit.errors import RecordError
+from llmaudit.errors import DataError, RecordError
+from llmaudit.ledger.api import BilledLine
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.values import parse_ts
+from llmaudit.model.reject import Reject
+from llmaudit.model.values import parse_ts, to_decimal
 from llmaudit.sources.apis.anthropic import ANTHROPIC_TIERS
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import count, required, text
+from llmaudit.sources.common import LINE_ERRORS, count, required, text
 from llmaudit.sources.documents import csv_columns, csv_rows, items
 
 KIND = "anthropic-console"
@@ -120,10 +122,55 @@ class AnthropicConsole(Source):
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         if not all(c in csv_columns(inp.head(4096)) for c in REQUIRED):
             reason = (
-                "rows of the Claude Console's cost export, not usage ('llmaudit pull "
-                "anthropic' fetches these costs for 'llmaudit reconcile')"
+                "rows of the Claude Console's cost export, not usage (it is the bill: "
+                "'llmaudit reconcile --billed FILE' reads it)"
             )
             for _ in csv_rows(inp):
                 inp.skipped[reason] += 1
             return
         yield from items(inp, csv_rows(inp), record)
+
+
+# The cost export's token types (as code reading real exports maps them): billed for tokens.
+TOKEN_TYPES = {
+    "input_no_cache",
+    "input_cache_read",
+    "input_cache_write_5m",
+    "input_cache_write_1h",
+    "output",
+}
+
+
+def billed_lines(inp: InputFile) -> list[BilledLine]:
+    """The lines of the Claude Console's cost export (``usage_date_utc``, ``model`` as a
+    display name, ``token_type``, ``cost_usd``; its other columns are not known here), for
+    `reconcile --billed`. A bad row is a DataError naming the file, line and field."""
+    if not all(c in csv_columns(inp.head(4096)) for c in COST):
+        raise DataError(
+            f"{inp.location}: not the Claude Console's cost export (it needs the columns "
+            f"{', '.join(COST)})"
+        )
+    lines: list[BilledLine] = []
+    for pos, _raw, row in csv_rows(inp):
+        if isinstance(row, Reject):
+            raise DataError(f"{inp.location}:{pos}: {row.reason}")
+        try:
+            day = required(row, "usage_date_utc")
+            start = parse_ts(day + "T00:00:00Z" if len(day) == 10 else day, "usage_date_utc")
+            kind = text(row.get("token_type"))
+            amount = to_decimal(required(row, "cost_usd").replace(",", ""), "cost_usd")
+        except LINE_ERRORS as err:
+            raise DataError(f"{inp.location}:{pos}: {err}") from None
+        model = text(row.get("model"))
+        lines.append(
+            BilledLine(
+                "anthropic",
+                start,
+                model,
+                text(row.get("workspace")),
+                amount,
+                ", ".join(x for x in (model, kind) if x) or None,
+                "tokens" if kind in TOKEN_TYPES else (kind or "other"),
+            )
+        )
+    return lines
