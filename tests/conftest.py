@@ -145,6 +145,24 @@ def report_summary(run, db: str, since: str, until: str) -> dict:
     return json.loads(out.stdout)["report"]["sections"]["summary"]
 
 
+def reconcile_billed(run, db: str, bill: str, provider: str, since: str, until: str) -> dict:
+    """`reconcile --billed BILL --by model` as JSON: {"rows": {model: (computed, billed)},
+    "total": (computed, billed), "within_tolerance": ...}; the command must exit 0."""
+    import json
+
+    args = ["--billed", bill, "--provider", provider, "--by", "model"]
+    res = run(
+        "--db", db, "reconcile", *args, "--since", since, "--until", until, "--format", "json"
+    )
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)["reconcile"]
+    return {
+        "rows": {r["model"]: (r["computed_usd"], r["billed_usd"]) for r in out["rows"]},
+        "total": (out["total"]["computed_usd"], out["total"]["billed_usd"]),
+        "within_tolerance": out["within_tolerance"],
+    }
+
+
 @pytest.fixture
 def run(capsys, monkeypatch, engine):
     """Run the real entry point (``llmaudit.cli.main``) and capture exit code, stdout, stderr.

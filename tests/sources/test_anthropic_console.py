@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import DATA, exported, report_summary
+from conftest import DATA, exported, reconcile_billed, report_summary
 
 pytestmark = pytest.mark.both_engines
 
@@ -146,33 +146,15 @@ def test_reconcile_the_usage_export_against_the_cost_export(run, tmp_path):
     (tmp_path / "cost.csv").write_text(
         "usage_date_utc,model,token_type,cost_usd\n" + "".join(f"{','.join(x)}\n" for x in lines)
     )
-    res = run(
-        "--db",
-        "a.db",
-        "reconcile",
-        "--billed",
-        "cost.csv",
-        "--provider",
-        "anthropic",
-        "--by",
-        "model",
-        "--since",
-        "2026-11-20",
-        "--until",
-        "2026-11-21",
-        "--format",
-        "json",
-    )
-    assert res.exit_code == 0, res.stderr
-    out = json.loads(res.stdout)["reconcile"]
-    rows = {r["model"]: (r["computed_usd"], r["billed_usd"]) for r in out["rows"]}
+    out = reconcile_billed(run, "a.db", "cost.csv", "anthropic", "2026-11-20", "2026-11-21")
+    rows = out["rows"]
     assert rows == {
         "claude-sonnet-4-5": ("3.05580675", "3.05580675"),
         "claude-haiku-4-5": ("1", "1"),
         "claude-opus-4-1": ("0.0525", "0.0525"),
         "(not a model)": (None, "0.01"),
     }
-    assert (out["total"]["computed_usd"], out["total"]["billed_usd"]) == (
+    assert out["total"] == (
         "4.10830675",
         "4.11830675",
     )
