@@ -83,6 +83,7 @@ def test_the_bigquery_json_lines_export_is_read_and_priced(run, tmp_path):
     eur = row(11, hour=8)
     # 0.27 EUR at 0.9 EUR a dollar: $0.30 billed
     assert (eur["project"], eur["reported_cost_usd"], eur["cost_usd"]) == ("acme-eu", "0.3", "0.3")
+    assert eur["tags"]["gcp_credits_usd"] == "-0.3"  # its free-trial credit, -0.27 EUR
     # the same rows again, in another file (a second extract of the same table): nothing added
     shutil.copy(FIXTURE, tmp_path / "billing-again.jsonl")
     again = run("--db", "g.db", "ingest", "billing-again.jsonl")

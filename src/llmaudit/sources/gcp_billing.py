@@ -185,11 +185,12 @@ def _labels(value: Any) -> dict[str, str]:
     return out
 
 
-def _usd(row: dict[str, Any]) -> Decimal:
-    cost = _number(_get(row, "cost"), "cost")
+def _usd(row: dict[str, Any], amount: Decimal) -> Decimal:
+    """An amount of the row's currency in USD (``currency_conversion_rate`` is local currency
+    per USD)."""
     currency = (text(_get(row, "currency")) or "USD").upper()
     if currency == "USD":
-        return cost
+        return amount
     rate = _get(row, "currency_conversion_rate")
     if rate in (None, ""):
         raise RecordError(
@@ -198,7 +199,17 @@ def _usd(row: dict[str, Any]) -> Decimal:
     per_usd = _number(rate, "currency_conversion_rate")
     if per_usd <= 0:
         raise RecordError("must be positive", field="currency_conversion_rate")
-    return cost / per_usd
+    return amount / per_usd
+
+
+def _credits(row: dict[str, Any]) -> Decimal:
+    """The row's credits (negative amounts: free trial, committed use, promotions), summed."""
+    total = Decimal(0)
+    credits = _get(row, "credits")
+    for credit in credits if isinstance(credits, list) else ():
+        if isinstance(credit, dict) and credit.get("amount") not in (None, ""):
+            total += _number(credit["amount"], "credits.amount")
+    return total
 
 
 def _row_id(row: dict[str, Any]) -> str:
@@ -251,6 +262,9 @@ def record(row: Any, location: str) -> UsageRecord:
     region = text(_get(row, "location.region")) or text(_get(row, "location.location"))
     if region:
         tags["gcp_region"] = region
+    credits = _credits(row)
+    if credits:  # the bill nets them out; the reported cost is the row's cost before them
+        tags["gcp_credits_usd"] = format(_usd(row, credits), "f")
     project = text(_get(row, "project.id"))
     if project and "project" not in fields:
         fields["project"] = project
@@ -267,7 +281,7 @@ def record(row: Any, location: str) -> UsageRecord:
         model=model,
         requests=0,
         service_tier=tier,
-        reported_cost_usd=_usd(row),
+        reported_cost_usd=_usd(row, _number(_get(row, "cost"), "cost")),
         tags=tags,
         source_kind=KIND,
         source_location=location,
