@@ -21,22 +21,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from llmaudit.errors import DataError, RecordError
 from llmaudit.ledger.api import BilledLine
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.reject import Reject
 from llmaudit.model.values import parse_ts, to_decimal
 from llmaudit.sources.apis.anthropic import ANTHROPIC_TIERS
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, count, required, text
-from llmaudit.sources.documents import csv_columns, csv_rows, items
+from llmaudit.sources.common import count, required, text
+from llmaudit.sources.documents import all_or_nothing, csv_columns, csv_rows, items
 
 KIND = "anthropic-console"
 REQUIRED = ("usage_date_utc", "model_version", "usage_input_tokens_no_cache", "usage_output_tokens")
-# The Cost page's export: dollars per day, model (display name) and token type. Recognised so
-# that it is named, not read: the Admin API's cost report has the same figures for reconcile.
+# The Cost page's export: dollars per day, model (display name) and token type. Not usage:
+# ingest names it; `reconcile --billed` reads it as the bill (the only columns known here).
 COST = ("usage_date_utc", "model", "token_type", "cost_usd")
 # Dimensions that make a row one row: its identity in the ledger.
 _DIMENSIONS = (
@@ -71,10 +70,15 @@ def _window(value: str | None) -> str:
     )
 
 
+def _day(row: dict[str, str]) -> datetime:
+    """``usage_date_utc``: a UTC day (``2026-11-20``), or a time within it."""
+    day = required(row, "usage_date_utc")
+    return parse_ts(day + "T00:00:00Z" if len(day) == 10 else day, "usage_date_utc")
+
+
 def record(row: dict[str, str], location: str) -> UsageRecord:
     model = required(row, "model_version")
-    day = required(row, "usage_date_utc")
-    start = parse_ts(day + "T00:00:00Z" if len(day) == 10 else day, "usage_date_utc")
+    start = _day(row)
     usage_type = text(row.get("usage_type"))
     tags = {"context_window": _window(text(row.get("context_window")))}
     for column in ("usage_type", "inference_geo", "speed"):
@@ -150,27 +154,20 @@ def billed_lines(inp: InputFile) -> list[BilledLine]:
             f"{inp.location}: not the Claude Console's cost export (it needs the columns "
             f"{', '.join(COST)})"
         )
-    lines: list[BilledLine] = []
-    for pos, _raw, row in csv_rows(inp):
-        if isinstance(row, Reject):
-            raise DataError(f"{inp.location}:{pos}: {row.reason}")
-        try:
-            day = required(row, "usage_date_utc")
-            start = parse_ts(day + "T00:00:00Z" if len(day) == 10 else day, "usage_date_utc")
-            kind = text(row.get("token_type"))
-            amount = to_decimal(required(row, "cost_usd").replace(",", ""), "cost_usd")
-        except LINE_ERRORS as err:
-            raise DataError(f"{inp.location}:{pos}: {err}") from None
-        model = text(row.get("model"))
-        lines.append(
-            BilledLine(
-                "anthropic",
-                start,
-                model,
-                text(row.get("workspace")),
-                amount,
-                ", ".join(x for x in (model, kind) if x) or None,
-                "tokens" if kind in TOKEN_TYPES else (kind or "other"),
-            )
+    return all_or_nothing(inp, csv_rows(inp), _cost_line)
+
+
+def _cost_line(row: dict[str, str]) -> list[BilledLine]:
+    kind = text(row.get("token_type"))
+    model = text(row.get("model"))
+    return [
+        BilledLine(
+            "anthropic",
+            _day(row),
+            model,
+            text(row.get("workspace")),
+            to_decimal(required(row, "cost_usd").replace(",", ""), "cost_usd"),
+            ", ".join(x for x in (model, kind) if x) or None,
+            "tokens" if kind in TOKEN_TYPES else (kind or "other"),
         )
-    return lines
+    ]

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from llmaudit.errors import DataError
 from llmaudit.model.reject import Reject
 from llmaudit.sources.base import _TRAILING_COMMA, InputFile
 from llmaudit.sources.common import LINE_ERRORS, Skip, json_lines, line_reject, loads
@@ -135,3 +136,20 @@ def items(
                 inp.skipped[skip.reason] += 1
             except LINE_ERRORS as err:
                 yield line_reject(err, inp.location, pos, raw)
+
+
+def all_or_nothing(
+    inp: InputFile, source: Iterable[tuple[int, str, Any]], build: Callable[[Any], list[Any]]
+) -> list[Any]:
+    """Everything ``build`` makes of ``source``'s items, or a DataError naming the input, the
+    first bad item's position and its field: for a file read whole as a bill, where a part of
+    it would mislead (ingest's rule, one bad line rejected and the rest read, is for usage)."""
+    out: list[Any] = []
+    for pos, _raw, obj in source:
+        if isinstance(obj, Reject):
+            raise DataError(f"{inp.location}:{pos}: {obj.reason}")
+        try:
+            out += build(obj)
+        except LINE_ERRORS as err:
+            raise DataError(f"{inp.location}:{pos}: {err}") from None
+    return out

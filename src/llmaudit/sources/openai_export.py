@@ -23,11 +23,10 @@ from typing import Any
 from llmaudit.errors import DataError, RecordError
 from llmaudit.ledger.api import BilledLine
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.reject import Reject
 from llmaudit.sources.apis.openai import openai_costs, usage_record
 from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, Skip, text
-from llmaudit.sources.documents import csv_columns, csv_rows, items
+from llmaudit.sources.common import Skip, text
+from llmaudit.sources.documents import all_or_nothing, csv_columns, csv_rows, items
 
 KIND = "openai-export"
 USAGE = ("start_time", "end_time", "num_model_requests", "model", "input_tokens", "output_tokens")
@@ -36,9 +35,10 @@ _WHOLE = re.compile(r"-?\d+(\.0*)?")
 
 
 def _header(head: str) -> tuple[set[str], str]:
-    first = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    """The header's columns, and the delimiter: a tab for a copy pasted from a spreadsheet."""
+    first = head.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
-    return csv_columns(first, delimiter), delimiter
+    return csv_columns(head, delimiter), delimiter
 
 
 def _value(value: str | None) -> Any:
@@ -101,31 +101,24 @@ def billed_lines(inp: InputFile) -> list[BilledLine]:
         raise DataError(
             f"{inp.location}: not OpenAI's cost export (it needs the columns {', '.join(COST)})"
         )
-    lines: list[BilledLine] = []
-    for pos, _raw, row in csv_rows(inp, delimiter):
-        if isinstance(row, Reject):
-            raise DataError(f"{inp.location}:{pos}: {row.reason}")
-        values = {k: _value(v) for k, v in row.items()}
-        if values.get("amount_value") is None:
-            continue  # a bucket without cost
-        try:
-            _unix(values, "start_time"), _unix(values, "end_time")  # checked, with their names
-            currency = str(values.get("amount_currency") or "usd").lower()
-            if currency != "usd":
-                raise RecordError(
-                    f"is {currency!r}; llmaudit reconciles in USD", field="amount_currency"
-                )
-            result = {
-                "amount": {"value": row.get("amount_value"), "currency": currency},
-                "line_item": values.get("line_item"),
-                "project_id": values.get("project_id"),
-            }
-            bucket = {k: values[k] for k in ("start_time", "end_time")}
-            costs = openai_costs({**bucket, "results": [result]}, "costs")
-        except LINE_ERRORS as err:
-            raise DataError(f"{inp.location}:{pos}: {err}") from None
-        lines += [
-            BilledLine("openai", c.ts, c.model, c.project, c.amount_usd, c.line_item, c.cost_type)
-            for c in costs
-        ]
-    return lines
+    return all_or_nothing(inp, csv_rows(inp, delimiter), _cost_lines)
+
+
+def _cost_lines(row: dict[str, str]) -> list[BilledLine]:
+    values = {k: _value(v) for k, v in row.items()}
+    if values.get("amount_value") is None:
+        return []  # a bucket without cost
+    _unix(values, "start_time"), _unix(values, "end_time")  # checked, with their names
+    currency = str(values.get("amount_currency") or "usd").lower()
+    if currency != "usd":
+        raise RecordError(f"is {currency!r}; llmaudit reconciles in USD", field="amount_currency")
+    result = {
+        "amount": {"value": row.get("amount_value"), "currency": currency},
+        "line_item": values.get("line_item"),
+        "project_id": values.get("project_id"),
+    }
+    bucket = {k: values[k] for k in ("start_time", "end_time")}
+    return [
+        BilledLine("openai", c.ts, c.model, c.project, c.amount_usd, c.line_item, c.cost_type)
+        for c in openai_costs({**bucket, "results": [result]}, "costs")
+    ]
