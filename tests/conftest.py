@@ -122,6 +122,36 @@ def open_ledger(path, create: bool = True):
     return ClickHouseLedger.open(Address.parse(dbs.url(str(path))), dbs.password, create=create)
 
 
+def ledger_state(path) -> dict:
+    """Everything an ingest writes, without ids and times of the run itself."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        records = conn.execute(
+            "SELECT * FROM records ORDER BY dedupe_key"
+        ).fetchall()  # ingest_id included: one ingest per input in both ledgers
+        columns = [d[0] for d in conn.execute("SELECT * FROM records LIMIT 0").description]
+        drop = {columns.index("id")}
+        return {
+            "records": [tuple(v for i, v in enumerate(r) if i not in drop) for r in records],
+            "rejects": conn.execute(
+                "SELECT source_kind, location, line, field, reason, raw FROM rejects "
+                "ORDER BY location, line, reason"
+            ).fetchall(),
+            "rollup": conn.execute(
+                "SELECT * FROM rollup_daily ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
+            ).fetchall(),
+            "latency": conn.execute("SELECT * FROM rollup_latency ORDER BY 1, 2, 3, 4").fetchall(),
+            "dirty": conn.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0],
+            "files": conn.execute(
+                "SELECT format, size, offset, lines, head_hash FROM files ORDER BY path"
+            ).fetchall(),
+        }
+    finally:
+        conn.close()
+
+
 def ledger_totals(path) -> tuple[int, int | None]:
     """(records, their uncached input tokens; None when there are none), as SQL's
     COUNT(*), SUM(input_uncached) would say."""

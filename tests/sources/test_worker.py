@@ -13,37 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA
+from conftest import DATA, ledger_state
 
 LOGS = sorted(p.name for p in (DATA / "logs").iterdir() if p.name != "README.md")
-
-
-def _ledger_state(path) -> dict:
-    """Everything an ingest writes, without ids and times of the run itself."""
-    conn = sqlite3.connect(path)
-    try:
-        records = conn.execute(
-            "SELECT * FROM records ORDER BY dedupe_key"
-        ).fetchall()  # ingest_id included: one ingest per input in both ledgers
-        columns = [d[0] for d in conn.execute("SELECT * FROM records LIMIT 0").description]
-        drop = {columns.index("id")}
-        return {
-            "records": [tuple(v for i, v in enumerate(r) if i not in drop) for r in records],
-            "rejects": conn.execute(
-                "SELECT source_kind, location, line, field, reason, raw FROM rejects "
-                "ORDER BY location, line, reason"
-            ).fetchall(),
-            "rollup": conn.execute(
-                "SELECT * FROM rollup_daily ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
-            ).fetchall(),
-            "latency": conn.execute("SELECT * FROM rollup_latency ORDER BY 1, 2, 3, 4").fetchall(),
-            "dirty": conn.execute("SELECT COUNT(*) FROM rollup_dirty").fetchone()[0],
-            "files": conn.execute(
-                "SELECT format, size, offset, lines, head_hash FROM files ORDER BY path"
-            ).fetchall(),
-        }
-    finally:
-        conn.close()
 
 
 def _both(run, monkeypatch, tmp_path, *args: str):
@@ -57,7 +29,7 @@ def _both(run, monkeypatch, tmp_path, *args: str):
             result.exit_code,
             summary,
             result.stderr,
-            _ledger_state(tmp_path / f"{mode}.db"),
+            ledger_state(tmp_path / f"{mode}.db"),
         )
     return out["never"], out["always"]
 
@@ -154,6 +126,7 @@ def test_a_child_that_dies_is_reported_and_what_it_sent_is_kept(run, monkeypatch
     import llmaudit.sources.worker as worker_mod
 
     monkeypatch.setattr(worker_mod, "BATCH_SIZE", 2)
+    monkeypatch.setattr(worker_mod, "LEAN", False)  # every line through record_from_object
     real = jsonl.record_from_object
 
     def dies_on_the_fifth(obj, location=None):
@@ -234,7 +207,7 @@ def test_a_folder_read_two_files_at_a_time_gives_the_same_ledger(run, monkeypatc
             result.exit_code,
             json.loads(result.stdout),
             result.stderr,
-            _ledger_state(tmp_path / f"{mode}.db"),
+            ledger_state(tmp_path / f"{mode}.db"),
         )
     assert out["auto"] == out["never"]
     # every other file of the folder went to the parsing process (so this compared something)
@@ -268,6 +241,7 @@ def test_a_parsing_process_that_dies_fails_its_file_only(run, monkeypatch, tmp_p
 
     monkeypatch.setattr(worker_mod, "PAIR_MIN_BYTES", 0)
     monkeypatch.setattr(worker_mod, "_cores", lambda: 2)
+    monkeypatch.setattr(worker_mod, "LEAN", False)  # every line through record_from_object
     parent = os.getpid()
     real = jsonl.record_from_object
 

@@ -172,6 +172,11 @@ IDENTITY_COLUMNS = (
 _TAGS_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
+def tags_text(tags: dict[str, str]) -> str | None:
+    """Tags as the ledger stores them: JSON with sorted names, None for none."""
+    return _TAGS_JSON.encode(tags) if tags else None
+
+
 def identity_row(rec: UsageRecord) -> tuple[Any, ...]:
     """The identity columns as the ledger stores them (times as text, tags as JSON, money as
     exact decimal text)."""
@@ -197,7 +202,7 @@ def identity_row(rec: UsageRecord) -> tuple[Any, ...]:
         rec.api_key,
         rec.session,
         rec.environment,
-        _TAGS_JSON.encode(rec.tags) if rec.tags else None,
+        tags_text(rec.tags),
         rec.latency_ms,
         rec.ttft_ms,
         rec.request_id,

@@ -16,13 +16,13 @@ import zlib
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any, ClassVar, cast
 
 from llmaudit.errors import DataError, InputError, RecordError
-from llmaudit.model.record import UsageRecord, check_plausible
+from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord, check_plausible
 from llmaudit.model.reject import Reject
 
 Item = UsageRecord | Reject
@@ -234,6 +234,34 @@ class Options:
     mapping: dict[str, str] | None = None  # mapped JSON/CSV: record field -> source path
 
 
+@dataclass(frozen=True)
+class Labels:
+    """Provenance, and the batch's --tag labels (an attribution name fills that field): what
+    an ingest adds to each record it reads. Plain data, so a parsing process can be handed it."""
+
+    source_name: str
+    machine: str
+    tags: dict[str, str]
+
+    def __call__(self, rec: UsageRecord) -> UsageRecord:
+        if not self.tags:
+            # Hot path: provenance is not validated, so set it on the (already valid) record
+            # without building and validating a copy.
+            object.__setattr__(rec, "source_name", self.source_name)
+            object.__setattr__(rec, "machine_id", self.machine)
+            return rec
+        changes: dict[str, Any] = {"source_name": self.source_name, "machine_id": self.machine}
+        merged = dict(rec.tags)
+        for name, value in self.tags.items():
+            if name in ATTRIBUTION_FIELDS and name != "api_key":
+                if getattr(rec, name) is None:
+                    changes[name] = value
+            else:
+                merged.setdefault(name, value)
+        changes["tags"] = merged
+        return replace(rec, **changes)
+
+
 class Source(ABC):
     """One log format or provider API: turns an input into usage records and rejects."""
 
@@ -270,11 +298,19 @@ class Source(ABC):
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         """Yield a record or a :class:`Reject` for every unit of input, in order."""
 
-    def items(self, inp: InputFile, opts: Options) -> Iterator[Item]:
-        """:meth:`parse`, with read failures of the input itself (a truncated gzip stream,
-        an I/O error, undecodable CSV) turned into one final reject instead of an exception."""
+    def lean(self, inp: InputFile, opts: Options, labels: Labels) -> Iterator[Any] | None:
+        """The input as :meth:`parse` reads it, with each common record already labelled and
+        prepared for writing (a ``ledger.writes.Prepared``, the same row the full path gives),
+        or None when this source has no such path."""
+        return None
+
+    def items(self, inp: InputFile, opts: Options, labels: Labels | None = None) -> Iterator[Any]:
+        """:meth:`parse` (or, given the ingest's labels, :meth:`lean`), with read failures of
+        the input itself (a truncated gzip stream, an I/O error, undecodable CSV) turned into
+        one final reject instead of an exception."""
+        lean = self.lean(inp, opts, labels) if labels is not None else None
         try:
-            for item in self.parse(inp, opts):
+            for item in lean if lean is not None else self.parse(inp, opts):
                 if isinstance(item, UsageRecord):
                     try:
                         check_plausible(item)

@@ -199,39 +199,52 @@ def json_lines(inp: InputFile) -> Iterator[tuple[int, str, Any]]:
     resumable: it is left (``inp.pending_tail``) for the next run instead of being rejected.
     """
     for lineno, data, ended in inp.lines():
-        if lineno == 1 and data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
-        if not data.strip():
-            continue
-        try:
-            raw = data.decode("utf-8")
-        except UnicodeDecodeError:
-            if not ended and inp.resumable:  # cut inside a character: a write in progress
-                inp.pending_tail = True
-                inp.consumed -= len(data)
-                inp.lines_read -= 1
-                return
-            printable = data.decode("utf-8", "replace")
-            yield (
-                lineno,
-                printable,
-                Reject(inp.location, lineno, "line is not valid UTF-8", None, printable),
-            )
-            continue
-        try:
-            obj = loads(raw)
-        except (ValueError, RecursionError) as exc:
-            if not ended and inp.resumable:
-                inp.pending_tail = True
-                inp.consumed -= len(data)
-                inp.lines_read -= 1
-                return
-            reason = f"invalid JSON: {exc}"
-            if not ended:
-                reason = f"truncated last line (no newline): {exc}"
-            yield lineno, raw, Reject(inp.location, lineno, reason, None, raw)
-            continue
-        yield lineno, raw, obj
+        got = json_line(inp, lineno, data, ended)
+        if got is TAIL:
+            return
+        if got is not None:
+            yield got
+
+
+TAIL: Any = object()  # json_line's answer for a write in progress: stop reading
+
+
+def json_line(inp: InputFile, lineno: int, data: bytes, ended: bool) -> Any:
+    """One line of :meth:`InputFile.lines` as :func:`json_lines` reads it: ``(line number, raw
+    line, object or Reject)``, None for a blank line, or :data:`TAIL` for a last line still
+    being written (``inp`` is then rewound to before it)."""
+    if lineno == 1 and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        return None
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError:
+        if not ended and inp.resumable:  # cut inside a character: a write in progress
+            return _pending(inp, data)
+        printable = data.decode("utf-8", "replace")
+        return (
+            lineno,
+            printable,
+            Reject(inp.location, lineno, "line is not valid UTF-8", None, printable),
+        )
+    try:
+        obj = loads(raw)
+    except (ValueError, RecursionError) as exc:
+        if not ended and inp.resumable:
+            return _pending(inp, data)
+        reason = f"invalid JSON: {exc}"
+        if not ended:
+            reason = f"truncated last line (no newline): {exc}"
+        return lineno, raw, Reject(inp.location, lineno, reason, None, raw)
+    return lineno, raw, obj
+
+
+def _pending(inp: InputFile, data: bytes) -> Any:
+    inp.pending_tail = True
+    inp.consumed -= len(data)
+    inp.lines_read -= 1
+    return TAIL
 
 
 def first_json_objects(head: str, limit: int = 5) -> list[Any]:

@@ -11,15 +11,27 @@ import difflib
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from llmaudit.errors import RecordError
+from llmaudit.ledger.writes import Prepared
 from llmaudit.model.interchange import ATTRIBUTION_KEYS, EXPORT_FIELDS, FIELDS, TOKEN_KEYS
-from llmaudit.model.record import STATUSES, UsageRecord
+from llmaudit.model.record import HASH_VERSION, STATUSES, UsageRecord, row_hash, tags_text
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import (
     MAX_COUNT,
+    MAX_DURATION_MS,
+    MAX_REQUESTS,
+    MAX_TEXT,
+    MONEY_MAX_EXP,
+    MONEY_MIN_EXP,
+    SERVICE_TIERS,
+    TS_MAX,
+    TS_MIN,
     infer_provider,
     normalize_service_tier,
     parse_ts,
@@ -28,8 +40,16 @@ from llmaudit.model.values import (
     to_int,
     to_str,
 )
-from llmaudit.sources.base import InputFile, Item, Options, Source
-from llmaudit.sources.common import LINE_ERRORS, json_lines, line_error, line_reject, loads
+from llmaudit.sources.base import InputFile, Item, Labels, Options, Source
+from llmaudit.sources.common import (
+    LINE_ERRORS,
+    TAIL,
+    json_line,
+    json_lines,
+    line_error,
+    line_reject,
+    loads,
+)
 
 KIND = "llmaudit"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+:\S{1,1024}$")
@@ -175,13 +195,250 @@ class LlmauditJsonl(Source):
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         for lineno, raw, obj in json_lines(inp):
-            if isinstance(obj, Reject):
-                yield obj
-                continue
+            yield _item(inp, lineno, raw, obj)
+
+    def lean(self, inp: InputFile, opts: Options, labels: Labels) -> Iterator[Any] | None:
+        if labels.tags:  # --tag labels: the full path applies them
+            return None
+        return self._lean(inp, labels)
+
+    def _lean(self, inp: InputFile, labels: Labels) -> Iterator[Item | Prepared]:
+        location = inp.location
+        for lineno, data, ended in inp.lines():
             try:
-                yield record_from_object(obj, f"{inp.location}:{lineno}")
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, lineno, raw)
+                obj = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                obj = None
+            row = lean_row(obj, f"{location}:{lineno}", labels) if type(obj) is dict else None
+            if row is not None:
+                yield row
+                continue
+            got = json_line(inp, lineno, data, ended)  # the full path, for this line
+            if got is TAIL:
+                return
+            if got is not None:
+                yield _item(inp, *got)
+
+
+def _item(inp: InputFile, lineno: int, raw: str, obj: Any) -> Item:
+    if isinstance(obj, Reject):
+        return obj
+    try:
+        return record_from_object(obj, f"{inp.location}:{lineno}")
+    except LINE_ERRORS as err:
+        return line_reject(err, inp.location, lineno, raw)
+
+
+# -- the lean path ----------------------------------------------------------------------------
+# The common line (canonical UTC times, integer counts, plain ASCII text, string tags, no
+# float cost) becomes the row a write needs without a record in between:
+# the same key, content hash and identity row that record_from_object and prepare give, at a
+# third of the cost. Anything else (any doubt) returns None, and the line takes the full path,
+# which also words every reject. tests/sources/test_lean.py holds the two paths to the same
+# rows on every fixture and on generated lines.
+
+_CANONICAL_TS = re.compile(r"(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d{1,6}))?Z")
+_DAY_OK: dict[str, bool] = {}  # "YYYY-MM-DD" -> a real day inside the ledger's years
+_PROVIDERS: dict[str, str] = {}  # model -> inferred provider
+_FIELD_SET = frozenset(FIELDS)
+_ATTRIBUTION_AT = tuple(enumerate(ATTRIBUTION_KEYS))
+_API_KEY_AT = ATTRIBUTION_KEYS.index("api_key")
+
+
+def _lean_ts(value: Any) -> str | None:
+    """A canonical UTC time (``...T03:04:05[.ffffff]Z``) as the ledger stores it, else None."""
+    if type(value) is not str:
+        return None
+    m = _CANONICAL_TS.fullmatch(value)
+    if m is None:
+        return None
+    day, _, frac = m.groups()
+    ok = _DAY_OK.get(day)
+    if ok is None:
+        try:
+            ok = TS_MIN.year <= int(day[:4]) < TS_MAX.year and bool(
+                datetime.strptime(day, "%Y-%m-%d")
+            )
+        except ValueError:
+            ok = False
+        if len(_DAY_OK) < 100_000:
+            _DAY_OK[day] = ok
+    if not ok:
+        return None
+    if frac is None:
+        return f"{value[:-1]}.000000Z"
+    return value if len(frac) == 6 else f"{value[:-1]}{'0' * (6 - len(frac))}Z"
+
+
+def _lean_text(value: Any) -> Any:
+    """Plain text as to_str and the record's checks keep it; False when in doubt."""
+    if value is None:
+        return None
+    if type(value) is not str or not value.isascii() or len(value) > MAX_TEXT:
+        return False
+    return value if value.strip() else None
+
+
+def _lean_value(value: Any) -> Any:
+    """A scalar as the full path's decoder reads it; False when it may not be: a float from
+    text that decoder refuses (beyond 1e40, or so small it became 0.0), a list, an object."""
+    if type(value) is float:
+        return value if value and -1e40 < value < 1e40 else False
+    return value if value is None or type(value) in (str, int, bool) else False
+
+
+def _lean_ms(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value) is int:
+        result = float(value)
+    elif type(value) is float and value:  # 0.0 may be 1e-500, which the full path refuses
+        result = value
+    else:
+        return False
+    return result if 0 <= result <= MAX_DURATION_MS else False
+
+
+def _lean_cost(value: Any) -> Any:
+    """A reported cost given as decimal text or an integer, as the ledger stores it; False
+    when in doubt (a float's exact digits are the full path's to read)."""
+    if value is None:
+        return None
+    if type(value) is int:
+        amount = Decimal(value)
+    elif type(value) is str and 0 < len(value) <= 100:
+        try:
+            amount = Decimal(value)
+        except ArithmeticError:
+            return False
+    else:
+        return False
+    if not amount.is_finite() or (
+        amount and not MONEY_MIN_EXP <= amount.adjusted() < MONEY_MAX_EXP
+    ):
+        return False
+    return format(amount, "f")
+
+
+def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | None:
+    """``prepare(labels(record_from_object(obj, location)))`` for the common line, or None."""
+    if not _FIELD_SET.issuperset(obj):
+        if not _KNOWN.issuperset(obj):
+            return None
+        for name in EXPORT_FIELDS:  # ignored, but a number there may be one loads refuses
+            if _lean_value(obj.get(name)) is False:
+                return None
+    cost = _lean_cost(obj.get("reported_cost_usd"))
+    if cost is False:
+        return None
+    key = obj.get("record_key")  # the record's own, or None: its key is worked out below
+    if key is not None and (type(key) is not str or not _KEY_RE.match(key)):
+        return None
+    ts = _lean_ts(obj.get("ts"))
+    if ts is None:
+        return None
+    end = obj.get("ts_end")
+    ts_end = None
+    if end is not None:
+        ts_end = _lean_ts(end)
+        if ts_end is None or ts_end < ts:
+            return None
+    model = _lean_text(obj.get("model"))
+    if not model:
+        return None
+    provider = _lean_text(obj.get("provider"))
+    if provider is False:
+        return None
+    if provider is None:
+        provider = _PROVIDERS.get(model)
+        if provider is None:
+            provider = infer_provider(model)
+            if len(_PROVIDERS) < 10_000:
+                _PROVIDERS[model] = provider
+        if not provider.strip():  # ("/model"): the full path's reject
+            return None
+    counts = []
+    for field in TOKEN_KEYS:
+        value = obj.get(field)
+        if value is None:
+            value = 0
+        elif type(value) is not int or not 0 <= value <= MAX_COUNT:
+            return None
+        counts.append(value)
+    inp, read, write, write_1h, output, reasoning = counts
+    if read + write > inp or write_1h > write or reasoning > output:
+        return None
+    requests = obj.get("requests")
+    if requests is None:
+        requests = 1
+    elif type(requests) is not int or not 0 <= requests <= MAX_REQUESTS:
+        return None
+    tier = obj.get("service_tier")
+    if tier is None or tier == "":
+        tier = "standard"
+    elif tier not in SERVICE_TIERS:  # any other spelling: normalize_service_tier's job
+        return None
+    status = obj.get("status") or "ok"
+    if status not in STATUSES:
+        return None
+    tags_obj = obj.get("tags")
+    tags = None
+    if tags_obj:
+        if type(tags_obj) is not dict:
+            return None
+        if any(type(value) is int for value in tags_obj.values()):
+            # a number is kept as its text, as the full path does
+            tags_obj = {k: str(v) if type(v) is int else v for k, v in tags_obj.items()}
+        for name, value in tags_obj.items():
+            if not (type(value) is str and value.isascii() and len(value) <= MAX_TEXT):
+                return None
+            if not (name and name.isascii() and len(name) <= MAX_TEXT):
+                return None
+        tags = tags_text(tags_obj)
+    people: list[str | None] = [None] * len(ATTRIBUTION_KEYS)
+    for i, name in _ATTRIBUTION_AT:
+        value = obj.get(name)
+        if value is not None:
+            if type(value) is not str or not value.isascii() or len(value) > MAX_TEXT:
+                return None
+            people[i] = value if value.strip() else None
+    if people[_API_KEY_AT] is not None:
+        people[_API_KEY_AT] = redact_api_key(people[_API_KEY_AT])
+    request_id = _lean_text(obj.get("request_id"))
+    latency = _lean_ms(obj.get("latency_ms"))
+    ttft = _lean_ms(obj.get("ttft_ms"))
+    if request_id is False or latency is False or ttft is False:
+        return None
+    ident = (
+        ts,
+        ts_end,
+        provider,
+        model,
+        requests,
+        inp - read - write,
+        read,
+        write - write_1h,
+        write_1h,
+        output,
+        reasoning,
+        tier,
+        status,
+        *people,
+        tags,
+        latency,
+        ttft,
+        request_id,
+        cost,
+    )
+    digest = row_hash(ident)
+    if key is None:  # UsageRecord.dedupe_key's rules
+        if request_id is None:
+            key = f"{KIND}:{HASH_VERSION}:{digest}"
+        elif request_id.startswith("rid:"):
+            key = request_id
+        else:
+            key = f"{KIND}:{request_id}"
+    return Prepared(key, digest, ident, KIND, labels.source_name, location, labels.machine, output)
 
 
 def parse_line(line: str, location: str, lineno: int) -> Item:

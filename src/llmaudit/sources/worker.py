@@ -26,44 +26,19 @@ from typing import Any
 from llmaudit.constants import ENV_INGEST_WORKER
 from llmaudit.errors import DataError, LlmauditError, UsageError
 from llmaudit.ledger.writes import Prepared, prepare
-from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord
+from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
-from llmaudit.sources.base import InputFile, Options, Source
+from llmaudit.sources.base import InputFile, Labels, Options, Source
 
 BATCH_SIZE = 2000
+# Sources with a lean path (rows built straight from the line) use it; tests turn it off to
+# hold it to the full path.
+LEAN = True
 WORKER_MIN_BYTES = 4 * 1024 * 1024  # one input shared by two processes from this size
 PAIR_MIN_BYTES = 16 * 1024  # the next input handed to the parsing process from this size
 WORKER_SETTINGS = ("auto", "never", "always")
 
 Labeller = Callable[[UsageRecord], UsageRecord]
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Provenance, and the batch's --tag labels (an attribution name fills that field): what
-    an ingest adds to each record it reads. Plain data, so a parsing process can be handed it."""
-
-    source_name: str
-    machine: str
-    tags: dict[str, str]
-
-    def __call__(self, rec: UsageRecord) -> UsageRecord:
-        if not self.tags:
-            # Hot path: provenance is not validated, so set it on the (already valid) record
-            # without building and validating a copy.
-            object.__setattr__(rec, "source_name", self.source_name)
-            object.__setattr__(rec, "machine_id", self.machine)
-            return rec
-        changes: dict[str, Any] = {"source_name": self.source_name, "machine_id": self.machine}
-        merged = dict(rec.tags)
-        for name, value in self.tags.items():
-            if name in ATTRIBUTION_FIELDS and name != "api_key":
-                if getattr(rec, name) is None:
-                    changes[name] = value
-            else:
-                merged.setdefault(name, value)
-        changes["tags"] = merged
-        return replace(rec, **changes)
 
 
 @dataclass
@@ -85,7 +60,8 @@ def parse_batches(
     size = BATCH_SIZE
     stripe = inp.stripe
     batch = Batch()
-    for item in source.items(inp, opts):
+    labels = label if isinstance(label, Labels) and LEAN else None
+    for item in source.items(inp, opts, labels):
         if stripe is not None:
             chunk = (inp.lines_read - 1) // stripe[2]
             if chunk != batch.chunk:
@@ -93,7 +69,13 @@ def parse_batches(
                     batch.consumed = inp.consumed
                     yield batch
                 batch = Batch(chunk=chunk)
-        if isinstance(item, Reject):
+        if type(item) is Prepared:  # from the source's lean path: labelled already
+            batch.records.append(item)
+            ident = item.ident  # provider, model, requests, then the five token counts
+            batch.models[(ident[2], ident[3])] += (
+                ident[5] + ident[6] + ident[7] + ident[8] + ident[9]
+            )
+        elif isinstance(item, Reject):
             batch.rejects.append(item)
         else:
             rec = label(item)
@@ -162,12 +144,15 @@ class WorkerBatches:
 
     When the source reads each line on its own (and the input is a plain file), the lines are
     shared out in chunks of BATCH_SIZE: the child parses three chunks of every four, this
-    process the fourth between its writes."""
+    process the fourth between its writes; unless the source's lean path makes parsing a
+    record cheaper than writing it, when the child parses them all."""
 
     def __init__(self, inp: InputFile, source: Source, opts: Options, label: Labeller) -> None:
         self.inp, self.source, self.opts, self.label = inp, source, opts, label
         self.mine: InputFile | None = None
-        if source.line_independent and inp.resumable:
+        # With a lean path, parsing a record costs less than writing it: the child parses all
+        lean = LEAN and isinstance(label, Labels) and source.lean(inp, opts, label) is not None
+        if source.line_independent and inp.resumable and not lean:
             size = BATCH_SIZE
             inp.stripe = (CHILD_CHUNKS, STRIPE_PERIOD, size)
             self.mine = replace(

@@ -1,0 +1,387 @@
+"""The lean path of llmaudit JSONL (rows built straight from the decoded line, issue #15) gives
+exactly what the full path gives (record_from_object, the ingest's labels, prepare): the same
+key, content hash, identity row and provenance for every line it takes, and a whole ingest
+gives the same ledger (rows, keys, rejects, rollups) with it as without it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import string
+from datetime import datetime
+from decimal import Decimal
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DATA, ledger_state
+from llmaudit.ledger.writes import Prepared, prepare
+from llmaudit.model.record import check_plausible
+from llmaudit.sources.base import InputFile, Labels, Options
+from llmaudit.sources.common import LINE_ERRORS, loads
+from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl, lean_row, record_from_object
+
+LABELS = Labels("laptop", "m-1", {})
+WHERE = "usage.jsonl:7"
+
+
+def _full(line: str) -> Prepared | None:
+    """The full path's row for one line, or None when it rejects the line."""
+    try:
+        rec = record_from_object(loads(line), WHERE)
+        check_plausible(rec)
+    except (*LINE_ERRORS, ValueError):
+        return None
+    return prepare(LABELS(rec))
+
+
+def _lean(line: str) -> Prepared | None:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:  # the full path's to read (NaN, a lone surrogate)
+        return None
+    return lean_row(obj, WHERE, LABELS) if type(obj) is dict else None
+
+
+# -- one line at a time -----------------------------------------------------------------------
+
+
+def test_a_common_line_takes_the_lean_path_and_gives_the_full_paths_row():
+    line = json.dumps(
+        {
+            "ts": "2026-11-01T10:00:00.25Z",
+            "ts_end": "2026-11-01T10:00:03Z",
+            "provider": "openai",
+            "model": "gpt-4o",
+            "requests": 2,
+            "input_tokens": 1200,
+            "cache_read_tokens": 1000,
+            "cache_write_tokens": 100,
+            "cache_write_1h_tokens": 40,
+            "output_tokens": 300,
+            "reasoning_tokens": 20,
+            "service_tier": "batch",
+            "user": "alice",
+            "api_key": "sk-proj-abcdefghijklmnopqrstuvwxyz0123",
+            "tags": {"env": "prod", "n": 3},
+            "latency_ms": 812.5,
+            "ttft_ms": 90,
+            "status": "error",
+            "request_id": "chatcmpl-1",
+            "reported_cost_usd": "0.0125",
+            "cost_usd": 9.99,  # written by export: ignored by both paths
+        }
+    )
+    row = _lean(line)
+    assert row is not None
+    assert row == _full(line)
+    # worked out by hand: the disjoint counts, the stored forms, the key
+    assert row.key == "llmaudit:chatcmpl-1"
+    assert row.ident[:13] == (
+        "2026-11-01T10:00:00.250000Z",
+        "2026-11-01T10:00:03.000000Z",
+        "openai",
+        "gpt-4o",
+        2,
+        100,  # 1200 - 1000 read - 100 written
+        1000,
+        60,
+        40,
+        300,
+        20,
+        "batch",
+        "error",
+    )
+    assert row.ident[18] == "sk-...0123"  # the key redacted, as attribution keeps it
+    assert row.ident[21:] == ('{"env": "prod", "n": "3"}', 812.5, 90.0, "chatcmpl-1", "0.0125")
+    assert (row.source_name, row.source_location, row.machine_id) == ("laptop", WHERE, "m-1")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "input_tokens": 5}',  # hash key
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "request_id": "rid:chatcmpl-9"}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "record_key": "claude-code:msg_1"}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": " spaced ", "user": "  ", "status": ""}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "m", "reported_cost_usd": 3, "tags": {}}',
+        '{"ts": "2100-12-31T23:59:59.999999Z", "model": "claude-haiku-4-5", "provider": ""}',
+    ],
+)
+def test_each_key_rule_and_default_matches_the_full_path(line):
+    row = _lean(line)
+    assert row is not None
+    assert row == _full(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"ts": "2026-11-01T10:00:00+01:00", "model": "gpt-4o"}',  # an offset: converted
+        '{"ts": "2026-11-01 10:00:00Z", "model": "gpt-4o"}',
+        '{"ts": "2026-02-30T10:00:00Z", "model": "gpt-4o"}',  # no such day: a reject
+        '{"ts": "1969-12-31T23:59:59Z", "model": "gpt-4o"}',
+        '{"ts": "2026-11-01T10:00:00.1234567Z", "model": "gpt-4o"}',  # cut to microseconds
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "input_tokens": 1.0}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "input_tokens": true}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "input_tokens": 1, '
+        '"cache_read_tokens": 2}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "reported_cost_usd": 0.1}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "service_tier": "Default"}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "user": 42}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "user": "zoë"}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "tags": {"on": true}}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "tags": {"x": 0.5}}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "latency_ms": -1}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "record_key": "no colon"}',
+        '{"ts": "2026-11-01T10:00:00Z", "modle": "gpt-4o"}',
+    ],
+)
+def test_anything_unusual_is_left_to_the_full_path(line):
+    assert _lean(line) is None
+
+
+# Objects as the lean path takes them (every field valid, any subset of the optional ones),
+# and the same with one field set to an edge where the two paths could part.
+_CANON_TS = st.builds(
+    lambda dt, digits: (
+        dt.strftime("%Y-%m-%dT%H:%M:%S")
+        + (f".{dt.microsecond:06d}"[: digits + 1] if digits else "")
+        + "Z"
+    ),
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 12, 31, 23, 59)),
+    st.integers(0, 6),
+)
+_NAME = st.text(alphabet=string.ascii_letters + string.digits + " -_.:/", min_size=1, max_size=8)
+_MS_GOOD = st.one_of(
+    st.integers(0, 10**9), st.floats(min_value=0, max_value=1e9), st.sampled_from([1e-05, 0.1])
+)
+_GOOD = {
+    "ts": _CANON_TS,
+    "ts_end": st.one_of(st.none(), st.just("2100-12-31T23:59:59Z")),
+    "provider": st.one_of(st.none(), st.sampled_from(["openai", "anthropic", "groq"]), _NAME),
+    "model": st.one_of(st.sampled_from(["gpt-4o", "claude-sonnet-4-5", "o3"]), _NAME),
+    "requests": st.one_of(st.none(), st.integers(0, 10**10)),
+    "input_tokens": st.one_of(st.none(), st.integers(10**6, 10**12)),
+    "cache_read_tokens": st.one_of(st.none(), st.integers(0, 10**5)),
+    "cache_write_tokens": st.one_of(st.none(), st.integers(0, 10**5)),
+    "output_tokens": st.one_of(st.none(), st.integers(10**5, 10**12)),
+    "reasoning_tokens": st.one_of(st.none(), st.integers(0, 10**5)),
+    "service_tier": st.one_of(
+        st.none(), st.sampled_from(["", "standard", "batch", "flex", "priority"])
+    ),
+    "user": st.one_of(st.none(), _NAME),
+    "feature": st.one_of(st.none(), _NAME),
+    "api_key": st.one_of(st.none(), _NAME, st.just("sk-abcdefghijklmnopqrstuvwxyz012345")),
+    "session": st.one_of(st.none(), _NAME),
+    "environment": st.one_of(st.none(), _NAME),
+    "tags": st.one_of(
+        st.none(),
+        st.dictionaries(_NAME, st.one_of(_NAME, st.integers(-(10**6), 10**6)), max_size=3),
+    ),
+    "latency_ms": st.one_of(st.none(), _MS_GOOD),
+    "ttft_ms": st.one_of(st.none(), _MS_GOOD),
+    "status": st.one_of(st.none(), st.sampled_from(["", "ok", "error", "abandoned", "cache_hit"])),
+    "request_id": st.one_of(st.none(), _NAME, st.just("rid:chatcmpl-1")),
+    "reported_cost_usd": st.one_of(
+        st.none(),
+        st.integers(-(10**6), 10**6),
+        st.decimals(allow_nan=False, allow_infinity=False, places=9).map(lambda d: f"{d:f}"),
+        st.sampled_from(["1E-3", "1e-18", "-0.5", "1_0"]),
+    ),
+    "record_key": st.one_of(st.none(), st.just("claude-code:msg_1")),
+    "cost_usd": st.floats(allow_nan=False, allow_infinity=False),
+}
+_REQUIRED = ("ts", "model")
+_GOOD_OBJECT = st.fixed_dictionaries(
+    {k: _GOOD[k] for k in _REQUIRED},
+    optional={k: v for k, v in _GOOD.items() if k not in _REQUIRED},
+)
+_TEXT_EDGE = st.one_of(
+    st.sampled_from([" x", "x ", "", "   ", "\t", "zoë", "\x7f", "a\u2028b"]),
+    st.text(max_size=4),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.floats(),
+    st.lists(st.integers(), max_size=1),
+)
+_COUNT_EDGE = st.sampled_from([10**12 + 1, 10**10 + 1, -1, 2**63, 2**64, True, 1.0, 1.5, "7"])
+_MS_EDGE = st.one_of(
+    st.sampled_from([-1, 10**9 + 1, 1e9 + 0.5, 123.456789012345678, True, "5", -0.0]),
+    st.floats(),
+)
+_EDGE = {
+    "ts": st.one_of(
+        st.sampled_from(
+            [
+                "2023-02-29T00:00:00Z",
+                "2026-10-01T24:00:00Z",
+                "2026-10-01T00:00:60Z",
+                "2026-10-01T00:00:00z",
+                "2026-10-01T00:00:00+00:00",
+                "2026-10-01T00:00:00",
+                " 2026-10-01T00:00:00Z",
+                "1969-12-31T23:59:59Z",
+                "2101-01-01T00:00:00Z",
+                "2026-10-01T00:00:00.1234567Z",
+            ]
+        ),
+        st.text(max_size=8),
+        st.integers(),
+        st.none(),
+    ),
+    "ts_end": st.sampled_from(["1970-01-01T00:00:00Z", "2026-10-01T00:00:00+01:00", 5]),
+    "requests": _COUNT_EDGE,
+    "input_tokens": _COUNT_EDGE,
+    "cache_read_tokens": st.one_of(_COUNT_EDGE, st.just(10**12)),
+    "cache_write_1h_tokens": st.integers(0, 10**5),
+    "output_tokens": _COUNT_EDGE,
+    "reasoning_tokens": st.one_of(_COUNT_EDGE, st.just(10**12)),
+    "service_tier": st.one_of(_TEXT_EDGE, st.sampled_from(["Batch", "auto", "scale", "default"])),
+    "status": st.one_of(_TEXT_EDGE, st.sampled_from(["OK", "failed"])),
+    "tags": st.one_of(
+        st.lists(st.integers(), max_size=2),
+        st.dictionaries(st.one_of(_NAME, st.just("")), _TEXT_EDGE, min_size=1, max_size=2),
+    ),
+    "latency_ms": _MS_EDGE,
+    "ttft_ms": _MS_EDGE,
+    "reported_cost_usd": st.one_of(
+        st.sampled_from(["1e9", "1e-19", "NaN", "Infinity", "x", " 2 ", "", "0E-30", 0.1]),
+        st.floats(),
+        st.booleans(),
+        st.text(max_size=4),
+    ),
+    "record_key": st.one_of(_TEXT_EDGE, st.sampled_from(["x:y z", "a:b\n", ":x"])),
+    "price": st.just(1),  # an unknown field: a reject
+    **{k: _TEXT_EDGE for k in ("provider", "model", "user", "api_key", "request_id")},
+}
+_EDGE_OBJECT = _GOOD_OBJECT.flatmap(
+    lambda obj: st.sampled_from(sorted(_EDGE)).flatmap(
+        lambda key: _EDGE[key].map(lambda value: {**obj, key: value})
+    )
+)
+_OBJECT = st.one_of(_GOOD_OBJECT, _EDGE_OBJECT)
+
+
+def _line(obj: dict) -> str:
+    def number(value):
+        return format(value, "f") if isinstance(value, Decimal) else value
+
+    return json.dumps({k: number(v) for k, v in obj.items()})
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(obj=_OBJECT)
+def test_any_object_the_lean_path_takes_gives_the_full_paths_row(obj):
+    line = _line(obj)
+    row = _lean(line)
+    if row is not None:
+        assert row == _full(line), line
+
+
+def test_the_lean_path_takes_the_common_lines():
+    """So the property above compares something: among generated objects with the usual
+    fields, most take the lean path."""
+    taken = 0
+    for n in range(200):
+        line = json.dumps(
+            {
+                "ts": f"2026-10-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+                "model": ["gpt-4o", "o3", "claude-haiku-4-5"][n % 3],
+                "input_tokens": 100 + n,
+                "cache_read_tokens": n,
+                "output_tokens": 5,
+                "latency_ms": (n + 1) * 1.5,
+                "feature": "chat",
+                "request_id": f"r{n}" if n % 2 else None,
+            }
+        )
+        row = _lean(line)
+        taken += row is not None
+        assert row == _full(line)
+    assert taken == 200
+
+
+# -- whole ingests ----------------------------------------------------------------------------
+
+
+def _lean_and_full(run, monkeypatch, tmp_path, *args: str):
+    import llmaudit.sources.worker as worker_mod
+
+    out = {}
+    for lean in (True, False):
+        monkeypatch.setattr(worker_mod, "LEAN", lean)
+        db = f"lean-{lean}.db"
+        result = run("--db", db, "ingest", "--json", *args)
+        out[lean] = (result.exit_code, result.stdout, result.stderr, ledger_state(tmp_path / db))
+    return out[True], out[False]
+
+
+@pytest.mark.parametrize("worker", ["never", "always"])
+@pytest.mark.parametrize("name", ["sample.jsonl", "mixed.jsonl"])
+def test_an_ingest_gives_the_same_ledger_with_and_without_the_lean_path(
+    run, monkeypatch, tmp_path, name, worker
+):
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", worker)
+    shutil.copyfile(DATA / name, tmp_path / name)
+    lean, full = _lean_and_full(run, monkeypatch, tmp_path, name)
+    assert lean == full
+    assert lean[3]["records"]
+
+
+def test_every_fixture_and_a_folder_of_them_give_the_same_ledger(run, monkeypatch, tmp_path):
+    """Every fixture format: the lean path is llmaudit JSONL's, and must leave the others be."""
+    shutil.copytree(DATA / "logs", tmp_path / "logs")
+    for name in ("sample.jsonl", "mixed.jsonl"):
+        shutil.copyfile(DATA / name, tmp_path / "logs" / name)
+    lean, full = _lean_and_full(run, monkeypatch, tmp_path, "logs")
+    assert lean == full
+    # the folder's 101 records, sample's 3 and mixed's 3 (its other two lines are rejects)
+    assert len(lean[3]["records"]) == 101 + 3 + 3
+    assert [r[1:3] for r in lean[3]["rejects"] if "mixed" in r[1]] == [
+        ("logs/mixed.jsonl", 2),
+        ("logs/mixed.jsonl", 5),
+    ]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(objs=st.lists(_OBJECT, max_size=30), tail=st.sampled_from(["", '{"ts": "2026', "\ufeff"]))
+def test_generated_inputs_give_the_same_ledger(run, monkeypatch, tmp_path, objs, tail):
+    """Any mix of good and bad lines, repeats and corrections of a request id, through the
+    parsing process (batches of 4) and a last line still being written."""
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 4)
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
+    for old in tmp_path.glob("lean-*.db*"):
+        old.unlink()
+    text = "".join(_line(obj) + "\n" for obj in objs) + tail
+    (tmp_path / "gen.jsonl").write_text(text, encoding="utf-8")
+    lean, full = _lean_and_full(run, monkeypatch, tmp_path, "gen.jsonl", "--format", "llmaudit")
+    assert lean == full
+
+
+def test_a_line_the_lean_path_cannot_decode_is_read_by_the_full_path(tmp_path):
+    """A first line with a byte-order mark, invalid UTF-8, a lone surrogate, NaN: orjson
+    refuses them; the full path reads or rejects each as it always did."""
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(
+        b'\xef\xbb\xbf{"ts": "2026-10-01T00:00:00Z", "model": "gpt-4o"}\n'
+        b'{"ts": "2026-10-01T00:00:01Z", "model": "gpt-4o", "user": "\xff"}\n'
+        b'{"ts": "2026-10-01T00:00:02Z", "model": "gpt-4o", "user": "\\ud800"}\n'
+        b'{"ts": "2026-10-01T00:00:03Z", "model": "gpt-4o", "latency_ms": NaN}\n'
+        b'{"ts": "2026-10-01T00:00:04Z", "model": "gpt-4o"}\n'
+    )
+    items = list(LlmauditJsonl().items(InputFile.from_path(path), Options(), LABELS))
+    kinds = [type(item).__name__ for item in items]
+    assert kinds == ["UsageRecord", "Reject", "Reject", "Reject", "Prepared"]
+    assert items[1].reason == "line is not valid UTF-8"
+    assert items[2].field == "user"
+    assert items[3].field == "latency_ms"
