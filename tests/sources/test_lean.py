@@ -385,3 +385,172 @@ def test_a_line_the_lean_path_cannot_decode_is_read_by_the_full_path(tmp_path):
     assert items[1].reason == "line is not valid UTF-8"
     assert items[2].field == "user"
     assert items[3].field == "latency_ms"
+
+
+# -- Claude Code ------------------------------------------------------------------------------
+
+
+def _cc_full(line: str) -> Prepared | None:
+    from llmaudit.sources.claude_code import _record
+
+    try:
+        rec = _record(loads(line), WHERE)
+        check_plausible(rec)
+    except (*LINE_ERRORS, ValueError):
+        return None
+    return prepare(LABELS(rec))
+
+
+def _cc_lean(line: str) -> Prepared | None:
+    from llmaudit.sources.claude_code import _billable
+    from llmaudit.sources.claude_code import lean_row as cc_lean_row
+    from llmaudit.sources.lean import plain_loads
+
+    obj = plain_loads(line.encode("utf-8", "surrogatepass"))
+    if type(obj) is not dict or not _billable(obj):
+        return None
+    return cc_lean_row(obj, WHERE, LABELS)
+
+
+_CC_USAGE = st.fixed_dictionaries(
+    {"input_tokens": st.integers(0, 10**6), "output_tokens": st.integers(0, 10**5)},
+    optional={
+        "cache_creation_input_tokens": st.integers(0, 10**6),
+        "cache_read_input_tokens": st.integers(0, 10**6),
+        "cache_creation": st.fixed_dictionaries(
+            {
+                "ephemeral_5m_input_tokens": st.integers(0, 10**6),
+                "ephemeral_1h_input_tokens": st.integers(0, 10**6),
+            }
+        ),
+        "output_tokens_details": st.fixed_dictionaries({"thinking_tokens": st.integers(0, 10**5)}),
+        "service_tier": st.sampled_from(["standard", "priority", "batch", None]),
+    },
+)
+_CC_GOOD = {
+    "timestamp": _CANON_TS,
+    "message": st.fixed_dictionaries(
+        {
+            "model": st.sampled_from(["claude-sonnet-4-5-20250929", " claude-opus-4-1 ", "x"]),
+            "usage": _CC_USAGE,
+        },
+        optional={"id": st.one_of(st.none(), _NAME), "type": st.just("message")},
+    ),
+    "requestId": st.one_of(st.none(), _NAME),
+    "sessionId": st.one_of(st.none(), _NAME),
+    "cwd": st.one_of(st.none(), st.sampled_from(["/home/dev/app", "/", "rel/dir", " "])),
+    "gitBranch": st.one_of(st.none(), _NAME),
+    "version": st.one_of(st.none(), st.sampled_from(["2.0.14", "1.0.3"])),
+    "isSidechain": st.one_of(st.booleans(), st.none()),
+    "costUSD": st.one_of(
+        st.none(),
+        st.integers(0, 3),
+        st.sampled_from(["0.0125", "1e-3"]),
+        st.floats(min_value=1e-6, max_value=10),
+    ),
+    "durationMs": st.one_of(st.none(), st.integers(-5, 10**10), st.floats(0.5, 1e4), st.booleans()),
+    "uuid": _NAME,
+}
+_CC_EDGE = st.one_of(
+    st.sampled_from([0.0, 1.5, 2**64, -1, True, "", " ", "zoë", [], {}, "2026-10-01T00:00:00"]),
+    st.floats(),
+    st.text(max_size=4),
+)
+
+
+def _cc_object(edge: bool):
+    base = st.fixed_dictionaries(
+        {"type": st.just("assistant"), "timestamp": _CC_GOOD["timestamp"]},
+        optional={k: v for k, v in _CC_GOOD.items() if k != "timestamp"},
+    ).map(lambda o: {**o, "message": o.get("message") or {"model": "m", "usage": {}}})
+    if not edge:
+        return base
+
+    def spoil(obj):
+        paths = [(k,) for k in obj] + [("message", k) for k in obj["message"]]
+        paths += [("message", "usage", k) for k in obj["message"].get("usage", {})]
+        return st.tuples(st.sampled_from(paths), _CC_EDGE).map(lambda pv: _set(obj, *pv))
+
+    return base.flatmap(spoil)
+
+
+def _set(obj, path, value):
+    out = json.loads(json.dumps(obj))
+    where = out
+    for key in path[:-1]:
+        where = where[key]
+    where[path[-1]] = value
+    return out
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(obj=st.one_of(_cc_object(False), _cc_object(True)))
+def test_any_claude_code_line_the_lean_path_takes_gives_the_full_paths_row(obj):
+    line = json.dumps(obj)
+    row = _cc_lean(line)
+    if row is not None:
+        assert row == _cc_full(line), line
+
+
+def test_a_claude_code_line_takes_the_lean_path_with_its_values_worked_out():
+    line = (DATA / "logs" / "claude_code_session.jsonl").read_text().splitlines()[2]
+    row = _cc_lean(line)
+    assert row is not None and row == _cc_full(line)
+    assert row.key == "claude-code:msg_01VCMSqhZxoZQ6nqWGcA5Myd:req_011CSxG7m2Qk4TLb8YhW3nPd"
+    assert row.ident[:12] == (
+        "2026-08-18T09:14:04.871000Z",
+        None,
+        "anthropic",
+        "claude-sonnet-4-5-20250929",
+        1,
+        4,
+        11874,
+        6233,
+        0,
+        1,
+        0,
+        "standard",
+    )
+    assert row.ident[17] == "billing-api"  # the project: the working folder's name
+    assert row.ident[19] == "3f6e2a91-7c4d-4b8e-9a12-5d0f8c6b2e71"
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(
+    objs=st.lists(
+        st.one_of(
+            _cc_object(False),
+            _cc_object(True),
+            st.just({"type": "user", "sessionId": "s", "uuid": "u", "message": {}}),
+            st.just({"type": "summary", "summary": "x", "n": 0.0}),  # 1e-500 below
+        ),
+        max_size=25,
+    ),
+    ids=st.lists(st.sampled_from(["m1", "m2", "m3"]), min_size=25, max_size=25),
+)
+def test_generated_claude_code_transcripts_give_the_same_ledger(
+    run, monkeypatch, tmp_path, objs, ids
+):
+    """Streamed repeats of a message (the same id, more output), sidechain replays of it
+    (another request id), bad values and skipped lines, through the parsing process."""
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 4)
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
+    for old in tmp_path.glob("lean-*.db*"):
+        old.unlink()
+    lines = []
+    for obj, msg_id in zip(objs, ids, strict=False):
+        if obj.get("type") == "assistant" and isinstance(obj.get("message"), dict):
+            obj = {**obj, "message": {**obj["message"], "id": msg_id}}
+        lines.append(json.dumps(obj))
+    text = "".join(line + "\n" for line in lines)
+    text = text.replace('"n": 0.0', '"n": 1e-500')  # refused by the full path's decoder
+    (tmp_path / "t.jsonl").write_text(text, encoding="utf-8")
+    lean, full = _lean_and_full(run, monkeypatch, tmp_path, "t.jsonl", "--format", "claude-code")
+    assert lean == full

@@ -127,11 +127,17 @@ class UsageRecord:
         """
         if self.key:
             return self.key
-        if self.source_id and self.source_id.startswith("rid:"):
-            return self.source_id
         if self.source_id:
-            return f"{self.source_kind}:{self.source_id}"
-        return f"{self.source_kind}:{HASH_VERSION}:{content_hash or self.content_hash()}"
+            return record_key(self.source_kind, self.source_id, "")
+        return record_key(self.source_kind, None, content_hash or self.content_hash())
+
+
+def record_key(source_kind: str, source_id: str | None, content_hash: str) -> str:
+    """A record's key from its source's id, or else its content hash (the rules of
+    :meth:`UsageRecord.dedupe_key`)."""
+    if source_id:
+        return source_id if source_id.startswith("rid:") else f"{source_kind}:{source_id}"
+    return f"{source_kind}:{HASH_VERSION}:{content_hash}"
 
 
 PROVENANCE_FIELDS = frozenset(

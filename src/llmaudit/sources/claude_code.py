@@ -16,19 +16,23 @@ from pathlib import PurePath
 from typing import Any
 
 from llmaudit.errors import RecordError
-from llmaudit.model.record import UsageRecord
+from llmaudit.ledger.writes import Prepared
+from llmaudit.model.record import UsageRecord, record_key, row_hash, tags_text
 from llmaudit.model.reject import Reject
-from llmaudit.model.values import parse_ts, to_decimal
+from llmaudit.model.values import MAX_COUNT, MAX_DURATION_MS, MAX_TEXT, parse_ts, to_decimal
 from llmaudit.sources import providers
-from llmaudit.sources.base import InputFile, Item, Options, Source
+from llmaudit.sources.base import InputFile, Item, Labels, Options, Source
 from llmaudit.sources.common import (
     LINE_ERRORS,
+    TAIL,
     first_json_objects,
+    json_line,
     json_lines,
     line_reject,
     loads,
     text,
 )
+from llmaudit.sources.lean import canonical_ts, cost_text, has_float, plain_loads
 
 KIND = "claude-code"
 
@@ -191,21 +195,171 @@ class ClaudeCode(Source):
         # the main chain's message ids are held here, for the sidechain-replay rule.
         main_chain: dict[str, str | None] = {}
         for lineno, raw, obj in json_lines(inp):
-            if isinstance(obj, Reject):
-                yield obj
-                continue
-            if not _billable(obj):
-                inp.skipped[_why_skipped(obj)] += 1
-                continue
-            try:
-                rec = _record(obj, f"{inp.location}:{lineno}")
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, lineno, raw)
-                continue
-            msg_id = text(obj["message"].get("id"))
-            req_id = text(obj.get("requestId"))
-            if msg_id and not obj.get("isSidechain"):
-                main_chain.setdefault(msg_id, req_id)
-            elif msg_id in main_chain and main_chain[msg_id] != req_id:
-                continue  # a sidechain replay of a main-chain message
-            yield rec
+            item = _item(inp, main_chain, lineno, raw, obj)
+            if item is not None:
+                yield item
+
+    def lean(self, inp: InputFile, opts: Options, labels: Labels) -> Iterator[Any] | None:
+        if labels.tags:  # --tag labels: the full path applies them
+            return None
+        return self._lean(inp, labels)
+
+    def _lean(self, inp: InputFile, labels: Labels) -> Iterator[Item | Prepared]:
+        main_chain: dict[str, str | None] = {}
+        location = inp.location
+        for lineno, data, ended in inp.lines():
+            obj = plain_loads(data)
+            if type(obj) is dict:
+                if not _billable(obj):
+                    inp.skipped[_why_skipped(obj)] += 1
+                    continue
+                row = lean_row(obj, f"{location}:{lineno}", labels)
+                if row is not None:
+                    if _on_main_chain(main_chain, obj):
+                        yield row
+                    continue
+            got = json_line(inp, lineno, data, ended)  # the full path, for this line
+            if got is TAIL:
+                return
+            if got is not None:
+                item = _item(inp, main_chain, *got)
+                if item is not None:
+                    yield item
+
+
+def _item(
+    inp: InputFile, main_chain: dict[str, str | None], lineno: int, raw: str, obj: Any
+) -> Item | None:
+    """One decoded line by the full path: a record, a reject, or None (skipped, counted)."""
+    if isinstance(obj, Reject):
+        return obj
+    if not _billable(obj):
+        inp.skipped[_why_skipped(obj)] += 1
+        return None
+    try:
+        rec = _record(obj, f"{inp.location}:{lineno}")
+    except LINE_ERRORS as err:
+        return line_reject(err, inp.location, lineno, raw)
+    return rec if _on_main_chain(main_chain, obj) else None
+
+
+def _on_main_chain(main_chain: dict[str, str | None], obj: dict) -> bool:
+    """False for a sidechain replay of a main-chain message; notes main-chain message ids."""
+    msg_id = text(obj["message"].get("id"))
+    req_id = text(obj.get("requestId"))
+    if msg_id and not obj.get("isSidechain"):
+        main_chain.setdefault(msg_id, req_id)
+    elif msg_id in main_chain and main_chain[msg_id] != req_id:
+        return False
+    return True
+
+
+# -- the lean path ----------------------------------------------------------------------------
+# A billable line with plain values (no floats where the decoders differ, ASCII text, a
+# canonical UTC timestamp) becomes the row a write needs without a record in between: the same
+# key, hash and identity row that _record and prepare give. Anything else returns None and the
+# line takes the full path. tests/sources/test_lean.py holds the two paths to the same rows.
+
+_DOUBT: Any = object()
+_TAGGED = (("gitBranch", "git_branch"), ("version", "claude_code_version"), ("cwd", "cwd"))
+
+
+def _plain(value: Any) -> Any:
+    """``text(value)`` when it is plain ASCII text or absent, else _DOUBT."""
+    if value is None:
+        return None
+    if type(value) is not str or not value.isascii() or len(value) > MAX_TEXT:
+        return _DOUBT
+    return value.strip() or None
+
+
+def lean_row(obj: dict, location: str, labels: Labels) -> Prepared | None:
+    """``prepare(labels(_record(obj, location)))`` for a plain billable line, or None."""
+    message = obj["message"]
+    usage = message["usage"]
+    if has_float(usage):
+        return None
+    try:
+        tokens = providers.anthropic(usage)
+    except LINE_ERRORS:
+        return None
+    counts = (
+        tokens.input_uncached,
+        tokens.cache_read,
+        tokens.cache_write_5m,
+        tokens.cache_write_1h,
+        tokens.output,
+        tokens.reasoning,
+    )
+    if not all(0 <= n <= MAX_COUNT for n in counts) or tokens.reasoning > tokens.output:
+        return None
+    model = _plain(message.get("model"))
+    ts = canonical_ts(obj.get("timestamp"))
+    if model is None or model is _DOUBT or ts is None:
+        return None
+    msg_id, req_id = _plain(message.get("id")), _plain(obj.get("requestId"))
+    session = _plain(obj.get("sessionId"))
+    if msg_id is _DOUBT or req_id is _DOUBT or session is _DOUBT:
+        return None
+    tags: dict[str, str] = {}
+    for key, name in _TAGGED:
+        value = _plain(obj.get(key))
+        if value is _DOUBT:
+            return None
+        if value:
+            tags[name] = value
+    if obj.get("isSidechain"):
+        tags["sidechain"] = "true"
+    cwd = tags.get("cwd")
+    project = _project(cwd) if cwd else None
+    if project is not None and not project.isascii():
+        return None
+    cost = cost_text(obj.get("costUSD"))
+    duration = obj.get("durationMs")
+    latency = None
+    # an int (or bool) is a duration; a float literal is a Decimal there, and no duration
+    if (type(duration) is int or type(duration) is bool) and duration >= 0:
+        latency = float(duration)
+        if latency > MAX_DURATION_MS:
+            return None
+    if cost is False:
+        return None
+    tier = {"priority": "priority", "batch": "batch"}.get(
+        str(usage.get("service_tier")), "standard"
+    )
+    request_id = req_id or msg_id
+    source_id = f"{msg_id}:{req_id}" if msg_id and req_id else msg_id
+    ident = (
+        ts,
+        None,
+        "anthropic",
+        model,
+        1,
+        *counts,
+        tier,
+        "ok",
+        None,
+        None,
+        None,
+        None,
+        project,
+        None,
+        session,
+        None,
+        tags_text(tags),
+        latency,
+        None,
+        request_id,
+        cost,
+    )
+    digest = row_hash(ident)
+    return Prepared(
+        record_key(KIND, source_id, digest),
+        digest,
+        ident,
+        KIND,
+        labels.source_name,
+        location,
+        labels.machine,
+        tokens.output,
+    )

@@ -11,7 +11,6 @@ import difflib
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,18 +19,14 @@ import orjson
 from llmaudit.errors import RecordError
 from llmaudit.ledger.writes import Prepared
 from llmaudit.model.interchange import ATTRIBUTION_KEYS, EXPORT_FIELDS, FIELDS, TOKEN_KEYS
-from llmaudit.model.record import HASH_VERSION, STATUSES, UsageRecord, row_hash, tags_text
+from llmaudit.model.record import STATUSES, UsageRecord, record_key, row_hash, tags_text
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import (
     MAX_COUNT,
     MAX_DURATION_MS,
     MAX_REQUESTS,
     MAX_TEXT,
-    MONEY_MAX_EXP,
-    MONEY_MIN_EXP,
     SERVICE_TIERS,
-    TS_MAX,
-    TS_MIN,
     infer_provider,
     normalize_service_tier,
     parse_ts,
@@ -50,6 +45,7 @@ from llmaudit.sources.common import (
     line_reject,
     loads,
 )
+from llmaudit.sources.lean import canonical_ts, cost_text
 
 KIND = "llmaudit"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+:\S{1,1024}$")
@@ -237,37 +233,10 @@ def _item(inp: InputFile, lineno: int, raw: str, obj: Any) -> Item:
 # which also words every reject. tests/sources/test_lean.py holds the two paths to the same
 # rows on every fixture and on generated lines.
 
-_CANONICAL_TS = re.compile(r"(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d{1,6}))?Z")
-_DAY_OK: dict[str, bool] = {}  # "YYYY-MM-DD" -> a real day inside the ledger's years
-_PROVIDERS: dict[str, str] = {}  # model -> inferred provider
 _FIELD_SET = frozenset(FIELDS)
+_PROVIDERS: dict[str, str] = {}  # model -> inferred provider
 _ATTRIBUTION_AT = tuple(enumerate(ATTRIBUTION_KEYS))
 _API_KEY_AT = ATTRIBUTION_KEYS.index("api_key")
-
-
-def _lean_ts(value: Any) -> str | None:
-    """A canonical UTC time (``...T03:04:05[.ffffff]Z``) as the ledger stores it, else None."""
-    if type(value) is not str:
-        return None
-    m = _CANONICAL_TS.fullmatch(value)
-    if m is None:
-        return None
-    day, _, frac = m.groups()
-    ok = _DAY_OK.get(day)
-    if ok is None:
-        try:
-            ok = TS_MIN.year <= int(day[:4]) < TS_MAX.year and bool(
-                datetime.strptime(day, "%Y-%m-%d")
-            )
-        except ValueError:
-            ok = False
-        if len(_DAY_OK) < 100_000:
-            _DAY_OK[day] = ok
-    if not ok:
-        return None
-    if frac is None:
-        return f"{value[:-1]}.000000Z"
-    return value if len(frac) == 6 else f"{value[:-1]}{'0' * (6 - len(frac))}Z"
 
 
 def _lean_text(value: Any) -> Any:
@@ -299,27 +268,6 @@ def _lean_ms(value: Any) -> Any:
     return result if 0 <= result <= MAX_DURATION_MS else False
 
 
-def _lean_cost(value: Any) -> Any:
-    """A reported cost given as decimal text or an integer, as the ledger stores it; False
-    when in doubt (a float's exact digits are the full path's to read)."""
-    if value is None:
-        return None
-    if type(value) is int:
-        amount = Decimal(value)
-    elif type(value) is str and 0 < len(value) <= 100:
-        try:
-            amount = Decimal(value)
-        except ArithmeticError:
-            return False
-    else:
-        return False
-    if not amount.is_finite() or (
-        amount and not MONEY_MIN_EXP <= amount.adjusted() < MONEY_MAX_EXP
-    ):
-        return False
-    return format(amount, "f")
-
-
 def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | None:
     """``prepare(labels(record_from_object(obj, location)))`` for the common line, or None."""
     if not _FIELD_SET.issuperset(obj):
@@ -328,19 +276,19 @@ def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | N
         for name in EXPORT_FIELDS:  # ignored, but a number there may be one loads refuses
             if _lean_value(obj.get(name)) is False:
                 return None
-    cost = _lean_cost(obj.get("reported_cost_usd"))
+    cost = cost_text(obj.get("reported_cost_usd"))
     if cost is False:
         return None
     key = obj.get("record_key")  # the record's own, or None: its key is worked out below
     if key is not None and (type(key) is not str or not _KEY_RE.match(key)):
         return None
-    ts = _lean_ts(obj.get("ts"))
+    ts = canonical_ts(obj.get("ts"))
     if ts is None:
         return None
     end = obj.get("ts_end")
     ts_end = None
     if end is not None:
-        ts_end = _lean_ts(end)
+        ts_end = canonical_ts(end)
         if ts_end is None or ts_end < ts:
             return None
     model = _lean_text(obj.get("model"))
@@ -431,13 +379,8 @@ def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | N
         cost,
     )
     digest = row_hash(ident)
-    if key is None:  # UsageRecord.dedupe_key's rules
-        if request_id is None:
-            key = f"{KIND}:{HASH_VERSION}:{digest}"
-        elif request_id.startswith("rid:"):
-            key = request_id
-        else:
-            key = f"{KIND}:{request_id}"
+    if key is None:
+        key = record_key(KIND, request_id, digest)
     return Prepared(key, digest, ident, KIND, labels.source_name, location, labels.machine, output)
 
 

@@ -1,0 +1,103 @@
+"""What the lean paths of sources share (see ``Source.lean``): decoding a line with orjson
+when that gives exactly what the standard decoder would, and the values a lean path takes as
+they are (canonical times, costs as decimal text). Each returns None (or False) when in doubt:
+the line then takes the full path."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from llmaudit.model.values import MONEY_MAX_EXP, MONEY_MIN_EXP, TS_MAX, TS_MIN
+
+_CANONICAL_TS = re.compile(r"(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d{1,6}))?Z")
+_BIG = float(2**63)
+_DAY_OK: dict[str, bool] = {}  # "YYYY-MM-DD" -> a real day inside the ledger's years
+
+
+def canonical_ts(value: Any) -> str | None:
+    """A canonical UTC time (``...T03:04:05[.ffffff]Z``) as the ledger stores it, else None."""
+    if type(value) is not str:
+        return None
+    m = _CANONICAL_TS.fullmatch(value)
+    if m is None:
+        return None
+    day, _, frac = m.groups()
+    ok = _DAY_OK.get(day)
+    if ok is None:
+        try:
+            ok = TS_MIN.year <= int(day[:4]) < TS_MAX.year and bool(
+                datetime.strptime(day, "%Y-%m-%d")
+            )
+        except ValueError:
+            ok = False
+        if len(_DAY_OK) < 100_000:
+            _DAY_OK[day] = ok
+    if not ok:
+        return None
+    if frac is None:
+        return f"{value[:-1]}.000000Z"
+    return value if len(frac) == 6 else f"{value[:-1]}{'0' * (6 - len(frac))}Z"
+
+
+def cost_text(value: Any) -> Any:
+    """A cost given as decimal text or an integer, as the ledger stores it; None for none;
+    False when in doubt (a float's exact digits are the full path's to read)."""
+    if value is None:
+        return None
+    if type(value) is int:
+        amount = Decimal(value)
+    elif type(value) is str and 0 < len(value) <= 100:
+        try:
+            amount = Decimal(value)
+        except ArithmeticError:
+            return False
+    else:
+        return False
+    if not amount.is_finite() or (
+        amount and not MONEY_MIN_EXP <= amount.adjusted() < MONEY_MAX_EXP
+    ):
+        return False
+    return format(amount, "f")
+
+
+def plain_loads(data: bytes) -> Any:
+    """The line decoded by orjson, or None when the standard decoder (``common.loads``) might
+    read it otherwise: orjson refuses it, or it holds a float that may be something else there
+    (0.0, which may be 1e-500, refused there; 2**63 or more, which may be an integer beyond 64
+    bits, which orjson makes a float). A float it keeps is a float literal, which the standard
+    decoder reads as a Decimal: it must not be used where the two differ."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+        elif kind is float and (not value or not -_BIG < value < _BIG):
+            return None
+    return obj
+
+
+def has_float(value: Any) -> bool:
+    """Whether a decoded value holds a float anywhere (where the two decoders differ)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            return True
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return False
