@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import string
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import orjson
@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA, ledger_state
-from llmaudit.ledger.writes import Prepared, prepare
-from llmaudit.model.record import check_plausible
+from llmaudit.ledger.writes import Prepared, prepare, prepare_values
+from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord, check_plausible
 from llmaudit.sources.base import InputFile, Labels, Options
 from llmaudit.sources.common import LINE_ERRORS, loads
 from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl, lean_row, record_from_object
@@ -554,3 +554,185 @@ def test_generated_claude_code_transcripts_give_the_same_ledger(
     (tmp_path / "t.jsonl").write_text(text, encoding="utf-8")
     lean, full = _lean_and_full(run, monkeypatch, tmp_path, "t.jsonl", "--format", "claude-code")
     assert lean == full
+
+
+# -- a record's values straight to its row (prepare_values), and middleware logs --------------
+
+_UTC_TS = st.datetimes(
+    min_value=datetime(1970, 1, 1),
+    max_value=datetime(2100, 12, 31),
+    timezones=st.just(timezone.utc),
+)
+_VALUE_EDGE = st.one_of(
+    st.none(),
+    st.sampled_from([True, -1, 10**12 + 1, 2**62, 1.5, float("nan"), "", " ", "zoë", {}, []]),
+    st.text(max_size=3),
+    st.integers(-2, 10**13),
+    st.decimals(allow_nan=True),
+    st.datetimes(timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=2))])),
+)
+_VALUES = st.fixed_dictionaries(
+    {
+        "ts": _UTC_TS,
+        "provider": st.sampled_from(["openai", "anthropic", " x "]),
+        "model": st.sampled_from(["gpt-4o", "claude-haiku-4-5"]),
+    },
+    optional={
+        "ts_end": st.one_of(st.none(), _UTC_TS),
+        "requests": st.integers(0, 10**10),
+        "input_uncached": st.integers(0, 10**12),
+        "cache_read": st.integers(0, 10**6),
+        "cache_write_5m": st.integers(0, 10**6),
+        "cache_write_1h": st.integers(0, 10**6),
+        "output": st.integers(10**6, 10**12),
+        "reasoning": st.integers(0, 10**6),
+        "service_tier": st.sampled_from(["standard", "batch", "flex", "priority"]),
+        "status": st.sampled_from(["ok", "error", "abandoned", "cache_hit"]),
+        **{name: st.one_of(st.none(), _NAME) for name in ATTRIBUTION_FIELDS},
+        "tags": st.dictionaries(_NAME, _NAME, max_size=3),
+        "latency_ms": st.one_of(st.none(), st.integers(0, 10**9), st.floats(0, 1e9)),
+        "ttft_ms": st.one_of(st.none(), st.integers(0, 10**9), st.floats(0, 1e9)),
+        "request_id": st.one_of(st.none(), _NAME),
+        "reported_cost_usd": st.one_of(
+            st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=12)
+        ),
+        "source_kind": st.sampled_from(["middleware", "otel"]),
+        "source_location": st.just("x.jsonl:3"),
+        "source_id": st.one_of(st.none(), _NAME, st.just("rid:chatcmpl-1")),
+        "key": st.one_of(st.none(), st.just("llmaudit:k1")),
+    },
+)
+_VALUES_KEYS = [
+    "ts",
+    "ts_end",
+    "provider",
+    "model",
+    "requests",
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "service_tier",
+    "status",
+    "tags",
+    "latency_ms",
+    "ttft_ms",
+    "request_id",
+    "reported_cost_usd",
+    "source_id",
+    "user",
+    "api_key",
+]
+_SPOILED_VALUES = _VALUES.flatmap(
+    lambda values: st.tuples(
+        st.sampled_from(sorted(set(_VALUES_KEYS) | {"nonsense"})), _VALUE_EDGE
+    ).map(lambda kv: {**values, kv[0]: kv[1]})
+)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(values=st.one_of(_VALUES, _SPOILED_VALUES))
+def test_any_values_prepare_values_takes_give_the_records_row(values):
+    row = prepare_values(values, "laptop", "m-1")
+    if row is None:
+        return
+    rec = UsageRecord(**values)  # prepare_values took them: the record must too
+    check_plausible(rec)
+    assert row == prepare(LABELS(rec))
+
+
+def test_prepare_values_takes_plain_values_and_leaves_the_rest():
+    values = {
+        "ts": datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc),
+        "provider": "openai",
+        "model": "gpt-4o",
+        "input_uncached": 10,
+        "output": 5,
+        "latency_ms": 812,  # an int stays an int in the identity row, as in the record's
+        "tags": {"tenant": "acme"},
+        "source_kind": "middleware",
+        "source_id": "rid:chatcmpl-7",
+    }
+    row = prepare_values(values, "laptop", "m-1")
+    assert row == prepare(LABELS(UsageRecord(**values)))
+    assert row.key == "rid:chatcmpl-7" and row.ident[22] == 812
+    for spoiled in ({"user": "zoë"}, {"tags": None}, {"input_uncached": True}, {"x": 1}):
+        assert prepare_values({**values, **spoiled}, "laptop", "m-1") is None
+
+
+_MW_LINE = st.fixed_dictionaries(
+    {
+        "logged_at": st.one_of(_CANON_TS, st.integers(0, 2 * 10**9), st.just("2026-10-01")),
+        "response": st.one_of(
+            st.fixed_dictionaries(
+                {
+                    "id": st.one_of(_NAME, st.none()),
+                    "object": st.just("chat.completion"),
+                    "model": st.one_of(st.sampled_from(["gpt-4o", ""]), _NAME),
+                    "usage": st.fixed_dictionaries(
+                        {
+                            "prompt_tokens": _COUNT_EDGE | st.integers(0, 10**6),
+                            "completion_tokens": st.integers(0, 10**5),
+                        },
+                        optional={
+                            "prompt_tokens_details": st.fixed_dictionaries(
+                                {"cached_tokens": st.integers(0, 10**6)}
+                            )
+                        },
+                    ),
+                },
+                optional={"service_tier": st.sampled_from(["default", "flex", "scale", 3])},
+            ),
+            st.fixed_dictionaries(
+                {
+                    "id": _NAME,
+                    "type": st.just("message"),
+                    "model": st.sampled_from(["claude-haiku-4-5", "claude-sonnet-4-5"]),
+                    "usage": _CC_USAGE,
+                }
+            ),
+        ),
+    },
+    optional={
+        "latency_ms": _MS_GOOD | _MS_EDGE,
+        "attrs": st.dictionaries(
+            st.sampled_from(["user", "feature", "tenant", "team_id", "env", "x"]),
+            _TEXT_EDGE | _NAME,
+            max_size=4,
+        ),
+        "provider": st.sampled_from(["openai", "azure", "bedrock", "", "unknown"]),
+        "user": _NAME,
+        "custom_id": _NAME,
+    },
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(objs=st.lists(_MW_LINE, max_size=25))
+def test_generated_middleware_logs_give_the_same_ledger(run, monkeypatch, tmp_path, objs):
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 4)
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
+    for old in tmp_path.glob("lean-*.db*"):
+        old.unlink()
+    text = "".join(json.dumps(obj) + "\n" for obj in objs)
+    (tmp_path / "m.jsonl").write_text(text, encoding="utf-8")
+    lean, full = _lean_and_full(run, monkeypatch, tmp_path, "m.jsonl", "--format", "middleware")
+    assert lean == full
+
+
+def test_generated_middleware_lines_take_the_lean_path():
+    """So the comparison above compares something: plain lines take the lean path."""
+    from llmaudit.sources.middleware import Middleware
+
+    path = DATA / "logs" / "middleware_openai_chat.jsonl"
+    items = list(Middleware().items(InputFile.from_path(path), Options(), LABELS))
+    assert items and all(type(item) is Prepared for item in items)

@@ -293,6 +293,9 @@ class Source(ABC):
     # Each line is read on its own (no state carried from line to line): two processes may
     # parse the lines of one input between them.
     line_independent: ClassVar[bool] = False
+    # Its lean path parses a line faster than the ledger writes it: the second process then
+    # parses every line of a large input, and this one only writes.
+    lean_outpaces_writer: ClassVar[bool] = False
 
     @abstractmethod
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:

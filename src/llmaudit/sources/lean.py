@@ -101,3 +101,13 @@ def has_float(value: Any) -> bool:
         elif kind is list:
             stack.extend(item)
     return False
+
+
+def exact_loads(data: bytes) -> Any:
+    """The line decoded by orjson when it holds no float (nor an integer beyond 64 bits,
+    which orjson makes one): exactly what the standard decoder gives. Else None."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return None if has_float(obj) else obj

@@ -188,6 +188,7 @@ class LlmauditJsonl(Source):
 
     appendable = True
     line_independent = True
+    lean_outpaces_writer = True  # 12 us a line parsed, 14 written
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         for lineno, raw, obj in json_lines(inp):

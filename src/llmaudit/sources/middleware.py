@@ -12,22 +12,26 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmaudit.errors import RecordError
+from llmaudit.ledger.writes import Prepared, prepare_values
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import infer_provider, redact_api_key
 from llmaudit.sources import providers
-from llmaudit.sources.base import InputFile, Item, Options, Source
+from llmaudit.sources.base import InputFile, Item, Labels, Options, Source
 from llmaudit.sources.common import (
     LINE_ERRORS,
+    TAIL,
     any_time,
     attribution,
     dig,
     fill_fields,
     first_json_objects,
+    json_line,
     json_lines,
     line_reject,
     text,
 )
+from llmaudit.sources.lean import exact_loads
 
 KIND = "middleware"
 RESPONSE_KEYS = ("response", "body", "data", "result", "completion", "output")
@@ -110,6 +114,15 @@ def response_record(
     resp: dict, envelope: dict, *, kind: str, location: str, service_tier: str | None = None
 ) -> UsageRecord:
     """A provider response (plus the app's envelope) -> a record. Raises RecordError."""
+    return UsageRecord(
+        **response_values(resp, envelope, kind=kind, location=location, service_tier=service_tier)
+    )
+
+
+def response_values(
+    resp: dict, envelope: dict, *, kind: str, location: str, service_tier: str | None = None
+) -> dict[str, Any]:
+    """The record's values for :func:`response_record` (or a lean path). Raises RecordError."""
     hint = providers.provider_name(envelope.get("provider"))
     form = shape(resp, hint)
     usage = resp.get("usage") or {}
@@ -168,7 +181,7 @@ def response_record(
         status = "error"
     if "api_key" in fields:
         fields["api_key"] = redact_api_key(fields["api_key"])
-    return UsageRecord(
+    return dict(
         ts=ts,
         provider=hint
         if hint and hint not in ("unknown",)
@@ -204,19 +217,51 @@ class Middleware(Source):
 
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         for lineno, raw, obj in json_lines(inp):
-            if isinstance(obj, Reject):
-                yield obj
-                continue
-            resp, envelope = find_response(obj, opts.response_key)
-            if resp is None:
-                where = f"under {opts.response_key!r}" if opts.response_key else "in this line"
-                yield Reject(
-                    inp.location, lineno, f"no provider response with usage {where}", "usage", raw
-                )
-                continue
-            try:
-                yield response_record(
-                    resp, envelope, kind=KIND, location=f"{inp.location}:{lineno}"
-                )
-            except LINE_ERRORS as err:
-                yield line_reject(err, inp.location, lineno, raw)
+            yield _item(inp, opts, lineno, raw, obj)
+
+    def lean(self, inp: InputFile, opts: Options, labels: Labels) -> Iterator[Any] | None:
+        if labels.tags or opts.response_key:  # the full path applies them
+            return None
+        return self._lean(inp, opts, labels)
+
+    def _lean(self, inp: InputFile, opts: Options, labels: Labels) -> Iterator[Item | Prepared]:
+        """Lines with no float anywhere decode the same with orjson as with the standard
+        decoder, so the record's values are worked out by the same code; only the record
+        itself is skipped (``prepare_values``), when its values are plain."""
+        location = inp.location
+        for lineno, data, ended in inp.lines():
+            obj = exact_loads(data)
+            if type(obj) is dict:
+                resp, envelope = find_response(obj)
+                if resp is not None:
+                    try:
+                        values = response_values(
+                            resp, envelope, kind=KIND, location=f"{location}:{lineno}"
+                        )
+                    except LINE_ERRORS:
+                        values = None
+                    if values is not None:
+                        row = prepare_values(values, labels.source_name, labels.machine)
+                        if row is not None:
+                            yield row
+                            continue
+            got = json_line(inp, lineno, data, ended)  # the full path, for this line
+            if got is TAIL:
+                return
+            if got is not None:
+                yield _item(inp, opts, *got)
+
+
+def _item(inp: InputFile, opts: Options, lineno: int, raw: str, obj: Any) -> Item:
+    if isinstance(obj, Reject):
+        return obj
+    resp, envelope = find_response(obj, opts.response_key)
+    if resp is None:
+        where = f"under {opts.response_key!r}" if opts.response_key else "in this line"
+        return Reject(
+            inp.location, lineno, f"no provider response with usage {where}", "usage", raw
+        )
+    try:
+        return response_record(resp, envelope, kind=KIND, location=f"{inp.location}:{lineno}")
+    except LINE_ERRORS as err:
+        return line_reject(err, inp.location, lineno, raw)

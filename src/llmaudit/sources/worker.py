@@ -144,15 +144,21 @@ class WorkerBatches:
 
     When the source reads each line on its own (and the input is a plain file), the lines are
     shared out in chunks of BATCH_SIZE: the child parses three chunks of every four, this
-    process the fourth between its writes; unless the source's lean path makes parsing a
-    record cheaper than writing it, when the child parses them all."""
+    process the fourth between its writes; unless the source's lean path parses a line faster
+    than the ledger writes it (``lean_outpaces_writer``), when the child parses them all."""
 
     def __init__(self, inp: InputFile, source: Source, opts: Options, label: Labeller) -> None:
         self.inp, self.source, self.opts, self.label = inp, source, opts, label
         self.mine: InputFile | None = None
-        # With a lean path, parsing a record costs less than writing it: the child parses all
-        lean = LEAN and isinstance(label, Labels) and source.lean(inp, opts, label) is not None
-        if source.line_independent and inp.resumable and not lean:
+        # When the source's lean path parses a line faster than the ledger writes it, the
+        # child parses every line; else the two processes share them
+        alone = (
+            source.lean_outpaces_writer
+            and LEAN
+            and isinstance(label, Labels)
+            and source.lean(inp, opts, label) is not None
+        )
+        if source.line_independent and inp.resumable and not alone:
             size = BATCH_SIZE
             inp.stripe = (CHILD_CHUNKS, STRIPE_PERIOD, size)
             self.mine = replace(
