@@ -205,3 +205,74 @@ def test_the_fast_init_builds_and_refuses_exactly_what_the_dataclass_does(kwargs
         except RecordError as exc:
             outcomes.append(("error", exc.field, exc.reason))
     assert outcomes[0] == outcomes[1]
+
+
+_HASHED_VALUE = st.one_of(
+    st.none(),
+    st.text(),
+    st.text(alphabet=st.characters(max_codepoint=127)),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 1e-4, 9.99e-5, 1e16, 9999999999999998.0, 1e-05, "\x7f", "\x1f"]),
+)
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(row=st.lists(_HASHED_VALUE, min_size=26, max_size=26).map(tuple))
+def test_the_fast_hash_payload_is_the_json_encoders(row):
+    """row_hash writes its payload with orjson when it can: always the very bytes of the JSON
+    encoder that defines h1, or else that encoder's (pinned above)."""
+    from llmaudit.model.record import _HASH_JSON, _hash_payload
+
+    assert _hash_payload(row) == _HASH_JSON.encode(list(row)).encode("ascii")
+
+
+def test_a_plain_row_takes_orjsons_payload(monkeypatch):
+    """So the comparison above compares something: a common row is encoded by orjson."""
+    import orjson
+
+    from llmaudit.model import record
+
+    calls = []
+    monkeypatch.setattr(
+        record,
+        "orjson",
+        type(
+            "O",
+            (),
+            {
+                "dumps": staticmethod(lambda row: calls.append(row) or orjson.dumps(row)),
+                "JSONEncodeError": orjson.JSONEncodeError,
+            },
+        ),
+    )
+    row = (
+        "2026-01-02T03:04:05.000000Z",
+        None,
+        "openai",
+        "gpt-4o",
+        1,
+        100,
+        0,
+        0,
+        0,
+        20,
+        0,
+        "standard",
+        "ok",
+        "alice",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        812.5,
+        None,
+        "r1",
+        None,
+    )
+    record.row_hash(row)
+    assert calls == [row]

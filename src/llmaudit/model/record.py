@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from llmaudit.errors import RecordError
 from llmaudit.model.values import (
     MAX_COUNT,
@@ -231,8 +233,30 @@ _HASH_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_na
 
 def row_hash(row: tuple[Any, ...]) -> str:
     """The h1 content hash of an identity row (str, int, float and None values)."""
-    payload = _HASH_JSON.encode(list(row))
-    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+    return hashlib.sha256(_hash_payload(row)).hexdigest()
+
+
+def _hash_payload(row: tuple[Any, ...]) -> bytes:
+    """The h1 payload: ``_HASH_JSON``'s encoding of the row, as ASCII bytes.
+
+    orjson writes the same bytes, about four times faster, when every string is ASCII without
+    DEL (both escape the control characters alike; ``_HASH_JSON`` escapes the rest as
+    ``\\uXXXX``) and every float prints positionally (``1e-05`` is ``0.00001`` in orjson).
+    Anything else takes ``_HASH_JSON`` itself. tests/ledger/test_record.py compares the two on
+    generated rows.
+    """
+    plain = True
+    if float in set(map(type, row)):  # an identity row's timings
+        plain = all(not value or 1e-4 <= abs(value) < 1e16 for value in row if type(value) is float)
+    if plain:
+        try:
+            out = orjson.dumps(row)
+        except (TypeError, orjson.JSONEncodeError):  # an integer beyond 64 bits, say
+            pass
+        else:
+            if out.isascii() and b"\x7f" not in out:
+                return out
+    return _HASH_JSON.encode(list(row)).encode("ascii")
 
 
 _TEXT_FIELDS = (*ATTRIBUTION_FIELDS, "request_id")
