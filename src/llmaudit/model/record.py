@@ -14,8 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from llmaudit.errors import RecordError
 from llmaudit.model.values import (
     MAX_COUNT,
@@ -245,6 +243,8 @@ def _hash_payload(row: tuple[Any, ...]) -> bytes:
     Anything else takes ``_HASH_JSON`` itself. tests/ledger/test_record.py compares the two on
     generated rows.
     """
+    import orjson  # here: importing it costs commands that never hash a record 20 ms
+
     plain = True
     if float in set(map(type, row)):  # an identity row's timings
         plain = all(not value or 1e-4 <= abs(value) < 1e16 for value in row if type(value) is float)
