@@ -112,3 +112,82 @@ def test_without_sqlites_math_functions_the_buckets_are_the_same(tmp_path):
                 led.conn.execute("SELECT * FROM rollup_latency ORDER BY 1, 2, 3, 4").fetchall()
             )
     assert tables[0] == tables[1] and len(tables[0]) > 100
+
+
+def _timed_records(start: datetime) -> list[UsageRecord]:
+    """Three days of requests every 90 minutes: some timed, some not, two models."""
+    recs = []
+    for n in range(48):
+        timed = n % 3
+        recs.append(
+            UsageRecord(
+                ts=start + timedelta(minutes=90 * n),
+                provider="openai",
+                model="gpt-4o" if n % 2 else "o3",
+                output=n,
+                latency_ms=float(100 + n) if timed == 1 else None,
+                ttft_ms=float(10 + n) if timed == 2 else None,
+                source_kind="test",
+                source_id=f"t{n}",
+            )
+        )
+    return recs
+
+
+@pytest.mark.parametrize(
+    "since_h, until_h, where",
+    [
+        (0, 72, []),
+        (5, 41, []),  # partial days at both ends
+        (13, 14, []),
+        (30, 31, [("model", "o3")]),
+        (0, 72, [("model", "gpt-4o"), ("model", "o3")]),
+        (60, 200, [("model", "nothing-here")]),
+    ],
+)
+def test_the_timing_sample_is_the_same_read_with_or_without_the_histograms(
+    tmp_path, monkeypatch, since_h, until_h, where
+):
+    """The histograms only tell timing_sample whether (and how many) timed requests there can
+    be: what it returns is the same as counting the records."""
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    window = Filters(
+        start + timedelta(hours=since_h), start + timedelta(hours=until_h), where=where
+    )
+
+    def sample(led):
+        got = led.timing_sample(window, 10**6)
+        return got.total, got.every, sorted(map(repr, got.rows))
+
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write(_timed_records(start), source_kind="test")
+        with_histograms = sample(led)
+        monkeypatch.setenv("LLMAUDIT_NO_ROLLUP", "1")
+        counted = sample(led)
+    assert with_histograms == counted
+    if (since_h, until_h, where) == (5, 41, []):
+        # worked out by hand: requests at hours 6, 7.5, ... 40.5 (n = 4..27), two in three timed
+        assert counted[0] == sum(1 for n in range(4, 28) if n % 3)
+
+
+def test_a_ledger_without_timings_is_not_scanned_for_them(tmp_path):
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    recs = [
+        UsageRecord(
+            ts=start + timedelta(hours=n),
+            provider="openai",
+            model="o3",
+            output=1,
+            source_kind="test",
+            source_id=f"u{n}",
+        )
+        for n in range(30)
+    ]
+    statements = []
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write(recs, source_kind="test")
+        led.refresh_rollup()
+        led.conn.set_trace_callback(statements.append)
+        got = led.timing_sample(Filters(start, start + timedelta(days=2)), 10**6)
+        assert (got.total, list(got.rows)) == (0, [])
+    assert not [s for s in statements if "FROM records" in s]

@@ -88,6 +88,14 @@ class Reads(Connected):
         where, params = where_sql(filters)
         cond = "latency_ms IS NOT NULL OR ttft_ms IS NOT NULL"
         clause = f"{where} AND ({cond})" if where else f"WHERE {cond}"
+        bound = self._timed_at_most(filters)
+        if bound == 0:  # none: nothing to scan for
+            return TimingSample(0, 1, iter(()))
+        if bound is not None and bound <= limit:  # all of them, counted as they are read
+            rows = self.conn.execute(
+                f"SELECT model, latency_ms, ttft_ms, output FROM records {clause}", params
+            ).fetchall()
+            return TimingSample(len(rows), 1, (Timing(*row) for row in rows))
         total = self.conn.execute(f"SELECT COUNT(*) FROM records {clause}", params).fetchone()[0]
         step = max(1, -(-total // limit))
         if step > 1:
@@ -111,6 +119,29 @@ class Reads(Connected):
         if sum(r["requests"] for r in rows) <= min(limit, EXACT_UP_TO):
             return None
         return TimingQuantiles(1, rows, method="sketch")
+
+    def _timed_at_most(self, filters: Filters) -> int | None:
+        """At least as many as the window's timed requests, from the daily histograms of the
+        days it touches (a timed request is in its day's latency or TTFT histogram); None when
+        they cannot say (filters beyond model, or no fresh rollup). Counting the records
+        instead scans every one in the window: 26 ms for 200,000 without timings."""
+        if any(dim != "model" for dim, _ in filters.where) or not self._fresh_rollup():
+            return None
+        where, params = where_sql(Filters(where=filters.where))
+        days = []
+        if filters.since:
+            days.append("day >= ?")
+            params = (*params, format_ts(filters.since)[:10])
+        if filters.until:
+            days.append("day <= ?")  # the day of the (exclusive) end, whole
+            params = (*params, format_ts(filters.until)[:10])
+        clause = " AND ".join([where.removeprefix("WHERE "), *days] if where else days)
+        found = self.conn.execute(
+            "SELECT SUM(n) FROM rollup_latency WHERE kind IN ('latency', 'ttft')"
+            + (f" AND {clause}" if clause else ""),
+            params,
+        ).fetchone()[0]
+        return int(found or 0)
 
     def _fresh_rollup(self) -> bool:
         """Refresh the rollup; False when it cannot be (read-only with dirty days) or is off."""
