@@ -293,3 +293,106 @@ def test_a_parsing_process_gone_between_files_takes_no_more(tmp_path):
         assert again is None and parser.usable is False
     finally:
         parser.close()
+
+
+def _cc_line(msg: int, req: str, sidechain: bool, out: int, ts: str) -> str:
+    return json.dumps(
+        {
+            "type": "assistant",
+            "timestamp": ts,
+            "sessionId": "s1",
+            "isSidechain": sidechain,
+            "requestId": req,
+            "message": {
+                "id": f"msg_{msg}",
+                "model": "claude-haiku-4-5",
+                "usage": {"input_tokens": 3, "output_tokens": out},
+            },
+        }
+    )
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 3),  # which message
+            st.integers(-1, 500),  # its output (-1: a reject)
+            st.sampled_from(["2026-10-01T00:00:00.5Z", "2026-10-01T00:00:01+02:00", "x"]),
+        ),
+        min_size=6,
+        max_size=40,
+    )
+)
+def test_claude_code_lines_shared_by_two_processes_keep_the_sidechain_rule(
+    run, monkeypatch, tmp_path, steps
+):
+    """Claude Code's lines are shared out in chunks of 3 between the two processes: the
+    sidechain rule (a sidechain line replaying a main-chain message seen before is dropped) is
+    applied by the writer in line order, so the ledger is that of one process. Every third
+    line is a sidechain replay (its own request id), after user lines and broken ones."""
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 3)
+    for name in ("never.db", "always.db"):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(tmp_path / (name + suffix)):
+                os.remove(tmp_path / (name + suffix))
+    lines = []
+    for i, (msg, out, ts) in enumerate(steps):
+        side = i % 3 == 2
+        lines.append(_cc_line(msg, f"req_side_{i}" if side else f"req_{msg}", side, out, ts))
+        if i % 5 == 4:
+            lines.append('{"type": "user", "sessionId": "s1", "uuid": "u", "message": {}}')
+        if i % 7 == 6:
+            lines.append("{broken")
+    (tmp_path / "t.jsonl").write_text("".join(line + "\n" for line in lines))
+    here, child = _both(run, monkeypatch, tmp_path, "t.jsonl", "--format", "claude-code")
+    assert child == here
+
+
+def test_a_claude_code_replay_in_the_other_process_chunk_is_dropped(run, monkeypatch, tmp_path):
+    """Worked by hand: the main-chain message is in the child's first chunk, its sidechain
+    replay in the writer's chunk (the fourth): dropped, as one process drops it."""
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 1)
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
+
+    def line(msg, req, side, out):
+        return json.dumps(
+            {
+                "type": "assistant",
+                "timestamp": "2026-10-01T00:00:00Z",
+                "sessionId": "s",
+                "isSidechain": side,
+                "requestId": req,
+                "message": {
+                    "id": msg,
+                    "model": "claude-haiku-4-5",
+                    "usage": {"output_tokens": out},
+                },
+            }
+        )
+
+    lines = [
+        line("msg_1", "req_1", False, 10),  # chunk 0: the child's
+        line("msg_2", "req_2", False, 20),
+        line("msg_3", "req_3", False, 30),
+        line("msg_1", "req_9", True, 99),  # chunk 3: this process's; a replay: dropped
+    ]
+    (tmp_path / "t.jsonl").write_text("".join(x + "\n" for x in lines))
+    result = run("--db", "d.db", "ingest", "t.jsonl", "--format", "claude-code")
+    assert result.exit_code == 0, result.stderr
+    conn = sqlite3.connect(tmp_path / "d.db")
+    rows = conn.execute("SELECT dedupe_key, output FROM records ORDER BY dedupe_key").fetchall()
+    assert rows == [
+        ("claude-code:msg_1:req_1", 10),
+        ("claude-code:msg_2:req_2", 20),
+        ("claude-code:msg_3:req_3", 30),
+    ]

@@ -15,7 +15,7 @@ import tempfile
 import zlib
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -262,6 +262,15 @@ class Labels:
         return replace(rec, **changes)
 
 
+@dataclass(frozen=True)
+class Chained:
+    """An item (a record, or its prepared row) whose keeping is decided later, in input order,
+    by :meth:`Source.keep_in_order` on its ``mark``."""
+
+    item: Any
+    mark: Any
+
+
 class Source(ABC):
     """One log format or provider API: turns an input into usage records and rejects."""
 
@@ -296,6 +305,16 @@ class Source(ABC):
     # Its lean path parses a line faster than the ledger writes it: the second process then
     # parses every line of a large input, and this one only writes.
     lean_outpaces_writer: ClassVar[bool] = False
+    # Lines are parsed on their own, but whether a record is kept depends on the lines before
+    # it (Claude Code's sidechain rule): two processes may share the lines of a plain file when
+    # the source yields :class:`Chained` items (it does when ``inp.stripe`` is set) and the
+    # ingest applies :meth:`keep_in_order` to them in input order.
+    kept_in_order: ClassVar[bool] = False
+
+    def keep_in_order(self) -> Callable[[Any], bool]:
+        """A fresh decision, for one input, on the marks of its :class:`Chained` items, called
+        in input order: True to keep the item."""
+        raise NotImplementedError
 
     @abstractmethod
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:

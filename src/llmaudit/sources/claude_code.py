@@ -11,17 +11,17 @@ main-chain message (same message id, another request id) is dropped. Anthropic u
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import PurePath
 from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.ledger.writes import Prepared
-from llmaudit.model.record import UsageRecord, record_key, row_hash, tags_text
+from llmaudit.model.record import UsageRecord, check_plausible, record_key, row_hash, tags_text
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import MAX_COUNT, MAX_DURATION_MS, MAX_TEXT, parse_ts, to_decimal
 from llmaudit.sources import providers
-from llmaudit.sources.base import InputFile, Item, Labels, Options, Source
+from llmaudit.sources.base import Chained, InputFile, Labels, Options, Source
 from llmaudit.sources.common import (
     LINE_ERRORS,
     TAIL,
@@ -113,7 +113,7 @@ def _record(obj: dict, location: str) -> UsageRecord:
     tier = {"priority": "priority", "batch": "batch"}.get(
         str(usage.get("service_tier")), "standard"
     )
-    return UsageRecord(
+    rec = UsageRecord(
         ts=ts,
         provider="anthropic",
         model=model,
@@ -131,6 +131,10 @@ def _record(obj: dict, location: str) -> UsageRecord:
         source_id=f"{msg_id}:{req_id}" if msg_id and req_id else msg_id,
         **tokens.fields(),
     )
+    # (always within bounds: every count went through count(); checked here, not by
+    # Source.items, so that a record whose keeping waits for its mark is checked too)
+    check_plausible(rec)
+    return rec
 
 
 @functools.lru_cache(maxsize=4096)
@@ -190,12 +194,19 @@ class ClaudeCode(Source):
             bookkeeping += 1
         return bookkeeping > 0
 
-    def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
+    # Two processes may share a file's lines: the sidechain rule is then applied by the ingest,
+    # in line order, to the (message id, request id, sidechain) mark of each record.
+    kept_in_order = True
+
+    def keep_in_order(self) -> Callable[[Any], bool]:
+        return MainChain().keep
+
+    def parse(self, inp: InputFile, opts: Options) -> Iterator[Any]:
         # Streams: the ledger keeps the largest output per key (keep = "max_output"), so only
         # the main chain's message ids are held here, for the sidechain-replay rule.
-        main_chain: dict[str, str | None] = {}
+        keep = None if inp.stripe is not None else MainChain().keep
         for lineno, raw, obj in json_lines(inp):
-            item = _item(inp, main_chain, lineno, raw, obj)
+            item = _item(inp, keep, lineno, raw, obj)
             if item is not None:
                 yield item
 
@@ -204,8 +215,8 @@ class ClaudeCode(Source):
             return None
         return self._lean(inp, labels)
 
-    def _lean(self, inp: InputFile, labels: Labels) -> Iterator[Item | Prepared]:
-        main_chain: dict[str, str | None] = {}
+    def _lean(self, inp: InputFile, labels: Labels) -> Iterator[Any]:
+        keep = None if inp.stripe is not None else MainChain().keep
         location = inp.location
         for lineno, data, ended in inp.lines():
             obj = plain_loads(data)
@@ -215,22 +226,25 @@ class ClaudeCode(Source):
                     continue
                 row = lean_row(obj, f"{location}:{lineno}", labels)
                 if row is not None:
-                    if _on_main_chain(main_chain, obj):
+                    if keep is None:
+                        yield Chained(row, _mark(obj))
+                    elif keep(_mark(obj)):
                         yield row
                     continue
             got = json_line(inp, lineno, data, ended)  # the full path, for this line
             if got is TAIL:
                 return
             if got is not None:
-                item = _item(inp, main_chain, *got)
+                item = _item(inp, keep, *got)
                 if item is not None:
                     yield item
 
 
 def _item(
-    inp: InputFile, main_chain: dict[str, str | None], lineno: int, raw: str, obj: Any
-) -> Item | None:
-    """One decoded line by the full path: a record, a reject, or None (skipped, counted)."""
+    inp: InputFile, keep: Callable[[Any], bool] | None, lineno: int, raw: str, obj: Any
+) -> Any:
+    """One decoded line by the full path: a record (or, with no ``keep`` to decide, the record
+    with its mark), a reject, or None (skipped and counted, or a sidechain replay)."""
     if isinstance(obj, Reject):
         return obj
     if not _billable(obj):
@@ -240,18 +254,30 @@ def _item(
         rec = _record(obj, f"{inp.location}:{lineno}")
     except LINE_ERRORS as err:
         return line_reject(err, inp.location, lineno, raw)
-    return rec if _on_main_chain(main_chain, obj) else None
+    if keep is None:
+        return Chained(rec, _mark(obj))
+    return rec if keep(_mark(obj)) else None
 
 
-def _on_main_chain(main_chain: dict[str, str | None], obj: dict) -> bool:
-    """False for a sidechain replay of a main-chain message; notes main-chain message ids."""
-    msg_id = text(obj["message"].get("id"))
-    req_id = text(obj.get("requestId"))
-    if msg_id and not obj.get("isSidechain"):
-        main_chain.setdefault(msg_id, req_id)
-    elif msg_id in main_chain and main_chain[msg_id] != req_id:
-        return False
-    return True
+def _mark(obj: dict) -> tuple[str | None, str | None, bool]:
+    """What the sidechain rule looks at: message id, request id, on a sidechain or not."""
+    return text(obj["message"].get("id")), text(obj.get("requestId")), bool(obj.get("isSidechain"))
+
+
+class MainChain:
+    """The sidechain rule over one file, line by line: a sidechain line replaying a main-chain
+    message seen before (same message id, another request id) is dropped."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str | None] = {}  # main-chain message id -> its request id
+
+    def keep(self, mark: tuple[str | None, str | None, bool]) -> bool:
+        msg_id, req_id, sidechain = mark
+        if msg_id and not sidechain:
+            self.ids.setdefault(msg_id, req_id)
+        elif msg_id in self.ids and self.ids[msg_id] != req_id:
+            return False
+        return True
 
 
 # -- the lean path ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from llmaudit.errors import DataError, LlmauditError, UsageError
 from llmaudit.ledger.writes import Prepared, prepare
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
-from llmaudit.sources.base import InputFile, Labels, Options, Source
+from llmaudit.sources.base import Chained, InputFile, Labels, Options, Source
 
 BATCH_SIZE = 2000
 # Sources with a lean path (rows built straight from the line) use it; tests turn it off to
@@ -49,28 +49,43 @@ class Batch:
     models: Counter[tuple[str, str]] = field(default_factory=Counter)
     consumed: int = 0  # bytes of the input read so far, for progress
     chunk: int = 0  # the chunk of lines it comes from, when two processes share an input
+    # the marks of records whose keeping is decided in input order (Source.kept_in_order),
+    # one a record (None: kept); their tokens join ``models`` once kept
+    marks: list[Any] | None = None
 
 
 def parse_batches(
     inp: InputFile, source: Source, opts: Options, label: Labeller
 ) -> Iterator[Batch]:
     """The input's records (labelled and prepared) and rejects, BATCH_SIZE items a batch, in
-    input order; the last batch may be empty. On a striped input a batch also ends with its
-    chunk of lines, and says which chunk that was."""
+    input order; the last batch may be empty. On a striped input (and for a source whose
+    lines may be striped) a batch holds a chunk of BATCH_SIZE lines instead, and says which
+    chunk that was."""
     size = BATCH_SIZE
-    stripe = inp.stripe
+    # A striped input's batches end with its chunks of lines; so do those of a source whose
+    # lines may be striped (kept_in_order) even when they are not, so that its batches, and
+    # with them which repeats of a key count as duplicates or updates, are the same either way.
+    by_lines = inp.stripe is not None or source.kept_in_order
     batch = Batch()
     labels = label if isinstance(label, Labels) and LEAN else None
     for item in source.items(inp, opts, labels):
-        if stripe is not None:
-            chunk = (inp.lines_read - 1) // stripe[2]
+        if by_lines:
+            chunk = (inp.lines_read - 1) // size
             if chunk != batch.chunk:
                 if batch.records or batch.rejects:
                     batch.consumed = inp.consumed
                     yield batch
                 batch = Batch(chunk=chunk)
-        if type(item) is Prepared:  # from the source's lean path: labelled already
+        if type(item) is Chained:  # kept or not in input order, by the process that writes
+            inner = item.item
+            batch.records.append(inner if type(inner) is Prepared else prepare(label(inner)))
+            if batch.marks is None:
+                batch.marks = [None] * (len(batch.records) - 1)  # records always kept
+            batch.marks.append(item.mark)
+        elif type(item) is Prepared:  # from the source's lean path: labelled already
             batch.records.append(item)
+            if batch.marks is not None:
+                batch.marks.append(None)
             ident = item.ident  # provider, model, requests, then the five token counts
             batch.models[(ident[2], ident[3])] += (
                 ident[5] + ident[6] + ident[7] + ident[8] + ident[9]
@@ -80,8 +95,10 @@ def parse_batches(
         else:
             rec = label(item)
             batch.records.append(prepare(rec))
+            if batch.marks is not None:
+                batch.marks.append(None)
             batch.models[(rec.provider, rec.model)] += rec.input_total + rec.output
-        if stripe is None and len(batch.records) + len(batch.rejects) >= size:
+        if not by_lines and len(batch.records) + len(batch.rejects) >= size:
             batch.consumed = inp.consumed
             yield batch
             batch = Batch()
@@ -144,8 +161,10 @@ class WorkerBatches:
 
     When the source reads each line on its own (and the input is a plain file), the lines are
     shared out in chunks of BATCH_SIZE: the child parses three chunks of every four, this
-    process the fourth between its writes; unless the source's lean path parses a line faster
-    than the ledger writes it (``lean_outpaces_writer``), when the child parses them all."""
+    process the fourth between its writes (a source whose records are kept or not by the lines
+    before them, ``kept_in_order``, has that decided here, in input order); unless the
+    source's lean path parses a line faster than the ledger writes it
+    (``lean_outpaces_writer``), when the child parses them all."""
 
     def __init__(self, inp: InputFile, source: Source, opts: Options, label: Labeller) -> None:
         self.inp, self.source, self.opts, self.label = inp, source, opts, label
@@ -158,7 +177,10 @@ class WorkerBatches:
             and isinstance(label, Labels)
             and source.lean(inp, opts, label) is not None
         )
-        if source.line_independent and inp.resumable and not alone:
+        shared = (source.line_independent and inp.resumable) or (
+            source.kept_in_order and not inp.is_compressed()
+        )
+        if shared and not alone:
             size = BATCH_SIZE
             inp.stripe = (CHILD_CHUNKS, STRIPE_PERIOD, size)
             self.mine = replace(
@@ -186,7 +208,10 @@ class WorkerBatches:
         if mine is None:
             yield from child
             return
-        yield from _in_order(child, parse_batches(mine, self.source, self.opts, self.label))
+        merged = _in_order(child, parse_batches(mine, self.source, self.opts, self.label))
+        if self.source.kept_in_order:
+            merged = _kept_in_order(merged, self.source.keep_in_order())
+        yield from merged
         # the input as read by both: a last line still being written was left by whichever
         # read it, so the lesser position is where the next run starts
         inp.pending_tail = inp.pending_tail or mine.pending_tail
@@ -321,6 +346,25 @@ def _in_order(a: Iterator[Batch], b: Iterator[Batch]) -> Iterator[Batch]:
         else:
             yield y
             y = next(b, None)
+
+
+def _kept_in_order(batches: Iterator[Batch], keep: Callable[[Any], bool]) -> Iterator[Batch]:
+    """The batches of an input whose lines two processes shared, in input order, with each
+    marked record kept or dropped by ``keep`` (and its tokens counted once kept)."""
+    for batch in batches:
+        if batch.marks is not None:
+            kept = []
+            for rec, mark in zip(batch.records, batch.marks, strict=True):
+                if mark is None:  # kept by its parser (counted there)
+                    kept.append(rec)
+                elif keep(mark):
+                    kept.append(rec)
+                    ident = rec.ident
+                    batch.models[(ident[2], ident[3])] += (
+                        ident[5] + ident[6] + ident[7] + ident[8] + ident[9]
+                    )
+            batch.records, batch.marks = kept, None
+        yield batch
 
 
 def _from_child(receiver: Connection, proc: Any, inp: InputFile) -> Iterator[Batch]:
