@@ -18,7 +18,12 @@ from hypothesis import strategies as st
 
 from conftest import DATA, ledger_state
 from llmaudit.ledger.writes import Prepared, prepare, prepare_values
-from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord, check_plausible
+from llmaudit.model.record import (
+    ATTRIBUTION_FIELDS,
+    IDENTITY_COLUMNS,
+    UsageRecord,
+    check_plausible,
+)
 from llmaudit.sources.base import InputFile, Labels, Options
 from llmaudit.sources.common import LINE_ERRORS, loads
 from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl, lean_row, record_from_object
@@ -307,6 +312,12 @@ def test_the_lean_path_takes_the_common_lines():
 # -- whole ingests ----------------------------------------------------------------------------
 
 
+def _fresh(tmp_path) -> None:
+    """Each generated example starts from no ledgers."""
+    for old in tmp_path.glob("lean-*.db*"):
+        old.unlink()
+
+
 def _lean_and_full(run, monkeypatch, tmp_path, *args: str):
     import llmaudit.sources.worker as worker_mod
 
@@ -360,8 +371,7 @@ def test_generated_inputs_give_the_same_ledger(run, monkeypatch, tmp_path, objs,
 
     monkeypatch.setattr(worker_mod, "BATCH_SIZE", 4)
     monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
-    for old in tmp_path.glob("lean-*.db*"):
-        old.unlink()
+    _fresh(tmp_path)
     text = "".join(_line(obj) + "\n" for obj in objs) + tail
     (tmp_path / "gen.jsonl").write_text(text, encoding="utf-8")
     lean, full = _lean_and_full(run, monkeypatch, tmp_path, "gen.jsonl", "--format", "llmaudit")
@@ -542,8 +552,7 @@ def test_generated_claude_code_transcripts_give_the_same_ledger(
 
     monkeypatch.setattr(worker_mod, "BATCH_SIZE", 4)
     monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
-    for old in tmp_path.glob("lean-*.db*"):
-        old.unlink()
+    _fresh(tmp_path)
     lines = []
     for obj, msg_id in zip(objs, ids, strict=False):
         if obj.get("type") == "assistant" and isinstance(obj.get("message"), dict):
@@ -602,29 +611,7 @@ _VALUES = st.fixed_dictionaries(
         "key": st.one_of(st.none(), st.just("llmaudit:k1")),
     },
 )
-_VALUES_KEYS = [
-    "ts",
-    "ts_end",
-    "provider",
-    "model",
-    "requests",
-    "input_uncached",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-    "service_tier",
-    "status",
-    "tags",
-    "latency_ms",
-    "ttft_ms",
-    "request_id",
-    "reported_cost_usd",
-    "source_id",
-    "user",
-    "api_key",
-]
+_VALUES_KEYS = [*IDENTITY_COLUMNS, "source_id", "key"]
 _SPOILED_VALUES = _VALUES.flatmap(
     lambda values: st.tuples(
         st.sampled_from(sorted(set(_VALUES_KEYS) | {"nonsense"})), _VALUE_EDGE
@@ -721,8 +708,7 @@ def test_generated_middleware_logs_give_the_same_ledger(run, monkeypatch, tmp_pa
 
     monkeypatch.setattr(worker_mod, "BATCH_SIZE", 4)
     monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
-    for old in tmp_path.glob("lean-*.db*"):
-        old.unlink()
+    _fresh(tmp_path)
     text = "".join(json.dumps(obj) + "\n" for obj in objs)
     (tmp_path / "m.jsonl").write_text(text, encoding="utf-8")
     lean, full = _lean_and_full(run, monkeypatch, tmp_path, "m.jsonl", "--format", "middleware")

@@ -24,15 +24,20 @@ from llmaudit.sources import providers
 from llmaudit.sources.base import Chained, InputFile, Labels, Options, Source
 from llmaudit.sources.common import (
     LINE_ERRORS,
-    TAIL,
     first_json_objects,
-    json_line,
     json_lines,
     line_reject,
     loads,
     text,
 )
-from llmaudit.sources.lean import canonical_ts, cost_text, has_float, plain_loads
+from llmaudit.sources.lean import (
+    PASS,
+    canonical_ts,
+    cost_text,
+    has_float,
+    lean_lines,
+    plain_loads,
+)
 
 KIND = "claude-code"
 
@@ -217,27 +222,22 @@ class ClaudeCode(Source):
 
     def _lean(self, inp: InputFile, labels: Labels) -> Iterator[Any]:
         keep = None if inp.stripe is not None else MainChain().keep
-        location = inp.location
-        for lineno, data, ended in inp.lines():
+
+        def take(data: bytes, where: str) -> Any:
             obj = plain_loads(data)
-            if type(obj) is dict:
-                if not _billable(obj):
-                    inp.skipped[_why_skipped(obj)] += 1
-                    continue
-                row = lean_row(obj, f"{location}:{lineno}", labels)
-                if row is not None:
-                    if keep is None:
-                        yield Chained(row, _mark(obj))
-                    elif keep(_mark(obj)):
-                        yield row
-                    continue
-            got = json_line(inp, lineno, data, ended)  # the full path, for this line
-            if got is TAIL:
-                return
-            if got is not None:
-                item = _item(inp, keep, *got)
-                if item is not None:
-                    yield item
+            if type(obj) is not dict:
+                return None
+            if not _billable(obj):
+                inp.skipped[_why_skipped(obj)] += 1
+                return PASS
+            row = lean_row(obj, where, labels)
+            if row is None:
+                return None
+            if keep is None:
+                return Chained(row, _mark(obj))
+            return row if keep(_mark(obj)) else PASS
+
+        return lean_lines(inp, take, functools.partial(_item, inp, keep))
 
 
 def _item(

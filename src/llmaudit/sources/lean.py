@@ -6,6 +6,7 @@ the line then takes the full path."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,37 @@ from typing import Any
 import orjson
 
 from llmaudit.model.values import MONEY_MAX_EXP, MONEY_MIN_EXP, TS_MAX, TS_MIN
+from llmaudit.sources.base import InputFile
+from llmaudit.sources.common import TAIL, json_line
+
+PASS: Any = object()  # a lean path's answer for a line it read that yields nothing
+
+
+def lean_lines(
+    inp: InputFile,
+    take: Callable[[bytes, str], Any],
+    full: Callable[[int, str, Any], Any],
+) -> Iterator[Any]:
+    """A source's lean path over ``inp``: ``take(line, "location:line")`` gives an item,
+    :data:`PASS` (nothing to yield), or None, and then the line takes the full path: decoded
+    by the standard decoder (``json_line``) and read by ``full(lineno, raw, obj)``, whose None
+    yields nothing. A last line still being written ends the input, as on the full path."""
+    location = inp.location
+    for lineno, data, ended in inp.lines():
+        item = take(data, f"{location}:{lineno}")
+        if item is PASS:
+            continue
+        if item is not None:
+            yield item
+            continue
+        got = json_line(inp, lineno, data, ended)
+        if got is TAIL:
+            return
+        if got is not None:
+            item = full(*got)
+            if item is not None:
+                yield item
+
 
 _CANONICAL_TS = re.compile(r"(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d{1,6}))?Z")
 _BIG = float(2**63)

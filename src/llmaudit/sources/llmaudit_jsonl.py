@@ -8,6 +8,7 @@ Token fields follow the OpenTelemetry GenAI convention: ``input_tokens`` counts 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -38,14 +39,12 @@ from llmaudit.model.values import (
 from llmaudit.sources.base import InputFile, Item, Labels, Options, Source
 from llmaudit.sources.common import (
     LINE_ERRORS,
-    TAIL,
-    json_line,
     json_lines,
     line_error,
     line_reject,
     loads,
 )
-from llmaudit.sources.lean import canonical_ts, cost_text
+from llmaudit.sources.lean import canonical_ts, cost_text, lean_lines
 
 KIND = "llmaudit"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+:\S{1,1024}$")
@@ -200,21 +199,14 @@ class LlmauditJsonl(Source):
         return self._lean(inp, labels)
 
     def _lean(self, inp: InputFile, labels: Labels) -> Iterator[Item | Prepared]:
-        location = inp.location
-        for lineno, data, ended in inp.lines():
+        def take(data: bytes, where: str) -> Prepared | None:
             try:
                 obj = orjson.loads(data)
             except orjson.JSONDecodeError:
-                obj = None
-            row = lean_row(obj, f"{location}:{lineno}", labels) if type(obj) is dict else None
-            if row is not None:
-                yield row
-                continue
-            got = json_line(inp, lineno, data, ended)  # the full path, for this line
-            if got is TAIL:
-                return
-            if got is not None:
-                yield _item(inp, *got)
+                return None
+            return lean_row(obj, where, labels) if type(obj) is dict else None
+
+        return lean_lines(inp, take, functools.partial(_item, inp))
 
 
 def _item(inp: InputFile, lineno: int, raw: str, obj: Any) -> Item:

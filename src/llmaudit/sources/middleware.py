@@ -8,6 +8,7 @@ Anthropic Messages, and Gemini ``generateContent`` (REST camelCase, Vertex, SDK 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,18 +21,16 @@ from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Labels, Options, Source
 from llmaudit.sources.common import (
     LINE_ERRORS,
-    TAIL,
     any_time,
     attribution,
     dig,
     fill_fields,
     first_json_objects,
-    json_line,
     json_lines,
     line_reject,
     text,
 )
-from llmaudit.sources.lean import exact_loads
+from llmaudit.sources.lean import exact_loads, lean_lines
 
 KIND = "middleware"
 RESPONSE_KEYS = ("response", "body", "data", "result", "completion", "output")
@@ -228,28 +227,21 @@ class Middleware(Source):
         """Lines with no float anywhere decode the same with orjson as with the standard
         decoder, so the record's values are worked out by the same code; only the record
         itself is skipped (``prepare_values``), when its values are plain."""
-        location = inp.location
-        for lineno, data, ended in inp.lines():
+
+        def take(data: bytes, where: str) -> Prepared | None:
             obj = exact_loads(data)
-            if type(obj) is dict:
-                resp, envelope = find_response(obj)
-                if resp is not None:
-                    try:
-                        values = response_values(
-                            resp, envelope, kind=KIND, location=f"{location}:{lineno}"
-                        )
-                    except LINE_ERRORS:
-                        values = None
-                    if values is not None:
-                        row = prepare_values(values, labels.source_name, labels.machine)
-                        if row is not None:
-                            yield row
-                            continue
-            got = json_line(inp, lineno, data, ended)  # the full path, for this line
-            if got is TAIL:
-                return
-            if got is not None:
-                yield _item(inp, opts, *got)
+            if type(obj) is not dict:
+                return None
+            resp, envelope = find_response(obj)
+            if resp is None:
+                return None
+            try:
+                values = response_values(resp, envelope, kind=KIND, location=where)
+            except LINE_ERRORS:
+                return None
+            return prepare_values(values, labels.source_name, labels.machine)
+
+        return lean_lines(inp, take, functools.partial(_item, inp, opts))
 
 
 def _item(inp: InputFile, opts: Options, lineno: int, raw: str, obj: Any) -> Item:
