@@ -109,14 +109,15 @@ def prepare(rec: UsageRecord) -> Prepared:
     )
 
 
-_COUNTS = (
-    ("input_uncached", MAX_COUNT),
-    ("cache_read", MAX_COUNT),
-    ("cache_write_5m", MAX_COUNT),
-    ("cache_write_1h", MAX_COUNT),
-    ("output", MAX_COUNT),
-    ("reasoning", MAX_COUNT),
+_COUNT_NAMES = (
+    "input_uncached",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
 )
+_ZEROS = (0,) * len(_COUNT_NAMES)
 _TEXTS = (*ATTRIBUTION_FIELDS, "request_id", "source_id")
 _KNOWN_VALUES = frozenset(f.name for f in fields(UsageRecord))
 
@@ -148,16 +149,14 @@ def prepare_values(
     requests = get("requests", 1)
     if type(requests) is not int or not 0 <= requests <= MAX_REQUESTS:
         return None
-    counts = []
-    for name, limit in _COUNTS:
-        value = get(name, 0)
-        if type(value) is not int or not 0 <= value <= limit:
+    counts = list(map(get, _COUNT_NAMES, _ZEROS))  # each value read once, in C
+    for value in counts:
+        if type(value) is not int or not 0 <= value <= MAX_COUNT:
             return None
-        counts.append(value)
     if counts[5] > counts[4]:  # reasoning is part of output
         return None
-    for name in _TEXTS:
-        value = get(name)
+    texts = list(map(get, _TEXTS))  # attribution, request id, source id
+    for value in texts:
         if value is not None and (
             type(value) is not str or not value.isascii() or len(value) > MAX_TEXT
         ):
@@ -179,15 +178,13 @@ def prepare_values(
             and len(value) <= MAX_TEXT
         ):
             return None
-    timing = []
-    for name in ("latency_ms", "ttft_ms"):
-        value = get(name)
+    latency, ttft = get("latency_ms"), get("ttft_ms")
+    for value in (latency, ttft):
         if value is not None and (
             (type(value) is not int and type(value) is not float)
             or not 0 <= value <= MAX_DURATION_MS
         ):
             return None
-        timing.append(value)
     cost = get("reported_cost_usd")
     if cost is not None:
         if type(cost) is not Decimal or not cost.is_finite():
@@ -195,9 +192,6 @@ def prepare_values(
         if cost and not MONEY_MIN_EXP <= cost.adjusted() < MONEY_MAX_EXP:
             return None
         cost = format(cost, "f")
-    user, feature, team, customer, project, api_key, session, environment = (
-        get(name) for name in ATTRIBUTION_FIELDS
-    )
     ident = (
         format_ts(ts),
         format_ts(ts_end) if ts_end is not None else None,
@@ -207,23 +201,16 @@ def prepare_values(
         *counts,
         tier,
         status,
-        user,
-        feature,
-        team,
-        customer,
-        project,
-        api_key,
-        session,
-        environment,
+        *texts[:8],  # the attribution fields, in IDENTITY_COLUMNS' order
         tags_text(tags),
-        timing[0],
-        timing[1],
-        get("request_id"),
+        latency,
+        ttft,
+        texts[8],  # request id
         cost,
     )
     digest = row_hash(ident)
     kind = get("source_kind", "unknown")
-    key = get("key") or record_key(kind, get("source_id"), digest)
+    key = get("key") or record_key(kind, texts[9], digest)
     return Prepared(
         key, digest, ident, kind, source_name, get("source_location"), machine, counts[4]
     )
