@@ -16,6 +16,7 @@ from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, cut_raw, now_t
 from llmaudit.model.record import (
     ATTRIBUTION_FIELDS,
     STATUSES,
+    TOKEN_FIELDS,
     UsageRecord,
     identity_row,
     record_key,
@@ -109,15 +110,7 @@ def prepare(rec: UsageRecord) -> Prepared:
     )
 
 
-_COUNT_NAMES = (
-    "input_uncached",
-    "cache_read",
-    "cache_write_5m",
-    "cache_write_1h",
-    "output",
-    "reasoning",
-)
-_ZEROS = (0,) * len(_COUNT_NAMES)
+_ZEROS = (0,) * len(TOKEN_FIELDS)
 _TEXTS = (*ATTRIBUTION_FIELDS, "request_id", "source_id")
 _KNOWN_VALUES = frozenset(f.name for f in fields(UsageRecord))
 
@@ -149,7 +142,7 @@ def prepare_values(
     requests = get("requests", 1)
     if type(requests) is not int or not 0 <= requests <= MAX_REQUESTS:
         return None
-    counts = list(map(get, _COUNT_NAMES, _ZEROS))  # each value read once, in C
+    counts = list(map(get, TOKEN_FIELDS, _ZEROS))  # each value read once, in C
     for value in counts:
         if type(value) is not int or not 0 <= value <= MAX_COUNT:
             return None

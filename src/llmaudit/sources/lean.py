@@ -97,49 +97,47 @@ def cost_text(value: Any) -> Any:
     return format(amount, "f")
 
 
+def _floats(value: Any) -> Iterator[float]:
+    """The floats a decoded value holds, anywhere in it (where the two decoders differ)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float:
+            yield item
+
+
+def _orjson(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def plain_loads(data: bytes) -> Any:
     """The line decoded by orjson, or None when the standard decoder (``common.loads``) might
     read it otherwise: orjson refuses it, or it holds a float that may be something else there
     (0.0, which may be 1e-500, refused there; 2**63 or more, which may be an integer beyond 64
     bits, which orjson makes a float). A float it keeps is a float literal, which the standard
     decoder reads as a Decimal: it must not be used where the two differ."""
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    stack = [obj]
-    while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is dict:
-            stack.extend(value.values())
-        elif kind is list:
-            stack.extend(value)
-        elif kind is float and (not value or not -_BIG < value < _BIG):
+    obj = _orjson(data)
+    for value in _floats(obj):
+        if not value or not -_BIG < value < _BIG:
             return None
     return obj
 
 
 def has_float(value: Any) -> bool:
     """Whether a decoded value holds a float anywhere (where the two decoders differ)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is float:
-            return True
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-    return False
+    return next(_floats(value), None) is not None
 
 
 def exact_loads(data: bytes) -> Any:
     """The line decoded by orjson when it holds no float (nor an integer beyond 64 bits,
     which orjson makes one): exactly what the standard decoder gives. Else None."""
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
+    obj = _orjson(data)
     return None if has_float(obj) else obj
