@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import os
 import sys
@@ -232,3 +234,42 @@ def run(capsys, monkeypatch, engine):
         return Result(code, out, err)
 
     return invoke
+
+
+# The oracle for token counts: tiktoken's own encodings, from the files llmaudit bundles.
+URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
+EXPECTED_SHA256 = {
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+}
+
+
+@pytest.fixture(scope="session")
+def official(tmp_path_factory):
+    """tiktoken's own encodings, read from its cache directory (filled with the same files)."""
+    import tiktoken
+    import tiktoken.load
+
+    from llmaudit.estimate import tokens
+
+    cache = tmp_path_factory.mktemp("tiktoken-cache")
+    for name in EXPECTED_SHA256:
+        data = gzip.decompress((tokens.DATA / f"{name}.tiktoken.gz").read_bytes())
+        key = hashlib.sha1(URL.format(name).encode()).hexdigest()
+        (cache / key).write_bytes(data)
+    old = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+    def no_download(*_a, **_k):
+        raise AssertionError("tiktoken tried to download")
+
+    real = tiktoken.load.read_file
+    tiktoken.load.read_file = no_download
+    try:
+        yield {name: tiktoken.get_encoding(name) for name in EXPECTED_SHA256}
+    finally:
+        tiktoken.load.read_file = real
+        if old is None:
+            del os.environ["TIKTOKEN_CACHE_DIR"]
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = old

@@ -13,15 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from conftest import EXPECTED_SHA256
 from llmaudit.estimate import tokens
 from llmaudit.estimate.estimate import chat_tokens
 from llmaudit.estimate.prompts import Prompt
 
-URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
-EXPECTED_SHA256 = {
-    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
-}
 TEXTS = {
     "ascii": "The quick brown fox jumps over the lazy dog. " * 3,
     "unicode": "Grüße aus Köln – naïve café, 東京タワー, Ελληνικά, русский текст, العربية",
@@ -30,37 +26,6 @@ TEXTS = {
     "whitespace": "  leading\n\n\n   trailing   \r\n\ttabs\t\t",
     "large": ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. 12345 67890\n" * 1500),
 }
-
-
-@pytest.fixture(scope="module")
-def official(tmp_path_factory):
-    """tiktoken's own encodings, read from its cache directory (filled with the same files)."""
-    import os
-
-    import tiktoken
-    import tiktoken.load
-
-    cache = tmp_path_factory.mktemp("tiktoken-cache")
-    for name in EXPECTED_SHA256:
-        data = gzip.decompress((tokens.DATA / f"{name}.tiktoken.gz").read_bytes())
-        key = hashlib.sha1(URL.format(name).encode()).hexdigest()
-        (cache / key).write_bytes(data)
-    old = os.environ.get("TIKTOKEN_CACHE_DIR")
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
-
-    def no_download(*_a, **_k):
-        raise AssertionError("tiktoken tried to download")
-
-    real = tiktoken.load.read_file
-    tiktoken.load.read_file = no_download
-    try:
-        yield {name: tiktoken.get_encoding(name) for name in EXPECTED_SHA256}
-    finally:
-        tiktoken.load.read_file = real
-        if old is None:
-            del os.environ["TIKTOKEN_CACHE_DIR"]
-        else:
-            os.environ["TIKTOKEN_CACHE_DIR"] = old
 
 
 def test_bundled_files_have_tiktokens_hashes():
