@@ -162,7 +162,6 @@ def test_blank_ledger_migrates_to_the_exact_schema(tmp_path):
         assert indexes == {
             "idx_records_ts_model_latency",
             "idx_records_model_ts",
-            "idx_records_ingest_id",
             "idx_rejects_ingest_id",
             "idx_raw_pages_provider_endpoint",
             "idx_billed_costs_provider_ts",
@@ -324,6 +323,30 @@ def test_m009_fills_the_latency_sketch_of_records_already_stored(tmp_path):
         )
     # 3 latencies, 2 TTFTs (day 3 has none), 2 inter-token latencies (need both)
     assert counts == {"latency": 3, "ttft": 2, "itl": 2}
+
+
+def test_m011_drops_the_ingest_index_and_keeps_every_record(tmp_path, monkeypatch):
+    """A ledger made before m011 loses idx_records_ingest_id, and nothing else."""
+    from datetime import datetime, timezone
+
+    from llmaudit.model.record import UsageRecord
+
+    path = tmp_path / "v10.db"
+    rec = UsageRecord(
+        ts=datetime(2026, 3, 1, tzinfo=timezone.utc), provider="openai", model="gpt-4o"
+    )
+    upto = [n for n, _ in migrations.MIGRATIONS].index("m011_no_ingest_index_on_records")
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
+    with Ledger.open(path) as led:
+        led.write([rec])
+        before = {r[0] for r in led.conn.execute("SELECT name FROM sqlite_master")}
+    assert "idx_records_ingest_id" in before
+    monkeypatch.undo()
+    with Ledger.open(path) as led:
+        after = {r[0] for r in led.conn.execute("SELECT name FROM sqlite_master")}
+        assert before - after == {"idx_records_ingest_id"}
+        assert led.write([rec]).duplicate == 1
+        assert led.info()["records"] == 1
 
 
 def test_m010_leaves_no_per_row_trigger(tmp_path):

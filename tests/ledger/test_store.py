@@ -66,6 +66,19 @@ def test_records_read_back_exactly(tmp_path):
     assert back == replace(original)
 
 
+def test_absent_values_are_stored_as_null(tmp_path):
+    """The writer binds None through the adapter it registers (a faster path to the same NULL)."""
+    import sqlite3
+
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)](None) is None
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write([rec(source_id="n")])
+        nulls = led.conn.execute(
+            "SELECT typeof(user), typeof(tags), typeof(latency_ms), typeof(ts_end) FROM records"
+        ).fetchone()
+    assert nulls == ("null", "null", "null", "null")
+
+
 def test_rejects_are_kept_once(tmp_path):
     rj = Reject("f.jsonl", 2, "must not be negative, got -5", "input_tokens", '{"x": -5}')
     with Ledger.open(tmp_path / "l.db") as led:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from llmaudit.errors import StoreError
 from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, cut_raw, now_text, safe_text
@@ -36,6 +37,12 @@ from llmaudit.model.values import (
     TS_MIN,
     format_ts,
 )
+
+# Python's sqlite3 binds a None by its adaptation protocol: a registry lookup that misses, then
+# two attribute lookups, about 0.25 us a value, and a record's row has ten Nones or more. With an
+# adapter registered for None (a C function that returns None) the search ends at the registry
+# and the value binds as the same NULL: 2.3 us less a row (benchmarks/README.md).
+sqlite3.register_adapter(type(None), cast("Callable[[None], None]", {}.get))
 
 _WRITE_COLUMNS = ("dedupe_key", "content_hash", *RECORD_COLUMNS, "ingest_id")
 _INSERT_SQL = (
