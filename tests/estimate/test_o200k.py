@@ -85,13 +85,13 @@ def test_generated_texts_as_tiktoken(official, ranks, known, seed):
 )
 def test_what_it_declines_tiktoken_counts(official, ranks, text):
     assert o200k.encode(text, ranks) is None
-    tokens.count.cache_clear()
+    tokens._count_kept.cache_clear()
     expected = official["o200k_base"].encode(text, disallowed_special=())
     assert tokens.count(text) == len(expected)
 
 
 def test_count_moves_to_tiktoken_after_its_budget(official, monkeypatch):
-    tokens.count.cache_clear()
+    tokens._count_kept.cache_clear()
     tokens.encoding.cache_clear()
     monkeypatch.setattr(tokens, "_plain_left", [30])
     short, longer = "hello there", "a sentence of more than thirty characters"

@@ -137,10 +137,18 @@ PLAIN_BUDGET = 50_000
 _plain_left = [PLAIN_BUDGET]
 
 
-@lru_cache(maxsize=256)
 def count(text: str, encoding_name: str = "o200k_base") -> int:
-    """Tokens in ``text`` (special tokens read as plain text). The same text is counted once
-    per process: each model of an estimate asks again."""
+    """Tokens in ``text`` (special tokens read as plain text). A text up to CACHED_TEXT
+    characters is counted once per process: each model of an estimate asks again."""
+    if len(text) <= CACHED_TEXT:
+        return _count_kept(text, encoding_name)
+    return _count(text, encoding_name)
+
+
+CACHED_TEXT = 100_000
+
+
+def _count(text: str, encoding_name: str) -> int:
     if (
         encoding_name == "o200k_base"
         and len(text) <= _plain_left[0]
@@ -153,6 +161,9 @@ def count(text: str, encoding_name: str = "o200k_base") -> int:
             _plain_left[0] -= len(text)
             return len(ids)
     return len(encoding(encoding_name).encode(text, disallowed_special=()))
+
+
+_count_kept = lru_cache(maxsize=256)(_count)
 
 
 @dataclass(frozen=True)
