@@ -13,7 +13,7 @@ import hashlib
 import os
 import socket
 import stat
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ from llmaudit.sources.common import LINE_ERRORS
 from llmaudit.sources.registry import FORMATS
 from llmaudit.sources.worker import (
     Batch,
+    Handed,
     Labeller,
     Labels,
     ParserProcess,
@@ -35,6 +36,7 @@ from llmaudit.sources.worker import (
     batches_from_worker,
     pair_worker,
     parse_batches,
+    parses_alone,
     start_parser,
     use_worker,
 )
@@ -205,26 +207,39 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     own_file = ledger.path.resolve() if isinstance(ledger.path, Path) else None  # not on ClickHouse
     label = _labeller(request, machine)
     inputs = _inputs(request.paths, forced, summary, own_file)
-    # One input ahead is planned (format, where to resume) while the current one is written,
-    # so that a second process can parse it meanwhile (see _Job). Results come out in input
-    # order all the same.
-    current = _plan_next(ledger, inputs, forced, None)
-    upcoming: _Planned | None = None
-    parser: ParserProcess | None = None  # started when a second file is worth handing it
+    # Inputs are planned (format, where to resume) AHEAD inputs ahead of the one being written,
+    # so that a second process can parse some of them meanwhile (see _hand). Results come out
+    # in input order all the same.
+    window: deque[_Planned] = deque()
+    parser: ParserProcess | None = None  # started when a file is worth handing it
+    handed = 0  # of the last files parsed by one of the two processes, how many in a row there
     try:
-        while current is not None:
-            upcoming = _plan_next(ledger, inputs, forced, current)
+        while True:
+            while len(window) <= AHEAD:
+                planned = _plan_next(ledger, inputs, forced, window)
+                if planned is None:
+                    break
+                window.append(planned)
+                if isinstance(planned, _Job) and pair_worker(planned.inp):
+                    alone = parses_alone(planned.inp, planned.source, request.options, label)
+                    if len(window) > 1 and (alone or handed < HANDED_IN_A_ROW):
+                        parser = parser or start_parser()
+                        if parser is not None and parser.usable:
+                            planned.batches = parser.hand(
+                                planned.inp, planned.source, request.options, label
+                            )
+                    handed = handed + 1 if planned.batches is not None else 0
+            if not window:
+                break
+            current = window.popleft()
             if (
                 isinstance(current, _Job)
-                and current.batches is None  # parsed here: the parser is free for the next
-                and isinstance(upcoming, _Job)
-                and pair_worker(upcoming.inp)
+                and isinstance(current.batches, Handed)
+                and not current.batches.parser.usable
             ):
-                parser = parser or start_parser()
-                if parser is not None and parser.usable:
-                    upcoming.batches = parser.hand(
-                        upcoming.inp, upcoming.source, request.options, label
-                    )
+                # the parsing process died (or was closed) before it reached this input: it is
+                # parsed here instead
+                current.batches = None
             result = _result(ledger, current, request, machine, label)
             if result.error == NOT_RECOGNISED and _in_directory(current):
                 # one of many files in a folder (a README, a config, an image): listed, not failed
@@ -233,9 +248,8 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
                 summary.inputs.append(result)
                 if request.on_input:
                     request.on_input(result)
-            current, upcoming = upcoming, None
     finally:
-        for left in (current, upcoming):
+        for left in window:
             if isinstance(left, _Job) and left.batches is not None:
                 left.batches.close()
         if parser is not None:
@@ -288,14 +302,27 @@ def _plan_next(
     ledger: Ledger,
     inputs: Iterator[InputFile | InputResult],
     forced: Source | None,
-    current: _Planned | None,
+    before: Iterable[_Planned],
 ) -> _Planned | None:
+    """The next input, planned; or, when the same file is already among the inputs planned
+    ``before`` it and not yet written, a :class:`_Later` to plan when its turn comes."""
     item = next(inputs, None)
     if item is None or isinstance(item, InputResult):
         return item
-    if isinstance(current, (_Job, _Later)) and _key(current.inp) == _key(item) is not None:
+    key = _key(item)
+    if key is not None and any(
+        isinstance(other, (_Job, _Later)) and _key(other.inp) == key for other in before
+    ):
         return _Later(item)
     return _plan_one(ledger, item, forced)
+
+
+# Of a folder's files, the parsing process takes two in every three and this process the
+# third, which it parses between its writes of everything (parsing a Claude Code transcript or
+# a middleware log costs about three times writing it). A source whose lean path parses faster
+# than the ledger writes (lean_outpaces_writer) has every file parsed there.
+AHEAD = 2  # inputs planned ahead of the one being written
+HANDED_IN_A_ROW = 2
 
 
 def _plan_one(ledger: Ledger, inp: InputFile, forced: Source | None) -> _Done | _Job:

@@ -1,11 +1,11 @@
 """An input's records in batches ready to write, parsed here or in a second process.
 
 A large input is parsed in a forked child while this process writes what it sends, and in a
-folder the next file is parsed in a child while this process reads the current one: on two
-cores a parser and SQLite run at once. The child sends prepared rows (key, content hash,
-identity row, provenance), which cost a tenth of a record to send, through a pipe of 1 MiB
-(a few batches), so memory stays flat in the size of the input. The ledger is written by
-this process alone, in input order; the child never touches it.
+folder a child parses files ahead (two in every three) while this process writes and parses
+the third: on two cores a parser and SQLite run at once. The child sends prepared rows (key,
+content hash, identity row, provenance), which cost a tenth of a record to send, through a
+pipe of 1 MiB (a few batches), so memory stays flat in the size of the input. The ledger is
+written by this process alone, in input order; the child never touches it.
 """
 
 from __future__ import annotations
@@ -152,6 +152,18 @@ STRIPE_PERIOD = 4  # of every 4 chunks of lines, the child parses 3 and this pro
 CHILD_CHUNKS = frozenset({0, 1, 2})  # (it writes too: about 20 us a record)
 
 
+def parses_alone(inp: InputFile, source: Source, opts: Options, label: Labeller) -> bool:
+    """Whether the parsing process should parse all of ``inp`` (or every file of a folder):
+    when the source's lean path, usable here, parses a line faster than the ledger writes it
+    (``lean_outpaces_writer``), this process has no time to parse any of it."""
+    return (
+        source.lean_outpaces_writer
+        and LEAN
+        and isinstance(label, Labels)
+        and source.lean(inp, opts, label) is not None
+    )
+
+
 class WorkerBatches:
     """:func:`parse_batches` of one input, run in a forked child started at once; iterate for
     the batches, in input order, and :meth:`close` when done (or abandoned). The input's
@@ -171,12 +183,7 @@ class WorkerBatches:
         self.mine: InputFile | None = None
         # When the source's lean path parses a line faster than the ledger writes it, the
         # child parses every line; else the two processes share them
-        alone = (
-            source.lean_outpaces_writer
-            and LEAN
-            and isinstance(label, Labels)
-            and source.lean(inp, opts, label) is not None
-        )
+        alone = parses_alone(inp, source, opts, label)
         shared = (source.line_independent and inp.resumable) or (
             source.kept_in_order and not inp.is_compressed()
         )
