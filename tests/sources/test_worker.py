@@ -127,14 +127,16 @@ def test_a_child_that_dies_is_reported_and_what_it_sent_is_kept(run, monkeypatch
 
     monkeypatch.setattr(worker_mod, "BATCH_SIZE", 2)
     monkeypatch.setattr(worker_mod, "LEAN", False)  # every line through record_from_object
+    assert sorted(worker_mod.CHILD_CHUNKS) == [0, 1]  # of every 3 chunks (STRIPE_PERIOD)
+    assert worker_mod.STRIPE_PERIOD == 3
     real = jsonl.record_from_object
 
-    def dies_on_the_fifth(obj, location=None):
-        if location and location.endswith(":5"):
+    def dies_on_the_seventh(obj, location=None):  # in its own chunk (lines 7-8)
+        if location and location.endswith(":7"):
             os._exit(9)  # as if killed (out of memory, say)
         return real(obj, location)
 
-    monkeypatch.setattr(jsonl, "record_from_object", dies_on_the_fifth)
+    monkeypatch.setattr(jsonl, "record_from_object", dies_on_the_seventh)
     line = '{{"ts": "2026-10-01T00:00:0{n}Z", "model": "gpt-4o", "request_id": "r{n}"}}\n'
     (tmp_path / "a.jsonl").write_text("".join(line.format(n=n) for n in range(1, 8)))
     monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
@@ -145,7 +147,8 @@ def test_a_child_that_dies_is_reported_and_what_it_sent_is_kept(run, monkeypatch
     conn = sqlite3.connect(tmp_path / "d.db")
     keys = [k for (k,) in conn.execute("SELECT dedupe_key FROM records ORDER BY dedupe_key")]
     # the batches it sent before it died are kept (lines 1-2: the batch of lines 3-4 was to
-    # go when line 5 was read), nothing after them; the file is read again next time
+    # go when line 7 was read), nothing after them, not even lines 5-6, which this process
+    # parsed; the file is read again next time
     assert keys == ["llmaudit:r1", "llmaudit:r2"]
     assert conn.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 0
     monkeypatch.setattr(jsonl, "record_from_object", real)
@@ -358,6 +361,54 @@ def test_a_parsing_process_gone_between_files_takes_no_more(tmp_path):
         parser.close()
 
 
+def test_inputs_handed_after_the_one_a_parsing_process_died_on_are_orphaned(monkeypatch, tmp_path):
+    """Two inputs handed; the process dies on the first: reading the first fails (it was being
+    parsed), the second is orphaned (never reached: the ingest parses it itself). Dead before
+    a third is handed: that one is not handed at all, and the first still fails when read."""
+    import llmaudit.sources.llmaudit_jsonl as jsonl
+    import llmaudit.sources.worker as worker_mod
+    from llmaudit.errors import DataError
+    from llmaudit.sources.base import InputFile, Options
+    from llmaudit.sources.registry import FORMATS
+    from llmaudit.sources.worker import Labels, ParserProcess
+
+    monkeypatch.setattr(worker_mod, "LEAN", False)
+    real = jsonl.record_from_object
+
+    def dies_on_b(obj, location=None):
+        if location and "b.jsonl" in location:
+            os._exit(9)
+        return real(obj, location)
+
+    monkeypatch.setattr(jsonl, "record_from_object", dies_on_b)
+    for name in "bcd":
+        (tmp_path / f"{name}.jsonl").write_text('{"ts": "2026-10-01T00:00:00Z", "model": "x"}\n')
+
+    def hand(parser, name):
+        inp = InputFile.from_path(tmp_path / f"{name}.jsonl")
+        return parser.hand(inp, FORMATS["llmaudit"], Options(), Labels("s", "m", {}))
+
+    parser = ParserProcess()
+    try:
+        b, c = hand(parser, "b"), hand(parser, "c")
+        assert b is not None and c is not None and not c.orphaned
+        with pytest.raises(DataError, match="the process parsing it stopped"):
+            list(b)
+        assert (b.orphaned, c.orphaned, parser.usable) == (False, True, False)
+    finally:
+        parser.close()
+    parser = ParserProcess()
+    try:
+        b = hand(parser, "b")
+        parser.proc.join()  # it died on b
+        assert hand(parser, "d") is None
+        assert b is not None and not b.orphaned
+        with pytest.raises(DataError, match="the process parsing it stopped"):
+            list(b)
+    finally:
+        parser.close()
+
+
 def _cc_line(msg: int, req: str, sidechain: bool, out: int, ts: str) -> str:
     return json.dumps(
         {
@@ -421,11 +472,13 @@ def test_claude_code_lines_shared_by_two_processes_keep_the_sidechain_rule(
 
 def test_a_claude_code_replay_in_the_other_process_chunk_is_dropped(run, monkeypatch, tmp_path):
     """Worked by hand: the main-chain message is in the child's first chunk, its sidechain
-    replay in the writer's chunk (the fourth): dropped, as one process drops it."""
+    replay in the writer's chunk (the third): dropped, as one process drops it."""
     import llmaudit.sources.worker as worker_mod
 
     monkeypatch.setattr(worker_mod, "BATCH_SIZE", 1)
     monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
+    assert sorted(worker_mod.CHILD_CHUNKS) == [0, 1]  # of every 3 chunks (STRIPE_PERIOD)
+    assert worker_mod.STRIPE_PERIOD == 3
 
     def line(msg, req, side, out):
         return json.dumps(
@@ -445,9 +498,9 @@ def test_a_claude_code_replay_in_the_other_process_chunk_is_dropped(run, monkeyp
 
     lines = [
         line("msg_1", "req_1", False, 10),  # chunk 0: the child's
-        line("msg_2", "req_2", False, 20),
-        line("msg_3", "req_3", False, 30),
-        line("msg_1", "req_9", True, 99),  # chunk 3: this process's; a replay: dropped
+        line("msg_2", "req_2", False, 20),  # chunk 1: the child's
+        line("msg_1", "req_9", True, 99),  # chunk 2: this process's; a replay: dropped
+        line("msg_3", "req_3", False, 30),  # chunk 3: the child's again
     ]
     (tmp_path / "t.jsonl").write_text("".join(x + "\n" for x in lines))
     result = run("--db", "d.db", "ingest", "t.jsonl", "--format", "claude-code")

@@ -235,10 +235,10 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
             if (
                 isinstance(current, _Job)
                 and isinstance(current.batches, Handed)
-                and not current.batches.parser.usable
+                and current.batches.orphaned
             ):
-                # the parsing process died (or was closed) before it reached this input: it is
-                # parsed here instead
+                # the parsing process stopped (or was closed) before it reached this input:
+                # it is parsed here instead
                 current.batches = None
             result = _result(ledger, current, request, machine, label)
             if result.error == NOT_RECOGNISED and _in_directory(current):

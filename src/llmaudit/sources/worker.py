@@ -148,8 +148,8 @@ def _cores() -> int:
 
 
 PIPE_BYTES = 1 << 20
-STRIPE_PERIOD = 4  # of every 4 chunks of lines, the child parses 3 and this process 1
-CHILD_CHUNKS = frozenset({0, 1, 2})  # (it writes too: about 20 us a record)
+STRIPE_PERIOD = 3  # of every 3 chunks of lines, the child parses 2 and this process 1
+CHILD_CHUNKS = frozenset({0, 1})  # (it writes too: about 14 us a record)
 
 
 def parses_alone(inp: InputFile, source: Source, opts: Options, label: Labeller) -> bool:
@@ -172,8 +172,8 @@ class WorkerBatches:
     had been parsed here.
 
     When the source reads each line on its own (and the input is a plain file), the lines are
-    shared out in chunks of BATCH_SIZE: the child parses three chunks of every four, this
-    process the fourth between its writes (a source whose records are kept or not by the lines
+    shared out in chunks of BATCH_SIZE: the child parses two chunks of every three, this
+    process the third between its writes (a source whose records are kept or not by the lines
     before them, ``kept_in_order``, has that decided here, in input order); unless the
     source's lean path parses a line faster than the ledger writes it
     (``lean_outpaces_writer``), when the child parses them all."""
@@ -266,6 +266,7 @@ class ParserProcess:
             jobs_in.close()
             results.close()
         self.usable = True
+        self.pending: list[Handed] = []  # handed, in order, and not yet read to the end
 
     def hand(self, inp: InputFile, source: Source, opts: Options, label: Labels) -> Handed | None:
         """The input's batches, to be read in turn; None when the input is better parsed
@@ -281,10 +282,19 @@ class ParserProcess:
         except OSError:  # the process is gone
             self.usable = False
             return None
-        return Handed(self, inp)
+        handed = Handed(self, inp)
+        self.pending.append(handed)
+        return handed
+
+    def _orphan_pending(self) -> None:
+        """The inputs handed and not reached: their batches will never come."""
+        for handed in self.pending:
+            handed.orphaned = True
+        self.pending.clear()
 
     def close(self) -> None:
         self.usable = False
+        self._orphan_pending()
         with contextlib.suppress(OSError):  # already gone
             self.jobs.send(None)
         self.jobs.close()
@@ -296,10 +306,12 @@ class ParserProcess:
 
 
 class Handed:
-    """The batches of an input handed to a :class:`ParserProcess`, read in turn."""
+    """The batches of an input handed to a :class:`ParserProcess`, read in turn. ``orphaned``
+    when the process stopped (or was closed) before it reached the input: nothing of it was
+    parsed there, and the caller parses it itself."""
 
     def __init__(self, parser: ParserProcess, inp: InputFile) -> None:
-        self.parser, self.inp, self.finished = parser, inp, False
+        self.parser, self.inp, self.finished, self.orphaned = parser, inp, False, False
 
     def __iter__(self) -> Iterator[Batch]:
         try:
@@ -307,12 +319,19 @@ class Handed:
         except GeneratorExit:  # the reader stopped early (see close)
             raise
         except BaseException:
-            # the child said this input failed (and waits for the next), or it is gone
-            self.finished = True
+            # the child said this input failed (and waits for the next), or it is gone: then
+            # it stopped on this input, and never reached those handed after it
+            self._finish()
             if not self.parser.proc.is_alive():
                 self.parser.usable = False
+                self.parser._orphan_pending()
             raise
+        self._finish()
+
+    def _finish(self) -> None:
         self.finished = True
+        if self in self.parser.pending:
+            self.parser.pending.remove(self)
 
     def close(self) -> None:
         if not self.finished:  # left half read: what the child sends next belongs to no one
