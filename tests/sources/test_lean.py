@@ -416,10 +416,10 @@ def _cc_lean(line: str) -> Prepared | None:
     from llmaudit.sources.claude_code import lean_row as cc_lean_row
     from llmaudit.sources.lean import plain_loads
 
-    obj = plain_loads(line.encode("utf-8", "surrogatepass"))
+    obj, floats = plain_loads(line.encode("utf-8", "surrogatepass"))
     if type(obj) is not dict or not _billable(obj):
         return None
-    return cc_lean_row(obj, WHERE, LABELS)
+    return cc_lean_row(obj, WHERE, LABELS, floats)
 
 
 _CC_USAGE = st.fixed_dictionaries(
@@ -500,6 +500,19 @@ def test_any_claude_code_line_the_lean_path_takes_gives_the_full_paths_row(obj):
     row = _cc_lean(line)
     if row is not None:
         assert row == _cc_full(line), line
+
+
+@pytest.mark.parametrize("count", ["2.0000000000000001", "1e2", "3.0"])
+def test_a_float_token_count_in_claude_code_is_left_to_the_full_path(count):
+    """A double may round a count's exact digits (2.0000000000000001 is 2.0 to orjson, and not
+    an integer to the full path): any float in usage takes the full path."""
+    line = (
+        '{"type": "assistant", "timestamp": "2026-10-01T00:00:00Z", "message": {"model": "m", '
+        f'"usage": {{"input_tokens": 1, "output_tokens": {count}}}}}}}'
+    )
+    assert _cc_lean(line) is None
+    if count.startswith("2.0"):
+        assert _cc_full(line) is None  # rejected there: not an integer
 
 
 def test_a_claude_code_line_takes_the_lean_path_with_its_values_worked_out():

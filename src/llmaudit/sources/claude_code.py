@@ -224,13 +224,13 @@ class ClaudeCode(Source):
         keep = None if inp.stripe is not None else MainChain().keep
 
         def take(data: bytes, where: str) -> Any:
-            obj = plain_loads(data)
+            obj, floats = plain_loads(data)
             if type(obj) is not dict:
                 return None
             if not _billable(obj):
                 inp.skipped[_why_skipped(obj)] += 1
                 return PASS
-            row = lean_row(obj, where, labels)
+            row = lean_row(obj, where, labels, floats)
             if row is None:
                 return None
             if keep is None:
@@ -299,11 +299,16 @@ def _plain(value: Any) -> Any:
     return value.strip() or None
 
 
-def lean_row(obj: dict, location: str, labels: Labels) -> Prepared | None:
-    """``prepare(labels(_record(obj, location)))`` for a plain billable line, or None."""
+# A session's lines carry the same few sets of tags: each set's text, as the ledger stores it
+_TAGS_TEXT: dict[tuple[tuple[str, str], ...], str | None] = {}
+
+
+def lean_row(obj: dict, location: str, labels: Labels, floats: bool = True) -> Prepared | None:
+    """``prepare(labels(_record(obj, location)))`` for a plain billable line, or None.
+    ``floats=False`` says the line holds no float at all (as plain_loads found)."""
     message = obj["message"]
     usage = message["usage"]
-    if has_float(usage):
+    if floats and has_float(usage):
         return None
     try:
         tokens = providers.anthropic(usage)
@@ -355,6 +360,12 @@ def lean_row(obj: dict, location: str, labels: Labels) -> Prepared | None:
     )
     request_id = req_id or msg_id
     source_id = f"{msg_id}:{req_id}" if msg_id and req_id else msg_id
+    seen = tuple(tags.items())
+    tags_json = _TAGS_TEXT.get(seen)
+    if tags_json is None:
+        tags_json = tags_text(tags)
+        if len(_TAGS_TEXT) < 4096:
+            _TAGS_TEXT[seen] = tags_json
     ident = (
         ts,
         None,
@@ -372,7 +383,7 @@ def lean_row(obj: dict, location: str, labels: Labels) -> Prepared | None:
         None,
         session,
         None,
-        tags_text(tags),
+        tags_json,
         latency,
         None,
         request_id,

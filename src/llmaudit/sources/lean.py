@@ -118,17 +118,20 @@ def _orjson(data: bytes) -> Any:
         return None
 
 
-def plain_loads(data: bytes) -> Any:
+def plain_loads(data: bytes) -> tuple[Any, bool]:
     """The line decoded by orjson, or None when the standard decoder (``common.loads``) might
     read it otherwise: orjson refuses it, or it holds a float that may be something else there
     (0.0, which may be 1e-500, refused there; 2**63 or more, which may be an integer beyond 64
     bits, which orjson makes a float). A float it keeps is a float literal, which the standard
-    decoder reads as a Decimal: it must not be used where the two differ."""
+    decoder reads as a Decimal: it must not be used where the two differ. With it, whether the
+    value holds any float at all (so that a caller need not look again)."""
     obj = _orjson(data)
+    seen = False
     for value in _floats(obj):
         if not value or not -_BIG < value < _BIG:
-            return None
-    return obj
+            return None, True
+        seen = True
+    return obj, seen
 
 
 def has_float(value: Any) -> bool:
