@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from llmaudit.constants import ENV_INGEST_WORKER
+from llmaudit.constants import cores as _cores  # a name tests replace
 from llmaudit.errors import DataError, LlmauditError, UsageError
 from llmaudit.ledger.writes import Prepared, prepare
 from llmaudit.model.record import UsageRecord
@@ -138,13 +139,6 @@ def _wanted(inp: InputFile, min_bytes: int) -> bool:
     if setting == "always":
         return True
     return sys.platform == "linux" and (inp.size or 0) >= min_bytes and _cores() > 1
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 PIPE_BYTES = 1 << 20
