@@ -93,7 +93,8 @@ def _day_sums(conn: sqlite3.Connection, days: list[str]) -> DaySums:
     path = next(
         (file for _, name, file in conn.execute("PRAGMA database_list") if name == "main"), ""
     )
-    if len(days) < PARALLEL_DAYS or not path or cores() < 2:
+    # (a SQLite built single-threaded, threadsafety 0, allows no second connection in a thread)
+    if len(days) < PARALLEL_DAYS or not path or cores() < 2 or not sqlite3.threadsafety:
         _sum_days(conn, days, out)
         return out
     failed: list[BaseException] = []
@@ -106,7 +107,7 @@ def _day_sums(conn: sqlite3.Connection, days: list[str]) -> DaySums:
                 _sum_days(other, days[1::2], out)
             finally:
                 other.close()
-        except BaseException as exc:  # raised again by the caller's thread
+        except BaseException as exc:  # the caller's connection sums these days instead
             failed.append(exc)
 
     thread = threading.Thread(target=helper, name="llmaudit-rollup", daemon=True)

@@ -39,7 +39,7 @@ from llmaudit.model.values import (
 )
 
 # Python's sqlite3 binds a None by its adaptation protocol: a registry lookup that misses, then
-# two attribute lookups, about 0.25 us a value, and a record's row has ten Nones or more. With an
+# two attribute lookups, about 0.3 us a value, and a record's row has ten Nones or more. With an
 # adapter registered for None (a C function that returns None) the search ends at the registry
 # and the value binds as the same NULL: 2.3 us less a row (benchmarks/README.md).
 sqlite3.register_adapter(type(None), cast("Callable[[None], None]", {}.get))

@@ -208,11 +208,11 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     label = _labeller(request, machine)
     inputs = _inputs(request.paths, forced, summary, own_file)
     # Inputs are planned (format, where to resume) AHEAD inputs ahead of the one being written,
-    # so that a second process can parse some of them meanwhile (see _hand). Results come out
-    # in input order all the same.
+    # so that a second process can parse some of them meanwhile (see HANDED_IN_A_ROW). Results
+    # come out in input order all the same.
     window: deque[_Planned] = deque()
     parser: ParserProcess | None = None  # started when a file is worth handing it
-    handed = 0  # of the last files parsed by one of the two processes, how many in a row there
+    handed = 0  # how many files in a row, up to the last planned, went to the parsing process
     try:
         while True:
             while len(window) <= AHEAD:
