@@ -73,6 +73,23 @@ def test_generated_texts_as_tiktoken(official, ranks, known, seed):
         assert o200k.encode(text, ranks) == enc.encode(text, disallowed_special=()), repr(text)
 
 
+def test_long_pieces_merge_as_tiktoken(official, ranks):
+    """Pieces of up to 128 bytes that are no token, merged many times over: the order of the
+    joins (lowest rank first, the leftmost of equals) decides the tokens."""
+    enc = official["o200k_base"]
+    rnd = random.Random(5)
+    merged = 0
+    for _ in range(1500):
+        alphabet = rnd.choice(["ab", "aA", "abcXYZ", "0123456789", "!?.", "ñé", "a'", "東京"])
+        piece = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 128)))
+        text = f"{piece} {piece.upper()}\n{piece}"
+        ids = o200k.encode(text, ranks)
+        if ids is not None:
+            assert ids == enc.encode(text, disallowed_special=()), repr(text)
+            merged += 1
+    assert merged > 1000
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -71,17 +71,26 @@ def encode(text: str, ranks: dict[bytes, int]) -> list[int] | None:
     return out
 
 
+_NO_RANK = 1 << 62  # above every rank: a pair that is no token
+
+
 def _merge(data: bytes, ranks: dict[bytes, int]) -> list[int]:
+    """tiktoken's byte-pair merge: while some adjacent pair of parts is a token, join the pair
+    of lowest rank (the leftmost of equals). ``pair[k]`` is the rank of parts k and k+1
+    joined, so a join looks up only its two new pairs."""
     get = ranks.get
-    parts = [data[i : i + 1] for i in range(len(data))]
-    while len(parts) > 1:
-        best = -1
-        best_rank = None
-        for i in range(len(parts) - 1):
-            rank = get(parts[i] + parts[i + 1])
-            if rank is not None and (best_rank is None or rank < best_rank):
-                best, best_rank = i, rank
-        if best < 0:
+    starts = list(range(len(data) + 1))  # part k is data[starts[k]:starts[k + 1]]
+    pair = [get(data[k : k + 2], _NO_RANK) for k in range(len(data) - 1)]
+    while pair:
+        best = min(pair)
+        if best == _NO_RANK:
             break
-        parts[best : best + 2] = [parts[best] + parts[best + 1]]
-    return [ranks[part] for part in parts]  # every byte, and every merge, is a token
+        k = pair.index(best)
+        del starts[k + 1]
+        del pair[k]
+        if k < len(pair):
+            pair[k] = get(data[starts[k] : starts[k + 2]], _NO_RANK)
+        if k > 0:
+            pair[k - 1] = get(data[starts[k - 1] : starts[k + 1]], _NO_RANK)
+    # every byte, and every join, is a token
+    return [ranks[data[starts[k] : starts[k + 1]]] for k in range(len(starts) - 1)]
