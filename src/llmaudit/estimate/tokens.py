@@ -135,6 +135,7 @@ O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d
 # instead: about 2 us a character here against 0.1 s to build tiktoken's, then 0.1 us.
 PLAIN_BUDGET = 50_000
 _plain_left = [PLAIN_BUDGET]
+CACHED_TEXT = 100_000  # characters: a longer text's count is not kept
 
 
 def count(text: str, encoding_name: str = "o200k_base") -> int:
@@ -143,9 +144,6 @@ def count(text: str, encoding_name: str = "o200k_base") -> int:
     if len(text) <= CACHED_TEXT:
         return _count_kept(text, encoding_name)
     return _count(text, encoding_name)
-
-
-CACHED_TEXT = 100_000
 
 
 def _count(text: str, encoding_name: str) -> int:
