@@ -16,9 +16,10 @@ pytestmark = pytest.mark.both_engines
 
 FIXTURE = DATA / "logs" / "gcp_billing_export.jsonl"
 CSV = DATA / "logs" / "gcp_billing_export.csv"
-SKIPPED = (
-    "3 line(s) skipped: 1 billing rows not read as token usage: cache storage, "
+SKIPPED = (  # as many of each reason: in the order of their names
+    "3 line(s) skipped: "
     "1 billing rows not read as token usage: audio input tokens (priced per modality), "
+    "1 billing rows not read as token usage: cache storage, "
     "1 billing rows not read as token usage: other services"
 )
 

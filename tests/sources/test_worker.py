@@ -127,6 +127,7 @@ def test_a_child_that_dies_is_reported_and_what_it_sent_is_kept(run, monkeypatch
 
     monkeypatch.setattr(worker_mod, "BATCH_SIZE", 2)
     monkeypatch.setattr(worker_mod, "LEAN", False)  # every line through record_from_object
+    monkeypatch.setattr(worker_mod, "CLAIMED", False)  # who parses which chunk is known:
     assert sorted(worker_mod.CHILD_CHUNKS) == [0, 1]  # of every 3 chunks (STRIPE_PERIOD)
     assert worker_mod.STRIPE_PERIOD == 3
     real = jsonl.record_from_object
@@ -166,20 +167,78 @@ def test_a_bad_setting_is_a_usage_error(run, monkeypatch, tmp_path):
 
 
 def test_two_stripes_hand_out_every_line_once(tmp_path):
-    from llmaudit.sources.base import InputFile
+    from llmaudit.sources.base import FixedStripe, InputFile
 
     path = tmp_path / "l.jsonl"
     path.write_bytes(b"".join(b"line %d\n" % n for n in range(1, 24)) + b"tail")
     seen = []
     for owned in (frozenset({0, 1, 2}), frozenset({3})):
         inp = InputFile.from_path(path)
-        inp.stripe = (owned, 4, 2)
+        inp.stripe = FixedStripe(owned, 4, 2)
         got = list(inp.lines())
         assert all(data == b"line %d" % n or data == b"tail" for n, data, _ in got)
         assert (inp.consumed, inp.lines_read) == (path.stat().st_size, 24)
         seen.append([n for n, _, _ in got])
     assert seen[0] == [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 17, 18, 19, 20, 21, 22]
     assert seen[1] == [7, 8, 15, 16, 23, 24]
+
+
+def test_claimed_chunks_go_to_whoever_comes_to_them_first():
+    """Worked by hand: two readers share a counter; each claims the next chunk nobody has
+    when it is past its own, and a reader that starts mid-input claims from there."""
+    import multiprocessing
+
+    from llmaudit.sources.worker import Claims
+
+    counter = multiprocessing.get_context("fork").Value("q", 0)
+    a, b = Claims(10, counter), Claims(10, counter)
+    assert a.owns(0) is True  # a claims 0
+    assert b.owns(0) is False  # b, at chunk 0, claims 1 and skips 0
+    assert b.owns(1) is True
+    assert a.owns(1) is False  # a, done with 0, claims 2 and skips 1
+    assert (b.owns(2), b.mine) == (False, 3)  # b, done with 1, claims 3
+    assert a.owns(2) is True
+    assert a.owns(3) is False and a.mine == 4  # a claims 4
+    assert b.owns(3) is True and b.owns(4) is False and b.mine == 5
+    assert counter.value == 6
+    resumed = multiprocessing.get_context("fork").Value("q", 0)
+    late, other = Claims(10, resumed), Claims(10, resumed)
+    assert late.owns(7) is True  # a run resumed at chunk 7 starts there
+    assert other.owns(7) is False and other.mine == 8
+    assert late.owns(8) is False and late.mine == 9
+
+
+def test_claimed_chunks_hand_out_every_line_once(tmp_path):
+    """Two readers of one file sharing a counter, read in turns at an uneven pace: every line
+    goes to exactly one of them, and each reads the whole file."""
+    import multiprocessing
+
+    from llmaudit.sources.base import InputFile
+    from llmaudit.sources.worker import Claims
+
+    path = tmp_path / "l.jsonl"
+    path.write_bytes(b"".join(b"line %d\n" % n for n in range(1, 60)) + b"tail")
+    counter = multiprocessing.get_context("fork").Value("q", 0)
+    readers = []
+    for _ in range(2):
+        inp = InputFile.from_path(path)
+        inp.stripe = Claims(4, counter)
+        readers.append((inp, inp.lines()))
+    seen: list[list[int]] = [[], []]
+    pace = [3, 1]  # lines a turn: the first reads three times as fast
+    done = [False, False]
+    while not all(done):
+        for i, (_, lines) in enumerate(readers):
+            for _ in range(pace[i]):
+                got = next(lines, None)
+                if got is None:
+                    done[i] = True
+                    break
+                seen[i].append(got[0])
+    assert sorted(seen[0] + seen[1]) == list(range(1, 61))
+    assert len(seen[0]) > len(seen[1]) > 0  # the faster reader claimed more
+    for inp, _ in readers:
+        assert (inp.consumed, inp.lines_read) == (path.stat().st_size, 60)
 
 
 def test_a_folder_read_two_files_at_a_time_gives_the_same_ledger(run, monkeypatch, tmp_path):
@@ -266,16 +325,26 @@ def test_the_parsing_process_takes_two_files_in_three(run, monkeypatch, tmp_path
         result = run("--db", f"{mode}.db", "ingest", "logs")
         assert result.exit_code in (0, 3), result.stderr
         states[mode] = (result.exit_code, result.stderr, ledger_state(tmp_path / f"{mode}.db"))
-    assert started == [
-        "a2.jsonl",
-        "a3.jsonl",
-        "a5.jsonl",
-        "a6.jsonl",
-        "b1.jsonl",
-        "b2.jsonl",
-        "b3.jsonl",
-    ]
+    # llmaudit JSONL's files too: the parsing process stages its rows for this SQLite ledger,
+    # which the writer then copies in a third of the time it takes to write them
+    assert started == ["a2.jsonl", "a3.jsonl", "a5.jsonl", "a6.jsonl", "b2.jsonl", "b3.jsonl"]
     assert states["auto"] == states["never"]
+
+
+def test_a_lean_path_faster_than_the_writer_takes_every_file_unless_staged(tmp_path):
+    """llmaudit JSONL's lean path parses faster than the ledger writes rows sent through the
+    pipe: its files all go to the parsing process, unless that process stages them."""
+    from llmaudit.sources.base import InputFile, Labels, Options
+    from llmaudit.sources.llmaudit_jsonl import LlmauditJsonl
+    from llmaudit.sources.middleware import Middleware
+    from llmaudit.sources.worker import parses_alone
+
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"ts": "2026-10-01T00:00:00Z", "model": "gpt-4o"}\n')
+    inp, labels = InputFile.from_path(path), Labels("vm", "vm", {})
+    assert parses_alone(inp, LlmauditJsonl(), Options(), labels) is True
+    assert parses_alone(inp, LlmauditJsonl(), Options(), labels, staged=True) is False
+    assert parses_alone(inp, Middleware(), Options(), labels) is False
 
 
 def test_a_file_named_twice_within_the_inputs_planned_ahead(run, monkeypatch, tmp_path):
@@ -477,6 +546,7 @@ def test_a_claude_code_replay_in_the_other_process_chunk_is_dropped(run, monkeyp
 
     monkeypatch.setattr(worker_mod, "BATCH_SIZE", 1)
     monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "always")
+    monkeypatch.setattr(worker_mod, "CLAIMED", False)  # who parses which chunk is known:
     assert sorted(worker_mod.CHILD_CHUNKS) == [0, 1]  # of every 3 chunks (STRIPE_PERIOD)
     assert worker_mod.STRIPE_PERIOD == 3
 
@@ -512,3 +582,160 @@ def test_a_claude_code_replay_in_the_other_process_chunk_is_dropped(run, monkeyp
         ("claude-code:msg_2:req_2", 20),
         ("claude-code:msg_3:req_3", 30),
     ]
+
+
+def test_a_replay_in_a_staged_chunk_is_dropped_by_the_writer(run, monkeypatch, tmp_path):
+    """Worked by hand: the main-chain message is in this process's chunk (the third), its
+    sidechain replay in the child's next chunk, which the child stages with all its records:
+    the writer drops it, as one process does, and writes the rest of that chunk."""
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 3)
+    monkeypatch.setattr(worker_mod, "CLAIMED", False)
+    copied = _staged_rows(monkeypatch)
+
+    def line(msg, req, side, out):
+        return json.dumps(
+            {
+                "type": "assistant",
+                "timestamp": "2026-10-01T00:00:00Z",
+                "sessionId": "s",
+                "isSidechain": side,
+                "requestId": req,
+                "message": {
+                    "id": msg,
+                    "model": "claude-haiku-4-5",
+                    "usage": {"output_tokens": out},
+                },
+            }
+        )
+
+    lines = [
+        line("msg_2", "req_2", False, 20),  # chunk 0: the child's
+        line("msg_2", "req_2", False, 25),  # (the same message streamed again: more output)
+        line("msg_3", "req_3", False, 30),
+        line("msg_4", "req_4", True, 40),  # chunk 1: the child's
+        line("msg_7", "req_7", False, 70),
+        line("msg_7", "req_7", False, 65),  # (again, with less output: a repeat not staged)
+        line("msg_1", "req_1", False, 10),  # chunk 2: this process's
+        line("msg_5", "req_5", False, 50),
+        line("msg_8", "req_8", False, 80),
+        line("msg_6", "req_6", True, 60),  # chunk 3: the child's; a sidechain message
+        line("msg_1", "req_9", True, 99),  # a replay of msg_1: dropped
+        line("msg_6", "req_6", True, 61),  # msg_6 again, more output: the one kept
+    ]
+    (tmp_path / "t.jsonl").write_text("".join(x + "\n" for x in lines))
+    here, child = _both(run, monkeypatch, tmp_path, "t.jsonl", "--format", "claude-code")
+    assert child == here
+    # rows staged of chunks 0, 1 and 3 (a key's repeats once); chunk 3's put back together
+    assert copied == [2, 2, 2]
+    keys = [(r[0], r[11]) for r in here[3]["records"]]  # (dedupe key, output)
+    assert sorted(keys) == [
+        ("claude-code:msg_1:req_1", 10),
+        ("claude-code:msg_2:req_2", 25),
+        ("claude-code:msg_3:req_3", 30),
+        ("claude-code:msg_4:req_4", 40),
+        ("claude-code:msg_5:req_5", 50),
+        ("claude-code:msg_6:req_6", 61),
+        ("claude-code:msg_7:req_7", 70),
+        ("claude-code:msg_8:req_8", 80),
+    ]
+    summary = here[1]["inputs"][0]
+    assert (summary["added"], summary["duplicate"]) == (8, 3)
+
+
+def _staged_rows(monkeypatch) -> list[int]:
+    """How many rows each staged write copied (the writer is this process)."""
+    from llmaudit.ledger.writes import Writes
+
+    copied: list[int] = []
+    real = Writes.write_staged
+
+    def counted(self, staged, *args, **kwargs):
+        copied.append(staged.rows)
+        return real(self, staged, *args, **kwargs)
+
+    monkeypatch.setattr(Writes, "write_staged", counted)
+    return copied
+
+
+def _big_jsonl(path, n: int) -> None:
+    line = (
+        '{{"ts": "2026-10-{d:02d}T00:00:{s:02d}Z", "model": "gpt-4o", "input_tokens": {i}, '
+        '"output_tokens": 7, "request_id": "r{r}", "feature": "f{f}"}}\n'
+    )
+    with path.open("w") as fh:
+        for i in range(n):
+            # every 50th line from the 150th repeats a call of an earlier chunk of lines,
+            # with other counts: an update
+            r = i - 137 if i % 50 == 49 and i > 137 else i
+            fh.write(line.format(d=1 + i % 5, s=i % 60, i=i, r=r, f=i % 3))
+        fh.write("{not json\n")
+
+
+def test_a_large_file_is_staged_by_the_parsing_process(run, monkeypatch, tmp_path):
+    """Two chunks of lines in three are parsed and staged by the child, the third parsed and
+    written here; the ledger is that of one process, and the staging folder is gone after."""
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 100)
+    monkeypatch.setattr(worker_mod, "CLAIMED", False)  # the child's chunks are known
+    monkeypatch.setattr(worker_mod, "STAGE_AHEAD", 250)  # the child waits for the writer
+    monkeypatch.setattr(worker_mod.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    _big_jsonl(tmp_path / "big.jsonl", 3000)
+    copied = _staged_rows(monkeypatch)
+    here, child = _both(run, monkeypatch, tmp_path, "big.jsonl")
+    assert child == here
+    assert here[0] == 3  # the broken line
+    summary = here[1]["inputs"][0]
+    assert (summary["added"], summary["updated"], summary["rejected"]) == (2942, 58, 1)
+    # chunks 0, 1, 3, 4, ... of 100 lines: 20 of the 30 (the 31st holds the broken line only);
+    # their updates were staged too, then took the writer's own way
+    assert copied == [100] * 20
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_rows_that_cannot_be_staged_go_through_the_pipe(run, monkeypatch, tmp_path):
+    """A staging file that fails (a full disk, say) leaves the rest of the input to the pipe:
+    the ledger is the same."""
+    import llmaudit.sources.worker as worker_mod
+    from llmaudit.errors import StoreError
+    from llmaudit.ledger.stage import StageWriter
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 100)
+    monkeypatch.setattr(worker_mod, "CLAIMED", False)
+    real_put = StageWriter.put
+
+    def failing(self, records, keep, spare=False):
+        if self.last >= 300:
+            raise StoreError("cannot stage rows: disk full")
+        return real_put(self, records, keep, spare)
+
+    monkeypatch.setattr(StageWriter, "put", failing)
+    _big_jsonl(tmp_path / "big.jsonl", 3000)
+    copied = _staged_rows(monkeypatch)
+    here, child = _both(run, monkeypatch, tmp_path, "big.jsonl")
+    assert child == here
+    assert copied == [100, 100, 100]  # three chunks staged, then none
+
+
+def test_a_child_waiting_to_stage_stops_when_the_writer_closes(tmp_path, monkeypatch):
+    import llmaudit.sources.worker as worker_mod
+    from llmaudit.ledger.stage import StageWriter
+
+    stager = worker_mod.Stager()
+    try:
+        stager.writer = StageWriter(tmp_path / "stage.db")
+        stager.writer.last = worker_mod.STAGE_AHEAD + 1  # far ahead of the writer
+        stager.taken.value = 0
+        stager.parent = os.getppid()  # as in the child, whose parent is the writer
+        waits = []
+        monkeypatch.setattr(worker_mod.time, "sleep", lambda s: waits.append(s) or stager.close())
+        assert stager._wait() is False
+        assert waits == [0.001]
+        assert stager.taken.value == -1
+        stager.writer.close()
+    finally:
+        stager.close()
+    assert not os.path.exists(stager.dir)

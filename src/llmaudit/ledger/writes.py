@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from llmaudit.errors import StoreError
 from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, cut_raw, now_text, safe_text
@@ -38,6 +39,9 @@ from llmaudit.model.values import (
     format_ts,
 )
 
+if TYPE_CHECKING:
+    from llmaudit.ledger.stage import Staged
+
 # Python's sqlite3 binds a None by its adaptation protocol: a registry lookup that misses, then
 # two attribute lookups, about 0.3 us a value, and a record's row has ten Nones or more. With an
 # adapter registered for None (a C function that returns None) the search ends at the registry
@@ -51,6 +55,27 @@ _INSERT_SQL = (
     "ON CONFLICT (dedupe_key) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _WRITE_COLUMNS if c != "dedupe_key")
 )
+
+_STAGE = "llmaudit_stage"
+_STAGED_COLUMNS = ", ".join(_WRITE_COLUMNS[:-1])
+# a staged batch's rows, in the order staged, with their ingest (ORDER BY also tells SQLite
+# that ON CONFLICT is the upsert's, not a join's)
+_MERGE_SQL = (
+    f"INSERT INTO records ({', '.join(_WRITE_COLUMNS)}) "
+    f"SELECT {_STAGED_COLUMNS}, ? FROM {_STAGE}.stage WHERE seq BETWEEN ? AND ? ORDER BY seq "
+    "ON CONFLICT (dedupe_key) DO NOTHING"
+)
+_HELD_SQL = (
+    f"SELECT {_STAGED_COLUMNS} FROM {_STAGE}.stage AS s WHERE seq BETWEEN ? AND ? "
+    "AND NOT EXISTS (SELECT 1 FROM records AS r WHERE r.dedupe_key = s.dedupe_key "
+    "AND r.id > ?) ORDER BY seq"
+)
+_STAGED_SQL = f"SELECT {_STAGED_COLUMNS} FROM {_STAGE}.stage WHERE seq BETWEEN ? AND ? ORDER BY seq"
+
+
+def _prepared(row: tuple[Any, ...]) -> Prepared:
+    """A staged row (``_WRITE_COLUMNS`` but the ingest) as the record it was staged from."""
+    return Prepared(row[0], row[1], row[2:28], row[28], row[29], row[30], row[31], row[11])
 
 
 @dataclass
@@ -219,6 +244,24 @@ def prepare_values(
 Chosen = tuple[Prepared, "tuple[str, str, int] | None"]
 
 
+def choose_in_batch(
+    records: Iterable[UsageRecord | Prepared], keep: str
+) -> tuple[dict[str, Prepared], int]:
+    """The one record of each key a write keeps from these, by the ``keep`` rule, in the
+    order their keys first came; and how many were left as duplicates."""
+    batch: dict[str, Prepared] = {}
+    duplicates = 0
+    for item in records:
+        rec = item if isinstance(item, Prepared) else prepare(item)
+        key = rec.key
+        if key in batch:
+            duplicates += 1
+            if keep == "first" or (keep == "max_output" and rec.output <= batch[key].output):
+                continue
+        batch[key] = rec
+    return batch, duplicates
+
+
 def plan_writes(
     records: Iterable[UsageRecord | Prepared], keep: str, existing: Callable[[list[str]], Existing]
 ) -> tuple[WriteCounts, list[Chosen]]:
@@ -226,15 +269,7 @@ def plan_writes(
     (counts, and for each record to store: the prepared record and what the ledger held under
     its key, if anything)."""
     counts = WriteCounts()
-    batch: dict[str, Prepared] = {}
-    for item in records:
-        rec = item if isinstance(item, Prepared) else prepare(item)
-        key = rec.key
-        if key in batch:
-            counts.duplicate += 1
-            if keep == "first" or (keep == "max_output" and rec.output <= batch[key].output):
-                continue
-        batch[key] = rec
+    batch, counts.duplicate = choose_in_batch(records, keep)
     stored = existing(list(batch))
     chosen: list[Chosen] = []
     for key, rec in batch.items():
@@ -253,6 +288,34 @@ def plan_writes(
             counts.updated += 1
         chosen.append((rec, old))
     return counts, chosen
+
+
+def stored_rows(records: Iterable[Prepared], *tail: Any) -> list[tuple[Any, ...]]:
+    """Each record's row as the ledger stores it, in ``_WRITE_COLUMNS``' order, ``tail`` (the
+    ingest) last."""
+    names: dict[str | None, str | None] = {}  # source and machine names: a few a batch
+    rows = []
+    for rec in records:
+        name, machine, location = rec.source_name, rec.machine_id, rec.source_location
+        if name not in names:
+            names[name] = safe_text(name)
+        if machine not in names:
+            names[machine] = safe_text(machine)
+        if location is not None and not location.isascii():
+            location = safe_text(location)
+        rows.append(
+            (
+                rec.key,
+                rec.digest,
+                *rec.ident,
+                rec.source_kind,
+                names[name],
+                location,
+                names[machine],
+                *tail,
+            )
+        )
+    return rows
 
 
 def reject_text(rj: Reject) -> tuple[str | None, str]:
@@ -366,11 +429,7 @@ class Writes(Connected):
         # The records' one foreign key, their ingest, is checked once here rather than by
         # SQLite on every row (a tenth of the cost of an insert); the pragma cannot change
         # inside a transaction, so it is set around it.
-        if (
-            ingest_id is not None
-            and not self.conn.execute("SELECT 1 FROM ingests WHERE id = ?", (ingest_id,)).fetchone()
-        ):
-            raise StoreError(f"cannot write to the ledger: no ingest {ingest_id}")
+        self._check_ingest(ingest_id)
         self.conn.execute("PRAGMA foreign_keys = OFF")
         try:
             with self._tx():
@@ -378,30 +437,65 @@ class Writes(Connected):
         finally:
             self.conn.execute("PRAGMA foreign_keys = ON")
 
+    def write_staged(
+        self,
+        staged: Staged,
+        rejects: Iterable[Reject] = (),
+        *,
+        ingest_id: int | None = None,
+        source_kind: str = "unknown",
+        keep: str = "latest",
+    ) -> WriteCounts:
+        """:meth:`write` of a batch staged by a parsing process (``ledger.stage``): its rows
+        are copied in one statement. Those whose key the ledger holds already (a re-read, an
+        update) then take :meth:`write`'s way, by the same rules."""
+        self._check_ingest(ingest_id)
+        try:
+            self.conn.execute(f"ATTACH DATABASE ? AS {_STAGE}", (staged.path,))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the rows staged in {staged.path}: {exc}") from exc
+        try:
+            self.conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with self._tx():
+                    if staged.dropped:  # some of the batch's records are not kept after all
+                        kept = self._unstaged(staged)
+                        return self._write(kept, rejects, ingest_id, source_kind, keep)
+                    counts = self._merge(staged, ingest_id, source_kind, keep)
+                    counts += self._write((), rejects, ingest_id, source_kind, keep)
+                    return counts
+            finally:
+                self.conn.execute("PRAGMA foreign_keys = ON")
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute(f"DETACH DATABASE {_STAGE}")
+
+    def _unstaged(self, staged: Staged) -> list[Prepared]:
+        """A staged batch's records, in the batch's order, but those the writer drops."""
+        records: dict[int, Prepared] = dict(staged.spare)  # position in the batch -> record
+        rows = self.conn.execute(_STAGED_SQL, (staged.first, staged.last))
+        for at, row in zip(staged.order or range(staged.rows), rows, strict=True):
+            records[at] = _prepared(row)
+        dropped = set(staged.dropped)
+        return [records[at] for at in sorted(records) if at not in dropped]
+
+    def _merge(self, staged: Staged, ingest_id, source_kind, keep) -> WriteCounts:
+        (before,) = self.conn.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()
+        self.mark_dirty(staged.days)
+        added = self.conn.execute(_MERGE_SQL, (ingest_id, staged.first, staged.last)).rowcount
+        counts = WriteCounts(added=added, duplicate=staged.duplicates)
+        if added < staged.rows:
+            # keys the ledger held before: not copied (new rows are numbered after ``before``)
+            held = [
+                _prepared(row)
+                for row in self.conn.execute(_HELD_SQL, (staged.first, staged.last, before))
+            ]
+            counts += self._write(held, (), ingest_id, source_kind, keep)
+        return counts
+
     def _write(self, records, rejects, ingest_id, source_kind, keep) -> WriteCounts:
         counts, chosen = plan_writes(records, keep, self._existing)
-        names: dict[str | None, str | None] = {}  # source and machine names: a few a batch
-        rows = []
-        for rec, _old in chosen:
-            name, machine, location = rec.source_name, rec.machine_id, rec.source_location
-            if name not in names:
-                names[name] = safe_text(name)
-            if machine not in names:
-                names[machine] = safe_text(machine)
-            if location is not None and not location.isascii():
-                location = safe_text(location)
-            rows.append(
-                (
-                    rec.key,
-                    rec.digest,
-                    *rec.ident,
-                    rec.source_kind,
-                    names[name],
-                    location,
-                    names[machine],
-                    ingest_id,
-                )
-            )
+        rows = stored_rows([rec for rec, _old in chosen], ingest_id)
         if rows:
             # the days this batch changes, old ones included (an update may move a record)
             days = {row[2][:10] for row in rows}
@@ -430,6 +524,13 @@ class Writes(Connected):
             )
             counts.rejected += 1
         return counts
+
+    def _check_ingest(self, ingest_id: int | None) -> None:
+        if (
+            ingest_id is not None
+            and not self.conn.execute("SELECT 1 FROM ingests WHERE id = ?", (ingest_id,)).fetchone()
+        ):
+            raise StoreError(f"cannot write to the ledger: no ingest {ingest_id}")
 
     def mark_dirty(self, days: Iterable[str]) -> None:
         """Mark days of the daily rollup for the next refresh (call inside the write's

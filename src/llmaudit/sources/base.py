@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import IO, Any, ClassVar, cast
+from typing import IO, Any, ClassVar, Protocol, cast
 
 from llmaudit.errors import DataError, InputError, RecordError
 from llmaudit.model.record import ATTRIBUTION_FIELDS, UsageRecord, check_plausible
@@ -29,6 +29,28 @@ Item = UsageRecord | Reject
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024
 MAX_DOCUMENT = 256 * 1024 * 1024  # a whole-JSON document parsed to detect its format
+
+
+class Stripe(Protocol):
+    """Which chunks of ``size`` lines an input's reader hands out, asked of each chunk in
+    turn as the reader comes to it."""
+
+    @property
+    def size(self) -> int: ...
+
+    def owns(self, chunk: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class FixedStripe:
+    """The chunks whose number, modulo ``period``, is in ``owned``."""
+
+    owned: frozenset[int]
+    period: int
+    size: int
+
+    def owns(self, chunk: int) -> bool:
+        return chunk % self.period in self.owned
 
 
 @dataclass
@@ -49,9 +71,9 @@ class InputFile:
     lines_read: int = 0
     pending_tail: bool = False
     in_directory: bool = False  # found by walking a folder the user named
-    # Hand out only some lines: (chunks owned, of every ``period``, ``size`` lines a chunk),
-    # so two processes can parse one input between them (sources/worker.py).
-    stripe: tuple[frozenset[int], int, int] | None = None
+    # Hand out only some chunks of lines (those the stripe owns), so two processes can parse
+    # one input between them (sources/worker.py).
+    stripe: Stripe | None = None
     # Lines read that are not usage, by reason ("user message", "span without usage"): said in
     # the ingest summary, so an input that gives no record always says what it held.
     skipped: Counter[str] = field(default_factory=Counter)
@@ -89,7 +111,7 @@ class InputFile:
             if self.start_offset:
                 fh.seek(self.start_offset)
             if self.stripe is not None:
-                yield from self._striped(fh, *self.stripe)
+                yield from self._striped(fh, self.stripe)
                 return
             for line in fh:
                 ended = line.endswith(b"\n")
@@ -97,13 +119,15 @@ class InputFile:
                 self.consumed += len(line)
                 yield self.lines_read, line.rstrip(b"\r\n"), ended
 
-    def _striped(
-        self, fh: IO[bytes], owned: frozenset[int], period: int, size: int
-    ) -> Iterator[tuple[int, bytes, bool]]:
+    def _striped(self, fh: IO[bytes], stripe: Stripe) -> Iterator[tuple[int, bytes, bool]]:
+        size, chunk, owned = stripe.size, -1, False
         for line in fh:
             self.lines_read += 1
             self.consumed += len(line)
-            if (self.lines_read - 1) // size % period in owned:
+            if (self.lines_read - 1) // size != chunk:  # asked once a chunk
+                chunk = (self.lines_read - 1) // size
+                owned = stripe.owns(chunk)
+            if owned:
                 yield self.lines_read, line.rstrip(b"\r\n"), line.endswith(b"\n")
 
     @classmethod
@@ -302,8 +326,8 @@ class Source(ABC):
     # Each line is read on its own (no state carried from line to line): two processes may
     # parse the lines of one input between them.
     line_independent: ClassVar[bool] = False
-    # Its lean path parses a line faster than the ledger writes it: the second process then
-    # parses every line of a large input, and this one only writes.
+    # Its lean path parses a line faster than the ledger writes it: of a folder, the second
+    # process then parses every file (when it does not stage them), and this one only writes.
     lean_outpaces_writer: ClassVar[bool] = False
     # Lines are parsed on their own, but whether a record is kept depends on the lines before
     # it (Claude Code's sidechain rule): two processes may share the lines of a plain file when

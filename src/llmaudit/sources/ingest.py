@@ -206,6 +206,7 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     machine = machine_id()
     own_file = ledger.path.resolve() if isinstance(ledger.path, Path) else None  # not on ClickHouse
     label = _labeller(request, machine)
+    stage = _stages(ledger)
     inputs = _inputs(request.paths, forced, summary, own_file)
     # Inputs are planned (format, where to resume) AHEAD inputs ahead of the one being written,
     # so that a second process can parse some of them meanwhile (see HANDED_IN_A_ROW). Results
@@ -221,9 +222,9 @@ def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
                     break
                 window.append(planned)
                 if isinstance(planned, _Job) and pair_worker(planned.inp):
-                    alone = parses_alone(planned.inp, planned.source, request.options, label)
+                    alone = parses_alone(planned.inp, planned.source, request.options, label, stage)
                     if len(window) > 1 and (alone or handed < HANDED_IN_A_ROW):
-                        parser = parser or start_parser()
+                        parser = parser or start_parser(stage)
                         if parser is not None and parser.usable:
                             planned.batches = parser.hand(
                                 planned.inp, planned.source, request.options, label
@@ -320,7 +321,8 @@ def _plan_next(
 # Of a folder's files, the parsing process takes two in every three and this process the
 # third, which it parses between its writes of everything (parsing a Claude Code transcript or
 # a middleware log costs about three times writing it). A source whose lean path parses faster
-# than the ledger writes (lean_outpaces_writer) has every file parsed there.
+# than the ledger writes (lean_outpaces_writer) has every file parsed there, unless the
+# parsing process stages its rows (a SQLite ledger): two in three are then faster.
 AHEAD = 2  # inputs planned ahead of the one being written
 HANDED_IN_A_ROW = 2
 
@@ -416,12 +418,18 @@ def _read(
     result = _ingest_one(ledger, inp, source, request, machine, label, job.batches)
     result.mode = job.mode
     result.pending_tail = inp.pending_tail
-    result.skipped = dict(inp.skipped.most_common())
-    result.notes = dict(inp.notes.most_common())
+    result.skipped = _by_count(inp.skipped)
+    result.notes = _by_count(inp.notes)
     if key is not None and result.error is None and inp.size is not None:
         offset = inp.consumed if inp.resumable else inp.size
         _save_state(ledger, key, inp, source.name, offset, inp.lines_read if inp.resumable else 0)
     return result
+
+
+def _by_count(counts: Counter[str]) -> dict[str, int]:
+    """Most first, and ties by name: not by which was seen first, which depends on which
+    process parsed which lines."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _save_state(
@@ -456,7 +464,7 @@ def _ingest_one(
 ) -> InputResult:
     result = InputResult(inp.location, source.name)
     if started is None and use_worker(inp):
-        started = batches_from_worker(inp, source, request.options, label)
+        started = batches_from_worker(inp, source, request.options, label, _stages(ledger))
     batches: Iterable[Batch] = (
         started if started is not None else parse_batches(inp, source, request.options, label)
     )
@@ -472,13 +480,22 @@ def _ingest_one(
         )
         try:
             for batch in batches:
-                result.counts += ledger.write(
-                    batch.records,
-                    batch.rejects,
-                    ingest_id=ingest_id,
-                    source_kind=source.name,
-                    keep=source.keep,
-                )
+                if batch.staged is None:
+                    result.counts += ledger.write(
+                        batch.records,
+                        batch.rejects,
+                        ingest_id=ingest_id,
+                        source_kind=source.name,
+                        keep=source.keep,
+                    )
+                else:  # its records, staged by the parsing process
+                    result.counts += ledger.write_staged(
+                        batch.staged,
+                        batch.rejects,
+                        ingest_id=ingest_id,
+                        source_kind=source.name,
+                        keep=source.keep,
+                    )
                 result.rejects.extend(batch.rejects)
                 result.models.update(batch.models)
                 if request.on_progress:
@@ -496,6 +513,12 @@ def _ingest_one(
         if started is not None:
             started.close()
     return result
+
+
+def _stages(ledger: Ledger) -> bool:
+    """Whether a parsing process should stage its records for this ledger (SQLite's; a
+    ClickHouse ledger takes them through the pipe)."""
+    return callable(getattr(ledger, "write_staged", None))
 
 
 def _labeller(request: IngestRequest, machine: str) -> Labels:

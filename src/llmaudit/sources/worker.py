@@ -4,8 +4,9 @@ A large input is parsed in a forked child while this process writes what it send
 folder a child parses files ahead (two in every three) while this process writes and parses
 the third: on two cores a parser and SQLite run at once. The child sends prepared rows (key,
 content hash, identity row, provenance), which cost a tenth of a record to send, through a
-pipe of 1 MiB (a few batches), so memory stays flat in the size of the input. The ledger is
-written by this process alone, in input order; the child never touches it.
+pipe of 1 MiB (a few batches), so memory stays flat in the size of the input; or, for a SQLite
+ledger, stages them in a file of its own (``ledger.stage``) and sends where they are. The
+ledger is written by this process alone, in input order; the child never touches it.
 """
 
 from __future__ import annotations
@@ -14,22 +15,35 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import shutil
 import sys
+import tempfile
+import time
 import traceback
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from llmaudit.constants import ENV_INGEST_WORKER
 from llmaudit.constants import cores as _cores  # a name tests replace
-from llmaudit.errors import DataError, LlmauditError, UsageError
+from llmaudit.errors import DataError, LlmauditError, StoreError, UsageError
+from llmaudit.ledger.stage import Staged, StageWriter
 from llmaudit.ledger.writes import Prepared, prepare
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
-from llmaudit.sources.base import Chained, InputFile, Labels, Options, Source
+from llmaudit.sources.base import (
+    Chained,
+    FixedStripe,
+    InputFile,
+    Labels,
+    Options,
+    Source,
+    Stripe,
+)
 
 BATCH_SIZE = 2000
 # Sources with a lean path (rows built straight from the line) use it; tests turn it off to
@@ -53,6 +67,10 @@ class Batch:
     # the marks of records whose keeping is decided in input order (Source.kept_in_order),
     # one a record (None: kept); their tokens join ``models`` once kept
     marks: list[Any] | None = None
+    # the records, staged by the parsing process for the writer to copy (``records`` is then
+    # empty); with marks, what each record read: (provider, model, tokens)
+    staged: Staged | None = None
+    tallies: list[tuple[str, str, int]] | None = None
 
 
 def parse_batches(
@@ -87,10 +105,8 @@ def parse_batches(
             batch.records.append(item)
             if batch.marks is not None:
                 batch.marks.append(None)
-            ident = item.ident  # provider, model, requests, then the five token counts
-            batch.models[(ident[2], ident[3])] += (
-                ident[5] + ident[6] + ident[7] + ident[8] + ident[9]
-            )
+            provider, model, tokens = _tally(item)
+            batch.models[(provider, model)] += tokens
         elif isinstance(item, Reject):
             batch.rejects.append(item)
         else:
@@ -142,20 +158,125 @@ def _wanted(inp: InputFile, min_bytes: int) -> bool:
 
 
 PIPE_BYTES = 1 << 20
-STRIPE_PERIOD = 3  # of every 3 chunks of lines, the child parses 2 and this process 1
-CHILD_CHUNKS = frozenset({0, 1})  # (it writes too: about 14 us a record)
+# One input's chunks of lines are claimed by whichever process is ready for another (Claims);
+# tests that need to know who parses what turn this off for a fixed share: of every
+# STRIPE_PERIOD chunks, the child parses CHILD_CHUNKS and this process the rest.
+CLAIMED = True
+STRIPE_PERIOD = 3
+CHILD_CHUNKS = frozenset({0, 1})
 
 
-def parses_alone(inp: InputFile, source: Source, opts: Options, label: Labeller) -> bool:
-    """Whether the parsing process should parse all of ``inp`` (or every file of a folder):
-    when the source's lean path, usable here, parses a line faster than the ledger writes it
-    (``lean_outpaces_writer``), this process has no time to parse any of it."""
+class Claims:
+    """A stripe whose chunks go to whichever of the two processes reading an input comes to
+    them first: each claims the next chunk nobody has when it is done with its own. The
+    faster takes more, so the share follows what parsing and writing cost: the parsing
+    process, which only parses, takes most of a cheap format; the writer takes more of an
+    expensive one, or when the parsing process also stages."""
+
+    def __init__(self, size: int, counter: Any) -> None:
+        self.size, self.counter, self.mine = size, counter, -1
+
+    def owns(self, chunk: int) -> bool:
+        if chunk > self.mine:  # past its own chunk: claim the next one nobody has
+            with self.counter.get_lock():
+                # (every chunk before the reader's is claimed, but those before the first
+                # chunk it reads: an input resumed where a run stopped)
+                self.mine = max(self.counter.value, chunk)
+                self.counter.value = self.mine + 1
+        return chunk == self.mine
+
+
+def _stripes(size: int) -> tuple[Stripe, Stripe]:
+    """How the child and this process share an input's chunks of ``size`` lines."""
+    if CLAIMED:
+        counter = multiprocessing.get_context("fork").Value("q", 0)
+        return Claims(size, counter), Claims(size, counter)
+    rest = frozenset(range(STRIPE_PERIOD)) - CHILD_CHUNKS
+    return FixedStripe(CHILD_CHUNKS, STRIPE_PERIOD, size), FixedStripe(rest, STRIPE_PERIOD, size)
+
+
+def parses_alone(
+    inp: InputFile, source: Source, opts: Options, label: Labeller, staged: bool = False
+) -> bool:
+    """Whether the parsing process should parse every file of a folder like ``inp``: when
+    the source's lean path, usable here, parses a line faster than the ledger writes it
+    (``lean_outpaces_writer``), this process has no time to parse any. Not when the parsing
+    process stages its rows: the writer then writes them in a third of the time."""
     return (
-        source.lean_outpaces_writer
+        not staged
+        and source.lean_outpaces_writer
         and LEAN
         and isinstance(label, Labels)
         and source.lean(inp, opts, label) is not None
     )
+
+
+STAGE_AHEAD = 16 * BATCH_SIZE  # rows a parsing process stages ahead of the writer, at most
+
+
+class Stager:
+    """Staging for one parsing process (``ledger.stage``): a folder made here, the staging
+    file opened by the child on its first batch, and how far the writer has taken its rows,
+    shared by the two. A batch the child cannot stage is sent as records, as without."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="llmaudit-stage-")
+        self.taken = multiprocessing.get_context("fork").Value("q", 0, lock=False)
+        self.parent = os.getpid()
+        self.writer: StageWriter | None = None
+        self.failed = False
+
+    @classmethod
+    def make(cls, wanted: bool) -> Stager | None:
+        if not wanted:
+            return None
+        try:
+            return cls()
+        except OSError:  # no temporary folder: records go through the pipe
+            return None
+
+    # -- in the parsing process ---------------------------------------------------------------
+    def stage(self, batch: Batch, keep: str) -> Batch:
+        if self.failed or not batch.records:
+            return batch
+        marked = batch.marks is not None  # which are kept is the writer's to say
+        try:
+            if self.writer is None:
+                self.writer = StageWriter(Path(self.dir) / "stage.db")
+            if not self._wait():
+                return batch
+            staged = self.writer.put(batch.records, keep, spare=marked)
+        except (StoreError, OSError):  # a full disk, say: the rest goes through the pipe
+            self.failed = True
+            return batch
+        if marked:
+            batch.tallies = [_tally(rec) for rec in batch.records]
+        batch.records, batch.staged = [], staged
+        return batch
+
+    def _wait(self) -> bool:
+        """Wait until the writer is at most STAGE_AHEAD rows behind (the pipe's limit, for
+        batches that are only a few numbers long); False when it has stopped."""
+        writer = self.writer
+        assert writer is not None
+        while True:
+            taken = self.taken.value
+            if taken < 0 or os.getppid() != self.parent:
+                return False
+            writer.trim(taken)
+            if writer.last - taken <= STAGE_AHEAD:
+                return True
+            time.sleep(0.001)
+
+    # -- in the writer ------------------------------------------------------------------------
+    def took(self, batch: Batch) -> None:
+        """The writer has written this batch (its staged rows may go)."""
+        if batch.staged is not None:
+            self.taken.value = batch.staged.last
+
+    def close(self) -> None:
+        self.taken.value = -1  # a child waiting to stage stops waiting
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class WorkerBatches:
@@ -166,46 +287,45 @@ class WorkerBatches:
     had been parsed here.
 
     When the source reads each line on its own (and the input is a plain file), the lines are
-    shared out in chunks of BATCH_SIZE: the child parses two chunks of every three, this
-    process the third between its writes (a source whose records are kept or not by the lines
-    before them, ``kept_in_order``, has that decided here, in input order); unless the
-    source's lean path parses a line faster than the ledger writes it
-    (``lean_outpaces_writer``), when the child parses them all."""
+    shared out in chunks of BATCH_SIZE, each parsed by whichever process claims it first
+    (:class:`Claims`): the child when it is done with one, this process when it is done with
+    its own and has written the child's before it (a source whose records are kept or not by
+    the lines before them, ``kept_in_order``, has that decided here, in input order)."""
 
-    def __init__(self, inp: InputFile, source: Source, opts: Options, label: Labeller) -> None:
+    def __init__(
+        self, inp: InputFile, source: Source, opts: Options, label: Labeller, stage: bool = False
+    ) -> None:
         self.inp, self.source, self.opts, self.label = inp, source, opts, label
         self.mine: InputFile | None = None
-        # When the source's lean path parses a line faster than the ledger writes it, the
-        # child parses every line; else the two processes share them
-        alone = parses_alone(inp, source, opts, label)
+        self.stager = Stager.make(stage)
         shared = (source.line_independent and inp.resumable) or (
             source.kept_in_order and not inp.is_compressed()
         )
-        if shared and not alone:
-            size = BATCH_SIZE
-            inp.stripe = (CHILD_CHUNKS, STRIPE_PERIOD, size)
-            self.mine = replace(
-                inp,
-                stripe=(frozenset(range(STRIPE_PERIOD)) - CHILD_CHUNKS, STRIPE_PERIOD, size),
-                skipped=Counter(),
-                notes=Counter(),
-            )
+        if shared:
+            inp.stripe, own = _stripes(BATCH_SIZE)
+            self.mine = replace(inp, stripe=own, skipped=Counter(), notes=Counter())
         ctx = multiprocessing.get_context("fork")
         self.receiver, sender = ctx.Pipe(duplex=False)
         _widen(self.receiver)
-        self.proc = ctx.Process(target=_work, args=(sender, inp, source, opts, label), daemon=True)
+        self.proc = ctx.Process(
+            target=_work, args=(sender, inp, source, opts, label, self.stager), daemon=True
+        )
         try:
             with warnings.catch_warnings():
                 # Python 3.12+ warns about forking a process with threads (a progress
                 # display's); the child only parses and sends, it takes none of their locks
                 warnings.simplefilter("ignore", DeprecationWarning)
                 self.proc.start()
+        except BaseException:
+            if self.stager is not None:
+                self.stager.close()
+            raise
         finally:
             sender.close()
 
     def __iter__(self) -> Iterator[Batch]:
         inp, mine = self.inp, self.mine
-        child = _from_child(self.receiver, self.proc, inp)
+        child = _from_child(self.receiver, self.proc, inp, self.stager)
         if mine is None:
             yield from child
             return
@@ -227,15 +347,18 @@ class WorkerBatches:
         if self.proc.is_alive():
             self.proc.terminate()
         self.proc.join()
+        if self.stager is not None:
+            self.stager.close()
 
 
 def batches_from_worker(
-    inp: InputFile, source: Source, opts: Options, label: Labeller
+    inp: InputFile, source: Source, opts: Options, label: Labeller, stage: bool = False
 ) -> WorkerBatches | None:
-    """The input's batches from a second process, or None when no process can be started
-    (out of processes or memory): the input is then parsed here, as it would be anyway."""
+    """The input's batches from a second process (``stage``: its records staged, for a ledger
+    that takes them so), or None when no process can be started (out of processes or
+    memory): the input is then parsed here, as it would be anyway."""
     try:
-        return WorkerBatches(inp, source, opts, label)
+        return WorkerBatches(inp, source, opts, label, stage)
     except OSError:
         inp.stripe = None
         return None
@@ -246,16 +369,21 @@ class ParserProcess:
     order handed: a folder's files are parsed two at a time (one here, the next there) without
     a process started per file. Started on first use; :meth:`close` ends it."""
 
-    def __init__(self) -> None:
+    def __init__(self, stage: bool = False) -> None:
         ctx = multiprocessing.get_context("fork")
         jobs_in, self.jobs = ctx.Pipe(duplex=False)
         self.receiver, results = ctx.Pipe(duplex=False)
         _widen(self.receiver)
-        self.proc = ctx.Process(target=_serve, args=(jobs_in, results), daemon=True)
+        self.stager = Stager.make(stage)
+        self.proc = ctx.Process(target=_serve, args=(jobs_in, results, self.stager), daemon=True)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # as in WorkerBatches
                 self.proc.start()
+        except BaseException:
+            if self.stager is not None:
+                self.stager.close()
+            raise
         finally:
             jobs_in.close()
             results.close()
@@ -289,6 +417,8 @@ class ParserProcess:
     def close(self) -> None:
         self.usable = False
         self._orphan_pending()
+        if self.stager is not None:
+            self.stager.taken.value = -1  # a child waiting to stage stops waiting
         with contextlib.suppress(OSError):  # already gone
             self.jobs.send(None)
         self.jobs.close()
@@ -297,6 +427,8 @@ class ParserProcess:
         if self.proc.is_alive():
             self.proc.terminate()
             self.proc.join()
+        if self.stager is not None:
+            self.stager.close()
 
 
 class Handed:
@@ -309,7 +441,9 @@ class Handed:
 
     def __iter__(self) -> Iterator[Batch]:
         try:
-            yield from _from_child(self.parser.receiver, self.parser.proc, self.inp)
+            yield from _from_child(
+                self.parser.receiver, self.parser.proc, self.inp, self.parser.stager
+            )
         except GeneratorExit:  # the reader stopped early (see close)
             raise
         except BaseException:
@@ -335,10 +469,11 @@ class Handed:
 Started = WorkerBatches | Handed  # an input's batches from a second process
 
 
-def start_parser() -> ParserProcess | None:
-    """A :class:`ParserProcess`, or None when no process can be started."""
+def start_parser(stage: bool = False) -> ParserProcess | None:
+    """A :class:`ParserProcess` (``stage``: which stages its records), or None when no
+    process can be started."""
     try:
-        return ParserProcess()
+        return ParserProcess(stage)
     except OSError:
         return None
 
@@ -356,8 +491,10 @@ def _widen(end: Connection) -> None:
 
 
 def _in_order(a: Iterator[Batch], b: Iterator[Batch]) -> Iterator[Batch]:
-    """Two streams of batches, each in chunk order, as one in chunk order."""
-    x, y = next(a, None), next(b, None)
+    """Two streams of batches, each in chunk order, as one in chunk order (``b`` first:
+    this process's own, parsed while the child parses its first)."""
+    y = next(b, None)
+    x = next(a, None)
     while x is not None or y is not None:
         if y is None or (x is not None and x.chunk <= y.chunk):
             assert x is not None
@@ -368,26 +505,46 @@ def _in_order(a: Iterator[Batch], b: Iterator[Batch]) -> Iterator[Batch]:
             y = next(b, None)
 
 
+def _tally(rec: Prepared) -> tuple[str, str, int]:
+    ident = rec.ident  # provider, model, requests, then the five token counts
+    return ident[2], ident[3], ident[5] + ident[6] + ident[7] + ident[8] + ident[9]
+
+
 def _kept_in_order(batches: Iterator[Batch], keep: Callable[[Any], bool]) -> Iterator[Batch]:
     """The batches of an input whose lines two processes shared, in input order, with each
     marked record kept or dropped by ``keep`` (and its tokens counted once kept)."""
     for batch in batches:
-        if batch.marks is not None:
+        if batch.marks is not None and batch.staged is not None:
+            assert batch.tallies is not None
+            dropped = []
+            for i, (mark, (provider, model, tokens)) in enumerate(
+                zip(batch.marks, batch.tallies, strict=True)
+            ):
+                if mark is None:  # kept by its parser (counted there)
+                    continue
+                if keep(mark):
+                    batch.models[(provider, model)] += tokens
+                else:
+                    dropped.append(i)
+            if dropped:
+                batch.staged = replace(batch.staged, dropped=tuple(dropped))
+            batch.marks = batch.tallies = None
+        elif batch.marks is not None:
             kept = []
             for rec, mark in zip(batch.records, batch.marks, strict=True):
                 if mark is None:  # kept by its parser (counted there)
                     kept.append(rec)
                 elif keep(mark):
                     kept.append(rec)
-                    ident = rec.ident
-                    batch.models[(ident[2], ident[3])] += (
-                        ident[5] + ident[6] + ident[7] + ident[8] + ident[9]
-                    )
+                    provider, model, tokens = _tally(rec)
+                    batch.models[(provider, model)] += tokens
             batch.records, batch.marks = kept, None
         yield batch
 
 
-def _from_child(receiver: Connection, proc: Any, inp: InputFile) -> Iterator[Batch]:
+def _from_child(
+    receiver: Connection, proc: Any, inp: InputFile, stager: Stager | None = None
+) -> Iterator[Batch]:
     while True:
         try:
             kind, payload = receiver.recv()
@@ -400,6 +557,8 @@ def _from_child(receiver: Connection, proc: Any, inp: InputFile) -> Iterator[Bat
         if kind == "batch":
             inp.consumed = payload.consumed
             yield payload
+            if stager is not None:  # asked for the next batch: this one is written
+                stager.took(payload)
         elif kind == "done":
             inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes = payload
             return
@@ -410,11 +569,19 @@ def _from_child(receiver: Connection, proc: Any, inp: InputFile) -> Iterator[Bat
 
 
 def _parse_and_send(
-    sender: Connection, inp: InputFile, source: Source, opts: Options, label: Labeller
+    sender: Connection,
+    inp: InputFile,
+    source: Source,
+    opts: Options,
+    label: Labeller,
+    stager: Stager | None = None,
 ) -> None:
-    """Parse one input and send its batches, then its reading state or its error."""
+    """Parse one input and send its batches (staged, with a stager), then its reading state
+    or its error."""
     try:
         for batch in parse_batches(inp, source, opts, label):
+            if stager is not None:
+                batch = stager.stage(batch, source.keep)
             sender.send(("batch", batch))
         state = (inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes)
         sender.send(("done", state))
@@ -424,14 +591,15 @@ def _parse_and_send(
         sender.send(("crash", traceback.format_exc()))
 
 
-def _serve(jobs: Connection, sender: Connection) -> None:
+def _serve(jobs: Connection, sender: Connection, stager: Stager | None = None) -> None:
     try:
         try:
             while True:
                 job = jobs.recv()  # an unpickled (input, source, options, labels)
                 if job is None:
                     break
-                _parse_and_send(sender, *job)
+                inp, source, opts, label = job
+                _parse_and_send(sender, inp, source, opts, label, stager)
         finally:
             sender.close()
     finally:
@@ -439,11 +607,16 @@ def _serve(jobs: Connection, sender: Connection) -> None:
 
 
 def _work(
-    sender: Connection, inp: InputFile, source: Source, opts: Options, label: Labeller
+    sender: Connection,
+    inp: InputFile,
+    source: Source,
+    opts: Options,
+    label: Labeller,
+    stager: Stager | None = None,
 ) -> None:
     try:
         try:
-            _parse_and_send(sender, inp, source, opts, label)
+            _parse_and_send(sender, inp, source, opts, label, stager)
         finally:
             sender.close()
     finally:
