@@ -590,7 +590,7 @@ def test_a_replay_in_a_staged_chunk_is_dropped_by_the_writer(run, monkeypatch, t
     the writer drops it, as one process does, and writes the rest of that chunk."""
     import llmaudit.sources.worker as worker_mod
 
-    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 3)
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 5)
     monkeypatch.setattr(worker_mod, "CLAIMED", False)
     copied = _staged_rows(monkeypatch)
 
@@ -614,23 +614,32 @@ def test_a_replay_in_a_staged_chunk_is_dropped_by_the_writer(run, monkeypatch, t
         line("msg_2", "req_2", False, 20),  # chunk 0: the child's
         line("msg_2", "req_2", False, 25),  # (the same message streamed again: more output)
         line("msg_3", "req_3", False, 30),
-        line("msg_4", "req_4", True, 40),  # chunk 1: the child's
-        line("msg_7", "req_7", False, 70),
-        line("msg_7", "req_7", False, 65),  # (again, with less output: a repeat not staged)
+        line("msg_4", "req_4", True, 40),
+        line("msg_13", "req_13", False, 13),
+        line("msg_7", "req_7", False, 70),  # chunk 1: the child's
+        line("msg_7", "req_7", False, 65),  # (again, with less output)
+        line("msg_9", "req_9", False, 90),
+        line("msg_10", "req_10", True, 11),
+        line("msg_14", "req_14", False, 14),
         line("msg_1", "req_1", False, 10),  # chunk 2: this process's
         line("msg_5", "req_5", False, 50),
         line("msg_8", "req_8", False, 80),
-        line("msg_6", "req_6", True, 60),  # chunk 3: the child's; a sidechain message
+        line("msg_11", "req_11", False, 12),
+        line("msg_15", "req_15", False, 15),
+        line("msg_12", "req_12", False, 33),  # chunk 3: the child's; never dropped (main)
+        line("msg_6", "req_6", True, 60),  # a sidechain message
         line("msg_1", "req_9", True, 99),  # a replay of msg_1: dropped
+        line("msg_12", "req_12", False, 34),  # msg_12 again, more output: the one kept
         line("msg_6", "req_6", True, 61),  # msg_6 again, more output: the one kept
     ]
     (tmp_path / "t.jsonl").write_text("".join(x + "\n" for x in lines))
     here, child = _both(run, monkeypatch, tmp_path, "t.jsonl", "--format", "claude-code")
     assert child == here
-    # rows staged of chunks 0, 1 and 3 (a key's repeats once); chunk 3's put back together
-    assert copied == [2, 2, 2]
+    # rows staged of chunks 0, 1 and 3 (a key's repeats once); chunk 3 is then put back
+    # together from its rows and msg_6's first line, sent aside since it might be dropped
+    assert copied == [4, 4, 3]
     keys = [(r[0], r[11]) for r in here[3]["records"]]  # (dedupe key, output)
-    assert sorted(keys) == [
+    assert sorted(keys, key=lambda k: int(k[0].split("_")[1].split(":")[0])) == [
         ("claude-code:msg_1:req_1", 10),
         ("claude-code:msg_2:req_2", 25),
         ("claude-code:msg_3:req_3", 30),
@@ -639,9 +648,24 @@ def test_a_replay_in_a_staged_chunk_is_dropped_by_the_writer(run, monkeypatch, t
         ("claude-code:msg_6:req_6", 61),
         ("claude-code:msg_7:req_7", 70),
         ("claude-code:msg_8:req_8", 80),
+        ("claude-code:msg_9:req_9", 90),
+        ("claude-code:msg_10:req_10", 11),
+        ("claude-code:msg_11:req_11", 12),
+        ("claude-code:msg_12:req_12", 34),
+        ("claude-code:msg_13:req_13", 13),
+        ("claude-code:msg_14:req_14", 14),
+        ("claude-code:msg_15:req_15", 15),
     ]
     summary = here[1]["inputs"][0]
-    assert (summary["added"], summary["duplicate"]) == (8, 3)
+    assert (summary["added"], summary["duplicate"]) == (15, 4)
+    # and in the same order: a key's row where the key was first seen
+    in_order = [
+        sqlite3.connect(tmp_path / f"{mode}.db")
+        .execute("SELECT dedupe_key FROM records ORDER BY id")
+        .fetchall()
+        for mode in ("never", "always")
+    ]
+    assert in_order[0] == in_order[1]
 
 
 def _staged_rows(monkeypatch) -> list[int]:
@@ -707,10 +731,10 @@ def test_rows_that_cannot_be_staged_go_through_the_pipe(run, monkeypatch, tmp_pa
     monkeypatch.setattr(worker_mod, "CLAIMED", False)
     real_put = StageWriter.put
 
-    def failing(self, records, keep, spare=False):
+    def failing(self, records, keep, droppable=None):
         if self.last >= 300:
             raise StoreError("cannot stage rows: disk full")
-        return real_put(self, records, keep, spare)
+        return real_put(self, records, keep, droppable)
 
     monkeypatch.setattr(StageWriter, "put", failing)
     _big_jsonl(tmp_path / "big.jsonl", 3000)
@@ -739,3 +763,25 @@ def test_a_child_waiting_to_stage_stops_when_the_writer_closes(tmp_path, monkeyp
     finally:
         stager.close()
     assert not os.path.exists(stager.dir)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([None, "", "msg_1", "msg_2"]),
+            st.sampled_from([None, "req_1", "req_2"]),
+            st.booleans(),
+        ),
+        max_size=12,
+    )
+)
+def test_claude_code_drops_only_what_it_says_it_may_drop(marks):
+    """A record whose mark is not droppable is counted by its parser at once: the sidechain
+    rule must never drop one."""
+    from llmaudit.sources.claude_code import ClaudeCode
+
+    source = ClaudeCode()
+    keep = source.keep_in_order()
+    for mark in marks:
+        assert keep(mark) or source.droppable(mark), mark

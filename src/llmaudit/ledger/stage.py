@@ -33,11 +33,12 @@ class Staged:
     batch's own repeats of a key were settled by the write's ``keep`` rule when it was
     staged, and counted in ``duplicates``), on these days.
 
-    A batch whose records the writer keeps or drops in input order also carries the repeats
-    not staged (``spare``: each with its position in the batch) and the positions of the rows
-    staged (``order``), and the writer says which records it drops (``dropped``): a batch with
-    any dropped is written from its records put back together, by the same rules as any
-    other."""
+    A batch whose records the writer keeps or drops in input order also carries, for the keys
+    that may be dropped, the repeats not staged (``spare``: each with its position in the
+    batch), and where each row staged goes among them (``order``); the writer says which
+    records it drops (``dropped``). A batch with any dropped is written from those records put
+    back together, by the same rules as any other (the other keys' repeats are duplicates
+    either way)."""
 
     path: str
     first: int
@@ -69,17 +70,31 @@ class StageWriter:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot stage rows in {self.path}: {exc}") from exc
 
-    def put(self, records: list[Prepared], keep: str, spare: bool = False) -> Staged:
+    def put(
+        self, records: list[Prepared], keep: str, droppable: frozenset[str] | None = None
+    ) -> Staged:
         """Stage a batch of records, as a write with this ``keep`` rule would store them
-        (``spare``: with the repeats it does not store, for a writer that may drop some)."""
+        (``droppable``: the keys of records the writer may drop, whose repeats it needs too)."""
         chosen, duplicates = choose_in_batch(records, keep)
         rows = stored_rows(chosen.values())
         repeats: tuple[tuple[int, Prepared], ...] = ()
         order: tuple[int, ...] = ()
-        if spare and duplicates:
-            at = {id(rec): i for i, rec in enumerate(records)}
-            repeats = tuple((i, rec) for i, rec in enumerate(records) if chosen[rec.key] is not rec)
-            order = tuple(at[id(rec)] for rec in chosen.values())  # (keys in first-seen order)
+        if droppable is not None and duplicates:
+            seen: dict[str, int] = {}  # key -> where it was first seen
+            at: dict[int, int] = {}
+            for i, rec in enumerate(records):
+                seen.setdefault(rec.key, i)
+                at[id(rec)] = i
+            repeats = tuple(
+                (i, rec)
+                for i, rec in enumerate(records)
+                if rec.key in droppable and chosen[rec.key] is not rec
+            )
+            # a droppable key's row goes where its record was; any other's where its key was
+            # first seen, which is where a write of the batch would put it
+            order = tuple(
+                at[id(rec)] if key in droppable else seen[key] for key, rec in chosen.items()
+            )
         conn = self.conn
         try:
             conn.execute("BEGIN")

@@ -460,7 +460,10 @@ class Writes(Connected):
                 with self._tx():
                     if staged.dropped:  # some of the batch's records are not kept after all
                         kept = self._unstaged(staged)
-                        return self._write(kept, rejects, ingest_id, source_kind, keep)
+                        counts = self._write(kept, rejects, ingest_id, source_kind, keep)
+                        # the repeats of keys none of whose records could be dropped
+                        counts.duplicate += staged.duplicates - len(staged.spare)
+                        return counts
                     counts = self._merge(staged, ingest_id, source_kind, keep)
                     counts += self._write((), rejects, ingest_id, source_kind, keep)
                     return counts

@@ -340,6 +340,11 @@ class Source(ABC):
         in input order: True to keep the item."""
         raise NotImplementedError
 
+    def droppable(self, mark: Any) -> bool:
+        """Whether :meth:`keep_in_order` may ever say False to this mark (a record it always
+        keeps need not wait for it to be counted)."""
+        return True
+
     @abstractmethod
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Item]:
         """Yield a record or a :class:`Reject` for every unit of input, in order."""

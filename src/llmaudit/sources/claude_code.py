@@ -206,6 +206,9 @@ class ClaudeCode(Source):
     def keep_in_order(self) -> Callable[[Any], bool]:
         return MainChain().keep
 
+    def droppable(self, mark: Any) -> bool:
+        return MainChain.droppable(mark)
+
     def parse(self, inp: InputFile, opts: Options) -> Iterator[Any]:
         # Streams: the ledger keeps the largest output per key (keep = "max_output"), so only
         # the main chain's message ids are held here, for the sidechain-replay rule.
@@ -270,6 +273,11 @@ class MainChain:
 
     def __init__(self) -> None:
         self.ids: dict[str, str | None] = {}  # main-chain message id -> its request id
+
+    @staticmethod
+    def droppable(mark: tuple[str | None, str | None, bool]) -> bool:
+        """Only a sidechain line with a message id is ever dropped."""
+        return bool(mark[0]) and mark[2]
 
     def keep(self, mark: tuple[str | None, str | None, bool]) -> bool:
         msg_id, req_id, sidechain = mark

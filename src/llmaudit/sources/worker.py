@@ -68,9 +68,9 @@ class Batch:
     # one a record (None: kept); their tokens join ``models`` once kept
     marks: list[Any] | None = None
     # the records, staged by the parsing process for the writer to copy (``records`` is then
-    # empty); with marks, what each record read: (provider, model, tokens)
+    # empty); with marks, what each record the writer may drop read: (provider, model, tokens)
     staged: Staged | None = None
-    tallies: list[tuple[str, str, int]] | None = None
+    tallies: list[tuple[str, str, int] | None] | None = None
 
 
 def parse_batches(
@@ -236,21 +236,37 @@ class Stager:
             return None
 
     # -- in the parsing process ---------------------------------------------------------------
-    def stage(self, batch: Batch, keep: str) -> Batch:
+    def stage(self, batch: Batch, source: Source) -> Batch:
         if self.failed or not batch.records:
             return batch
-        marked = batch.marks is not None  # which are kept is the writer's to say
+        # Which of a marked batch's records are kept is the writer's to say, in input order:
+        # those it may drop are sent with their tokens, to be counted if kept.
+        droppable = None
+        if batch.marks is not None:
+            droppable = frozenset(
+                rec.key
+                for rec, mark in zip(batch.records, batch.marks, strict=True)
+                if mark is not None and source.droppable(mark)
+            )
         try:
             if self.writer is None:
                 self.writer = StageWriter(Path(self.dir) / "stage.db")
             if not self._wait():
                 return batch
-            staged = self.writer.put(batch.records, keep, spare=marked)
+            staged = self.writer.put(batch.records, source.keep, droppable)
         except (StoreError, OSError):  # a full disk, say: the rest goes through the pipe
             self.failed = True
             return batch
-        if marked:
-            batch.tallies = [_tally(rec) for rec in batch.records]
+        if batch.marks is not None:
+            tallies: list[tuple[str, str, int] | None] = []
+            for rec, mark in zip(batch.records, batch.marks, strict=True):
+                if mark is not None and not source.droppable(mark):  # kept: counted now
+                    provider, model, tokens = _tally(rec)
+                    batch.models[(provider, model)] += tokens
+                    tallies.append(None)
+                else:
+                    tallies.append(None if mark is None else _tally(rec))
+            batch.tallies = tallies
         batch.records, batch.staged = [], staged
         return batch
 
@@ -288,9 +304,10 @@ class WorkerBatches:
 
     When the source reads each line on its own (and the input is a plain file), the lines are
     shared out in chunks of BATCH_SIZE, each parsed by whichever process claims it first
-    (:class:`Claims`): the child when it is done with one, this process when it is done with
-    its own and has written the child's before it (a source whose records are kept or not by
-    the lines before them, ``kept_in_order``, has that decided here, in input order)."""
+    (:class:`Claims`): the child each time it is done with one, this process each time it is
+    done parsing one of its own, after which it writes the child's before that one (a source
+    whose records are kept or not by the lines before them, ``kept_in_order``, has that
+    decided here, in input order)."""
 
     def __init__(
         self, inp: InputFile, source: Source, opts: Options, label: Labeller, stage: bool = False
@@ -517,13 +534,12 @@ def _kept_in_order(batches: Iterator[Batch], keep: Callable[[Any], bool]) -> Ite
         if batch.marks is not None and batch.staged is not None:
             assert batch.tallies is not None
             dropped = []
-            for i, (mark, (provider, model, tokens)) in enumerate(
-                zip(batch.marks, batch.tallies, strict=True)
-            ):
+            for i, (mark, tally) in enumerate(zip(batch.marks, batch.tallies, strict=True)):
                 if mark is None:  # kept by its parser (counted there)
                     continue
-                if keep(mark):
-                    batch.models[(provider, model)] += tokens
+                if keep(mark):  # (called on every mark: the rule follows all of them)
+                    if tally is not None:  # else always kept, and counted by its parser
+                        batch.models[(tally[0], tally[1])] += tally[2]
                 else:
                     dropped.append(i)
             if dropped:
@@ -581,7 +597,7 @@ def _parse_and_send(
     try:
         for batch in parse_batches(inp, source, opts, label):
             if stager is not None:
-                batch = stager.stage(batch, source.keep)
+                batch = stager.stage(batch, source)
             sender.send(("batch", batch))
         state = (inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes)
         sender.send(("done", state))
