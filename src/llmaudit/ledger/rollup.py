@@ -56,16 +56,17 @@ _LONG_CONTEXT_SQL = (
     f"/ MAX(requests, 1)) > {ROLLUP_LONG_CONTEXT} END)"
 )
 # One day at a time: each GROUP BY sorts one day's records in memory, where one statement
-# over every dirty day made SQLite spill a sort of the whole ledger to disk.
+# over every dirty day made SQLite spill a sort of the whole ledger to disk. The day is the
+# parameter, not a column to group by: comparing it in every step of the sort cost a tenth.
 _DAILY_SQL = (
-    "SELECT substr(ts, 1, 10), model, provider, "
+    "SELECT ?1, model, provider, "
     f"service_tier, status, {_LONG_CONTEXT_SQL}, feature, team, customer, project, api_key, "
     "environment, user IS NOT NULL, source_kind, SUM(requests), "
     "SUM(input_uncached), SUM(cache_read), SUM(cache_write_5m), "
     "SUM(cache_write_1h), SUM(output), SUM(reasoning), COUNT(*), "
     "SUM(CASE WHEN cache_read > 0 THEN requests ELSE 0 END) FROM records "
-    "WHERE ts >= ? AND ts < ? "
-    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"
+    "WHERE ts >= ?1 AND ts < ?2 "
+    "GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"
 )
 _DAILY_INSERT = f"INSERT INTO rollup_daily VALUES ({', '.join('?' * 23)})"
 _LATENCY_INSERT = "INSERT INTO rollup_latency (day, model, kind, bucket, n) VALUES (?, ?, ?, ?, ?)"
