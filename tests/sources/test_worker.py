@@ -539,6 +539,20 @@ def test_claude_code_lines_shared_by_two_processes_keep_the_sidechain_rule(
     assert child == here
 
 
+def _assistant_line(msg: str, req: str, side: bool, out: int) -> str:
+    """A Claude Code assistant line with usage, on the main chain or a sidechain."""
+    return json.dumps(
+        {
+            "type": "assistant",
+            "timestamp": "2026-10-01T00:00:00Z",
+            "sessionId": "s",
+            "isSidechain": side,
+            "requestId": req,
+            "message": {"id": msg, "model": "claude-haiku-4-5", "usage": {"output_tokens": out}},
+        }
+    )
+
+
 def test_a_claude_code_replay_in_the_other_process_chunk_is_dropped(run, monkeypatch, tmp_path):
     """Worked by hand: the main-chain message is in the child's first chunk, its sidechain
     replay in the writer's chunk (the third): dropped, as one process drops it."""
@@ -550,21 +564,7 @@ def test_a_claude_code_replay_in_the_other_process_chunk_is_dropped(run, monkeyp
     assert sorted(worker_mod.CHILD_CHUNKS) == [0, 1]  # of every 3 chunks (STRIPE_PERIOD)
     assert worker_mod.STRIPE_PERIOD == 3
 
-    def line(msg, req, side, out):
-        return json.dumps(
-            {
-                "type": "assistant",
-                "timestamp": "2026-10-01T00:00:00Z",
-                "sessionId": "s",
-                "isSidechain": side,
-                "requestId": req,
-                "message": {
-                    "id": msg,
-                    "model": "claude-haiku-4-5",
-                    "usage": {"output_tokens": out},
-                },
-            }
-        )
+    line = _assistant_line
 
     lines = [
         line("msg_1", "req_1", False, 10),  # chunk 0: the child's
@@ -594,21 +594,7 @@ def test_a_replay_in_a_staged_chunk_is_dropped_by_the_writer(run, monkeypatch, t
     monkeypatch.setattr(worker_mod, "CLAIMED", False)
     copied = _staged_rows(monkeypatch)
 
-    def line(msg, req, side, out):
-        return json.dumps(
-            {
-                "type": "assistant",
-                "timestamp": "2026-10-01T00:00:00Z",
-                "sessionId": "s",
-                "isSidechain": side,
-                "requestId": req,
-                "message": {
-                    "id": msg,
-                    "model": "claude-haiku-4-5",
-                    "usage": {"output_tokens": out},
-                },
-            }
-        )
+    line = _assistant_line
 
     lines = [
         line("msg_2", "req_2", False, 20),  # chunk 0: the child's

@@ -314,7 +314,6 @@ class WorkerBatches:
     ) -> None:
         self.inp, self.source, self.opts, self.label = inp, source, opts, label
         self.mine: InputFile | None = None
-        self.stager = Stager.make(stage)
         shared = (source.line_independent and inp.resumable) or (
             source.kept_in_order and not inp.is_compressed()
         )
@@ -324,6 +323,7 @@ class WorkerBatches:
         ctx = multiprocessing.get_context("fork")
         self.receiver, sender = ctx.Pipe(duplex=False)
         _widen(self.receiver)
+        self.stager = Stager.make(stage)  # (last: what could fail before it leaves no folder)
         self.proc = ctx.Process(
             target=_work, args=(sender, inp, source, opts, label, self.stager), daemon=True
         )
