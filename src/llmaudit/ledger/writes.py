@@ -330,15 +330,18 @@ class Writes(Connected):
     # -- ingests ------------------------------------------------------------------------------
     def source_id(self, kind: str, name: str) -> int:
         with self._tx():
-            now = now_text()
-            self.conn.execute(
-                "INSERT INTO sources (kind, name, first_seen, last_seen) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (kind, name) DO UPDATE SET last_seen = excluded.last_seen",
-                (kind, name, now, now),
-            )
-            row = self.conn.execute(
-                "SELECT id FROM sources WHERE kind = ? AND name = ?", (kind, name)
-            ).fetchone()
+            return self._source_id(kind, name)
+
+    def _source_id(self, kind: str, name: str) -> int:
+        now = now_text()
+        self.conn.execute(
+            "INSERT INTO sources (kind, name, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (kind, name) DO UPDATE SET last_seen = excluded.last_seen",
+            (kind, name, now, now),
+        )
+        row = self.conn.execute(
+            "SELECT id FROM sources WHERE kind = ? AND name = ?", (kind, name)
+        ).fetchone()
         return int(row[0])
 
     def begin_ingest(
@@ -351,7 +354,6 @@ class Writes(Connected):
         mtime: float | None,
         machine_id: str | None,
     ) -> int:
-        sid = self.source_id(kind, source_name)
         if not self._abandoned_checked:  # once a connection: ingests are many over time
             self._close_abandoned_ingests()
             self._abandoned_checked = True
@@ -360,7 +362,8 @@ class Writes(Connected):
             if mtime is not None
             else None
         )
-        with self._tx():
+        with self._tx():  # one transaction, one commit: a folder's files each begin one
+            sid = self._source_id(kind, source_name)
             cur = self.conn.execute(
                 "INSERT INTO ingests (source_id, location, size, mtime, machine_id, started_at, "
                 "owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
