@@ -2,7 +2,7 @@
 
 Binding a record's 33 values costs Python about 4 us, a third of a write. A parsing process
 pays it instead: it appends its batches' rows to a staging file of its own (one table, no
-index, no journal to wait on), and the writer copies each batch into the ledger with one
+index, never synced to disk), and the writer copies each batch into the ledger with one
 ``INSERT ... SELECT`` (:meth:`llmaudit.ledger.writes.Writes.write_staged`), where SQLite does
 the rest in C. The staging file is in WAL mode: the writer reads a batch while the parsing
 process appends the next.
