@@ -241,12 +241,11 @@ class Stager:
             return batch
         # Which of a marked batch's records are kept is the writer's to say, in input order:
         # those it may drop are sent with their tokens, to be counted if kept.
-        droppable = None
+        droppable, may_drop = None, None
         if batch.marks is not None:
+            may_drop = [mark is not None and source.droppable(mark) for mark in batch.marks]
             droppable = frozenset(
-                rec.key
-                for rec, mark in zip(batch.records, batch.marks, strict=True)
-                if mark is not None and source.droppable(mark)
+                rec.key for rec, drop in zip(batch.records, may_drop, strict=True) if drop
             )
         try:
             if self.writer is None:
@@ -257,15 +256,16 @@ class Stager:
         except (StoreError, OSError):  # a full disk, say: the rest goes through the pipe
             self.failed = True
             return batch
-        if batch.marks is not None:
+        if batch.marks is not None and may_drop is not None:
             tallies: list[tuple[str, str, int] | None] = []
-            for rec, mark in zip(batch.records, batch.marks, strict=True):
-                if mark is not None and not source.droppable(mark):  # kept: counted now
+            for rec, mark, drop in zip(batch.records, batch.marks, may_drop, strict=True):
+                if drop:
+                    tallies.append(_tally(rec))
+                    continue
+                if mark is not None:  # always kept: counted now
                     provider, model, tokens = _tally(rec)
                     batch.models[(provider, model)] += tokens
-                    tallies.append(None)
-                else:
-                    tallies.append(None if mark is None else _tally(rec))
+                tallies.append(None)
             batch.tallies = tallies
         batch.records, batch.staged = [], staged
         return batch
