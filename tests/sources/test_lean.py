@@ -735,3 +735,229 @@ def test_generated_middleware_lines_take_the_lean_path():
     path = DATA / "logs" / "middleware_openai_chat.jsonl"
     items = list(Middleware().items(InputFile.from_path(path), Options(), LABELS))
     assert items and all(type(item) is Prepared for item in items)
+
+
+# -- middleware logs, one line at a time ------------------------------------------------------
+
+
+def _mw_full(line: str) -> Prepared | None:
+    from llmaudit.sources.middleware import KIND, find_response, response_record
+
+    resp, envelope = find_response(loads(line))
+    if resp is None:
+        return None
+    try:
+        rec = response_record(resp, envelope, kind=KIND, location=WHERE)
+        check_plausible(rec)
+    except (*LINE_ERRORS, ValueError):
+        return None
+    return prepare(LABELS(rec))
+
+
+def _mw_lean(line: str) -> Prepared | None:
+    from llmaudit.sources.lean import exact_loads
+    from llmaudit.sources.middleware import lean_row as mw_lean_row
+
+    obj = exact_loads(line.encode("utf-8", "surrogatepass"))
+    return mw_lean_row(obj, WHERE, LABELS) if type(obj) is dict else None
+
+
+_MW_COUNT = st.one_of(st.none(), st.integers(0, 10**6), st.integers(10**12 - 5, 10**12 + 5))
+_MW_TIME = st.one_of(
+    _CANON_TS,
+    st.integers(0, 2 * 10**9),
+    st.sampled_from(["2026-10-01", "2026-10-01T00:00:00+02:00", "1727000000", "", -1]),
+    st.sampled_from([10**10, 2**62, 4_200_000_000]),  # ms; a count no clock gives; 2103
+)
+_MW_ID = st.one_of(st.none(), _NAME, st.sampled_from(["", " r ", 17, "zoë", {}]))
+_MW_RESPONSES = {
+    "openai-chat": st.fixed_dictionaries(
+        {
+            "object": st.just("chat.completion"),
+            "usage": st.fixed_dictionaries(
+                {"prompt_tokens": _MW_COUNT},
+                optional={
+                    "completion_tokens": _MW_COUNT,
+                    "prompt_tokens_details": st.one_of(
+                        st.none(),
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "cached_tokens": _MW_COUNT,
+                                "cache_write_tokens": _MW_COUNT,
+                            },
+                        ),
+                    ),
+                    "completion_tokens_details": st.fixed_dictionaries(
+                        {"reasoning_tokens": _MW_COUNT}
+                    ),
+                },
+            ),
+        },
+        optional={
+            "id": _MW_ID,
+            "model": st.one_of(st.sampled_from(["gpt-4o", "", " o3 "]), _NAME),
+            "created": _MW_TIME,
+            "service_tier": st.sampled_from(["default", "flex", "scale", "priority", 3, None]),
+            "status": st.sampled_from(["failed", "Cancelled", "completed", None]),
+        },
+    ),
+    "openai-responses": st.fixed_dictionaries(
+        {
+            "object": st.just("response"),
+            "usage": st.fixed_dictionaries(
+                {"input_tokens": _MW_COUNT, "output_tokens": _MW_COUNT},
+                optional={
+                    "input_tokens_details": st.fixed_dictionaries({"cached_tokens": _MW_COUNT}),
+                    "output_tokens_details": st.fixed_dictionaries({"reasoning_tokens": _MW_COUNT}),
+                },
+            ),
+        },
+        optional={
+            "id": _MW_ID,
+            "model": st.sampled_from(["gpt-5", "o3"]),
+            "created_at": _MW_TIME,
+            "metadata": st.one_of(
+                st.just({}),
+                st.dictionaries(st.sampled_from(["user_id", "feature", "x"]), _NAME, max_size=2),
+            ),
+            "user": st.one_of(st.none(), _NAME),
+            "status": st.sampled_from(["completed", "failed"]),
+        },
+    ),
+    "anthropic": st.fixed_dictionaries(
+        {"type": st.just("message"), "usage": _CC_USAGE},
+        optional={
+            "id": _MW_ID,
+            "model": st.sampled_from(["claude-haiku-4-5", "claude-sonnet-4-5"]),
+        },
+    ),
+    "gemini": st.tuples(
+        st.sampled_from(["usageMetadata", "usage_metadata"]),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "promptTokenCount": _MW_COUNT,
+                "prompt_token_count": _MW_COUNT,
+                "cachedContentTokenCount": _MW_COUNT,
+                "candidatesTokenCount": _MW_COUNT,
+                "thoughtsTokenCount": _MW_COUNT,
+                "toolUsePromptTokenCount": _MW_COUNT,
+            },
+        ),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "modelVersion": st.sampled_from(["gemini-2.5-pro", "", "gemini-2.5-flash-001"]),
+                "model_version": st.just("gemini-2.0-flash"),
+                "responseId": _MW_ID,
+                "createTime": _MW_TIME,
+            },
+        ),
+    ).map(lambda t: {t[0]: t[1], **t[2]}),
+}
+_MW_ENVELOPE = st.fixed_dictionaries(
+    {},
+    optional={
+        "logged_at": _MW_TIME,
+        "timestamp": _MW_TIME,
+        "latency_ms": st.one_of(
+            st.integers(-5, 10**9 + 5), st.sampled_from(["5", True, None, 10**9, 10**9 + 1])
+        ),
+        "duration_ms": st.integers(0, 10**4),
+        "ttft_ms": st.one_of(st.none(), st.integers(-1, 10**4)),
+        "attrs": st.dictionaries(
+            st.sampled_from(["user", "user_id", "feature", "tenant", "team_id", "env", "x", ""]),
+            _TEXT_EDGE | _NAME,
+            max_size=4,
+        ),
+        "metadata": st.one_of(
+            st.just("not a dict"),
+            st.dictionaries(st.sampled_from(["user", "project", "y"]), _NAME, max_size=2),
+        ),
+        "provider": st.sampled_from(["openai", "Azure", "vertex_ai", "", "unknown", " groq ", 5]),
+        "model": st.one_of(st.sampled_from(["gpt-4o-mini"]), _TEXT_EDGE),
+        "user": _TEXT_EDGE | _NAME,
+        "api_key": st.sampled_from(["sk-abcdefghijklmnopqrstuvwxyz012345", "key-1"]),
+        "session_id": _NAME,
+        "custom_id": st.one_of(_NAME, st.integers(0, 9)),
+    },
+)
+_MW_OBJECT = st.tuples(
+    st.sampled_from(sorted(_MW_RESPONSES)).flatmap(_MW_RESPONSES.__getitem__),
+    _MW_ENVELOPE,
+    st.sampled_from(["response", "body", "data", None]),
+).map(lambda t: {**t[1], t[2]: t[0]} if t[2] else {**t[1], **t[0]})
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(obj=_MW_OBJECT)
+def test_any_middleware_line_the_lean_path_takes_gives_the_full_paths_row(obj):
+    line = json.dumps(obj)
+    row = _mw_lean(line)
+    if row is not None:
+        assert row == _mw_full(line), line
+
+
+def test_the_middleware_lean_path_takes_most_generated_lines():
+    """So the property above compares something: many generated lines take the lean path,
+    in each of the four shapes."""
+    from hypothesis import find
+
+    for form in ("openai-chat", "openai-responses", "anthropic", "gemini"):
+        obj = find(
+            st.tuples(_MW_RESPONSES[form], _MW_ENVELOPE).map(lambda t: {**t[1], "body": t[0]}),
+            lambda o: _mw_lean(json.dumps(o)) is not None and bool(o.get("attrs")),
+            settings=settings(database=None, max_examples=2000),
+        )
+        assert _mw_lean(json.dumps(obj)) == _mw_full(json.dumps(obj))
+
+
+def test_a_middleware_line_takes_the_lean_path_with_its_values_worked_out():
+    line = json.dumps(
+        {
+            "logged_at": "2026-10-01T00:00:13Z",
+            "latency_ms": 7304,
+            "provider": "azure",
+            "user": "envelope-user",
+            "attrs": {"user_id": "u-23", "user": "u-1", "tenant": "acme", "plan": 3},
+            "custom_id": "batch-1",
+            "response": {
+                "id": "chatcmpl-9",
+                "object": "chat.completion",
+                "created": 1727740800,
+                "model": "gpt-4o",
+                "service_tier": "scale",
+                "usage": {
+                    "prompt_tokens": 19146,
+                    "completion_tokens": 440,
+                    "prompt_tokens_details": {"cached_tokens": 950},
+                    "completion_tokens_details": {"reasoning_tokens": 40},
+                },
+            },
+        }
+    )
+    row = _mw_lean(line)
+    assert row is not None and row == _mw_full(line)
+    assert row.key == "rid:chatcmpl-9"
+    # the response's own time wins over the envelope's; 1727740800 is 2024-10-01 00:00 UTC
+    assert row.ident[:13] == (
+        "2024-10-01T00:00:00.000000Z",
+        None,
+        "azure",
+        "gpt-4o",
+        1,
+        19146 - 950,
+        950,
+        0,
+        0,
+        440,
+        40,
+        "priority",
+        "ok",
+    )
+    # attrs' "user" outranks its "user_id", and both the envelope's own "user"
+    assert row.ident[13] == "u-1"
+    assert row.ident[16] == "acme"  # the customer: attrs' tenant
+    assert row.ident[21] == '{"custom_id": "batch-1", "plan": "3"}'
+    assert row.ident[22:25] == (7304.0, None, "chatcmpl-9")

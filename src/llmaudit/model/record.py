@@ -245,10 +245,10 @@ def _hash_payload(row: tuple[Any, ...]) -> bytes:
     """
     import orjson  # here: importing it costs commands that never hash a record 20 ms
 
-    plain = True
-    if float in set(map(type, row)):  # an identity row's timings
-        plain = all(not value or 1e-4 <= abs(value) < 1e16 for value in row if type(value) is float)
-    if plain:
+    for value in row:  # a plain loop: a third of the time of all() over a generator
+        if type(value) is float and value and not 1e-4 <= abs(value) < 1e16:
+            break  # an identity row's timings, printed otherwise by the two
+    else:
         try:
             out = orjson.dumps(row)
         except (TypeError, orjson.JSONEncodeError):  # an integer beyond 64 bits, say

@@ -34,6 +34,7 @@ ATTRIBUTION_KEYS: dict[str, tuple[str, ...]] = {
 _KEY_FIELD = {
     key: (field, rank) for field, keys in ATTRIBUTION_KEYS.items() for rank, key in enumerate(keys)
 }
+ATTRIBUTION_NAMES = frozenset(_KEY_FIELD)  # every key :func:`attribution` reads as a field
 
 
 def _decimal(text: str) -> Decimal:

@@ -10,16 +10,33 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 from llmaudit.errors import RecordError
-from llmaudit.ledger.writes import Prepared, prepare_values
-from llmaudit.model.record import UsageRecord
+from llmaudit.ledger.writes import Prepared
+from llmaudit.model.record import (
+    ATTRIBUTION_FIELDS,
+    UsageRecord,
+    record_key,
+    row_hash,
+    tags_text,
+)
 from llmaudit.model.reject import Reject
-from llmaudit.model.values import infer_provider, redact_api_key
+from llmaudit.model.values import (
+    MAX_COUNT,
+    MAX_DURATION_MS,
+    MAX_TEXT,
+    TS_MAX,
+    TS_MIN,
+    format_ts,
+    infer_provider,
+    redact_api_key,
+)
 from llmaudit.sources import providers
 from llmaudit.sources.base import InputFile, Item, Labels, Options, Source
 from llmaudit.sources.common import (
+    ATTRIBUTION_NAMES,
     LINE_ERRORS,
     any_time,
     attribution,
@@ -30,7 +47,7 @@ from llmaudit.sources.common import (
     line_reject,
     text,
 )
-from llmaudit.sources.lean import exact_loads, lean_lines
+from llmaudit.sources.lean import canonical_ts, exact_loads, lean_lines
 
 KIND = "middleware"
 RESPONSE_KEYS = ("response", "body", "data", "result", "completion", "output")
@@ -225,23 +242,157 @@ class Middleware(Source):
 
     def _lean(self, inp: InputFile, opts: Options, labels: Labels) -> Iterator[Item | Prepared]:
         """Lines with no float anywhere decode the same with orjson as with the standard
-        decoder, so the record's values are worked out by the same code; only the record
-        itself is skipped (``prepare_values``), when its values are plain."""
+        decoder; :func:`lean_row` builds the row of a plain one straight from it."""
 
         def take(data: bytes, where: str) -> Prepared | None:
             obj = exact_loads(data)
             if type(obj) is not dict:
                 return None
-            resp, envelope = find_response(obj)
-            if resp is None:
-                return None
-            try:
-                values = response_values(resp, envelope, kind=KIND, location=where)
-            except LINE_ERRORS:
-                return None
-            return prepare_values(values, labels.source_name, labels.machine)
+            return lean_row(obj, where, labels)
 
         return lean_lines(inp, take, functools.partial(_item, inp, opts))
+
+
+_TOKENS = {
+    "gemini": lambda resp: providers.gemini(
+        resp.get("usageMetadata") or resp.get("usage_metadata") or {}
+    ),
+    "anthropic": lambda resp: providers.anthropic(resp.get("usage") or {}),
+    "openai-chat": lambda resp: providers.openai_chat(resp.get("usage") or {}),
+    "openai-responses": lambda resp: providers.openai_responses(resp.get("usage") or {}),
+}
+_ANTHROPIC_TIERS = {"priority": "priority", "batch": "batch"}
+_META_AT = tuple(enumerate(ATTRIBUTION_FIELDS))
+
+
+def _plain(value: Any) -> bool:
+    return type(value) is str and value.isascii() and len(value) <= MAX_TEXT
+
+
+def _lean_ms(value: Any) -> Any:
+    """``_number`` of an integer as the record keeps it; False when in doubt."""
+    if value is None:
+        return None
+    if type(value) is not int:
+        return False
+    if value < 0:
+        return None
+    return float(value) if value <= MAX_DURATION_MS else False
+
+
+def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | None:
+    """``prepare(labels(response_record(...)))`` of a plain line (no ``--response-key``),
+    worked out by the same rules as :func:`response_values`, without the record; None when
+    in doubt (the line then takes the full path, whose checks word any reason)."""
+    resp, envelope = find_response(obj)
+    if resp is None:
+        return None
+    get = envelope.get
+    hint = providers.provider_name(get("provider"))
+    form = shape(resp, hint)
+    try:
+        tokens = _TOKENS[form](resp)
+    except LINE_ERRORS:
+        return None
+    if max(tokens) > MAX_COUNT or tokens.reasoning > tokens.output:
+        return None
+    if form == "gemini":
+        model = resp.get("modelVersion") or resp.get("model_version") or resp.get("model")
+        rid = resp.get("responseId") or resp.get("response_id")
+        when = resp.get("createTime") or resp.get("create_time")
+        tier = "standard"
+        provider = "google"
+    elif form == "anthropic":
+        model, rid, when = resp.get("model"), resp.get("id"), None
+        usage = resp.get("usage") or {}
+        tier = _ANTHROPIC_TIERS.get(str(usage.get("service_tier")), "standard")
+        provider = "anthropic"
+    else:
+        model, rid = resp.get("model"), resp.get("id")
+        when = resp.get("created" if form == "openai-chat" else "created_at")
+        tier = providers.openai_service_tier(resp.get("service_tier"))
+        provider = "openai"
+    if hint and hint != "unknown":
+        provider = hint
+    model = text(model) or text(get("model"))
+    if not model or not _plain(model) or not _plain(provider) or not provider.strip():
+        return None
+    if when is None:
+        when = _first(envelope, TIME_KEYS)
+    if type(when) is str:
+        ts = canonical_ts(when)
+        if ts is None:
+            return None
+    elif type(when) is int and 0 <= when < 10**10:
+        moment = datetime.fromtimestamp(when, timezone.utc)
+        if not TS_MIN <= moment < TS_MAX:
+            return None
+        ts = format_ts(moment)
+    else:
+        return None
+    metas = [meta for k in META_KEYS if isinstance(meta := get(k), dict)]
+    fields, tags = attribution(*metas) if metas else ({}, {})
+    if not ATTRIBUTION_NAMES.isdisjoint(envelope):
+        fill_fields(fields, envelope)
+    meta = resp.get("metadata")
+    if (isinstance(meta, dict) and meta) or resp.get("user") is not None:
+        more, more_tags = attribution(meta, {"user": resp.get("user")})
+        for key, value in more.items():
+            fields.setdefault(key, value)
+        for key, value in more_tags.items():
+            tags.setdefault(key, value)
+    custom_id = text(get("custom_id"))
+    if custom_id:
+        tags.setdefault("custom_id", custom_id)
+    for name, value in tags.items():
+        if not (name and _plain(name) and _plain(value)):
+            return None
+    people: list[str | None] = [None] * len(ATTRIBUTION_FIELDS)
+    if fields:
+        if "api_key" in fields:
+            fields["api_key"] = redact_api_key(fields["api_key"])
+        for i, name in _META_AT:
+            value = fields.get(name)
+            if value is not None:
+                if type(value) is not str or not value.isascii() or len(value) > MAX_TEXT:
+                    return None
+                people[i] = value
+    request_id = text(rid)
+    source_id = f"rid:{rid}" if request_id else None
+    if request_id is not None and not (_plain(request_id) and _plain(source_id)):
+        return None
+    latency = _lean_ms(_first(envelope, LATENCY_KEYS))
+    ttft = _lean_ms(_first(envelope, TTFT_KEYS))
+    if latency is False or ttft is False:
+        return None
+    status = "error" if str(resp.get("status", "")).lower() in ("failed", "cancelled") else "ok"
+    ident = (
+        ts,
+        None,
+        provider,
+        model,
+        1,
+        *tokens,
+        tier,
+        status,
+        *people,
+        tags_text(tags),
+        latency,
+        ttft,
+        request_id,
+        None,
+    )
+    digest = row_hash(ident)
+    return Prepared(
+        record_key(KIND, source_id, digest),
+        digest,
+        ident,
+        KIND,
+        labels.source_name,
+        location,
+        labels.machine,
+        tokens.output,
+    )
 
 
 def _item(inp: InputFile, opts: Options, lineno: int, raw: str, obj: Any) -> Item:

@@ -8,15 +8,13 @@ output to bill is ``candidatesTokenCount + thoughtsTokenCount``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmaudit.errors import RecordError
 from llmaudit.sources.common import count, dig
 
 
-@dataclass(frozen=True)
-class Tokens:
+class Tokens(NamedTuple):  # built on every line: a tuple builds in a third of a dataclass's time
     input_uncached: int = 0
     cache_read: int = 0
     cache_write_5m: int = 0
