@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import string
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 
 import orjson
@@ -17,11 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA, ledger_state
-from llmaudit.ledger.writes import Prepared, prepare, prepare_values
+from llmaudit.ledger.writes import Prepared, prepare
 from llmaudit.model.record import (
-    ATTRIBUTION_FIELDS,
-    IDENTITY_COLUMNS,
-    UsageRecord,
     check_plausible,
 )
 from llmaudit.sources.base import InputFile, Labels, Options
@@ -578,89 +575,7 @@ def test_generated_claude_code_transcripts_give_the_same_ledger(
     assert lean == full
 
 
-# -- a record's values straight to its row (prepare_values), and middleware logs --------------
-
-_UTC_TS = st.datetimes(
-    min_value=datetime(1970, 1, 1),
-    max_value=datetime(2100, 12, 31),
-    timezones=st.just(timezone.utc),
-)
-_VALUE_EDGE = st.one_of(
-    st.none(),
-    st.sampled_from([True, -1, 10**12 + 1, 2**62, 1.5, float("nan"), "", " ", "zoë", {}, []]),
-    st.text(max_size=3),
-    st.integers(-2, 10**13),
-    st.decimals(allow_nan=True),
-    st.datetimes(timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=2))])),
-)
-_VALUES = st.fixed_dictionaries(
-    {
-        "ts": _UTC_TS,
-        "provider": st.sampled_from(["openai", "anthropic", " x "]),
-        "model": st.sampled_from(["gpt-4o", "claude-haiku-4-5"]),
-    },
-    optional={
-        "ts_end": st.one_of(st.none(), _UTC_TS),
-        "requests": st.integers(0, 10**10),
-        "input_uncached": st.integers(0, 10**12),
-        "cache_read": st.integers(0, 10**6),
-        "cache_write_5m": st.integers(0, 10**6),
-        "cache_write_1h": st.integers(0, 10**6),
-        "output": st.integers(10**6, 10**12),
-        "reasoning": st.integers(0, 10**6),
-        "service_tier": st.sampled_from(["standard", "batch", "flex", "priority"]),
-        "status": st.sampled_from(["ok", "error", "abandoned", "cache_hit"]),
-        **{name: st.one_of(st.none(), _NAME) for name in ATTRIBUTION_FIELDS},
-        "tags": st.dictionaries(_NAME, _NAME, max_size=3),
-        "latency_ms": st.one_of(st.none(), st.integers(0, 10**9), st.floats(0, 1e9)),
-        "ttft_ms": st.one_of(st.none(), st.integers(0, 10**9), st.floats(0, 1e9)),
-        "request_id": st.one_of(st.none(), _NAME),
-        "reported_cost_usd": st.one_of(
-            st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=12)
-        ),
-        "source_kind": st.sampled_from(["middleware", "otel"]),
-        "source_location": st.just("x.jsonl:3"),
-        "source_id": st.one_of(st.none(), _NAME, st.just("rid:chatcmpl-1")),
-        "key": st.one_of(st.none(), st.just("llmaudit:k1")),
-    },
-)
-_VALUES_KEYS = [*IDENTITY_COLUMNS, "source_id", "key"]
-_SPOILED_VALUES = _VALUES.flatmap(
-    lambda values: st.tuples(
-        st.sampled_from(sorted(set(_VALUES_KEYS) | {"nonsense"})), _VALUE_EDGE
-    ).map(lambda kv: {**values, kv[0]: kv[1]})
-)
-
-
-@settings(max_examples=3000, deadline=None, derandomize=True)
-@given(values=st.one_of(_VALUES, _SPOILED_VALUES))
-def test_any_values_prepare_values_takes_give_the_records_row(values):
-    row = prepare_values(values, "laptop", "m-1")
-    if row is None:
-        return
-    rec = UsageRecord(**values)  # prepare_values took them: the record must too
-    check_plausible(rec)
-    assert row == prepare(LABELS(rec))
-
-
-def test_prepare_values_takes_plain_values_and_leaves_the_rest():
-    values = {
-        "ts": datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc),
-        "provider": "openai",
-        "model": "gpt-4o",
-        "input_uncached": 10,
-        "output": 5,
-        "latency_ms": 812,  # an int stays an int in the identity row, as in the record's
-        "tags": {"tenant": "acme"},
-        "source_kind": "middleware",
-        "source_id": "rid:chatcmpl-7",
-    }
-    row = prepare_values(values, "laptop", "m-1")
-    assert row == prepare(LABELS(UsageRecord(**values)))
-    assert row.key == "rid:chatcmpl-7" and row.ident[22] == 812
-    for spoiled in ({"user": "zoë"}, {"tags": None}, {"input_uncached": True}, {"x": 1}):
-        assert prepare_values({**values, **spoiled}, "laptop", "m-1") is None
-
+# -- middleware logs ----------------------------------------------------------------------------
 
 _MW_LINE = st.fixed_dictionaries(
     {
@@ -743,7 +658,10 @@ def test_generated_middleware_lines_take_the_lean_path():
 def _mw_full(line: str) -> Prepared | None:
     from llmaudit.sources.middleware import KIND, find_response, response_record
 
-    resp, envelope = find_response(loads(line))
+    try:
+        resp, envelope = find_response(loads(line))
+    except ValueError:  # invalid JSON to the full path: a reject
+        return None
     if resp is None:
         return None
     try:
@@ -755,14 +673,23 @@ def _mw_full(line: str) -> Prepared | None:
 
 
 def _mw_lean(line: str) -> Prepared | None:
-    from llmaudit.sources.lean import exact_loads
+    from llmaudit.sources.lean import plain_loads
     from llmaudit.sources.middleware import lean_row as mw_lean_row
 
-    obj = exact_loads(line.encode("utf-8", "surrogatepass"))
-    return mw_lean_row(obj, WHERE, LABELS) if type(obj) is dict else None
+    obj, floats = plain_loads(line.encode("utf-8", "surrogatepass"))
+    return mw_lean_row(obj, WHERE, LABELS, floats) if type(obj) is dict else None
 
 
-_MW_COUNT = st.one_of(st.none(), st.integers(0, 10**6), st.integers(10**12 - 5, 10**12 + 5))
+# a total, and a part of one (cache reads, reasoning): mostly plain, at times at the edges
+_MW_COUNT = st.one_of(
+    st.integers(1000, 10**6),
+    st.integers(1000, 10**6),
+    st.none(),
+    st.integers(10**12 - 5, 10**12 + 5),
+)
+_MW_PART = st.one_of(
+    st.integers(0, 1000), st.integers(0, 1000), st.none(), st.integers(10**12 - 5, 10**12 + 5)
+)
 _MW_TIME = st.one_of(
     _CANON_TS,
     st.integers(0, 2 * 10**9),
@@ -774,6 +701,7 @@ _MW_RESPONSES = {
     "openai-chat": st.fixed_dictionaries(
         {
             "object": st.just("chat.completion"),
+            "model": st.one_of(st.sampled_from(["gpt-4o", "", " o3 "]), _NAME),
             "usage": st.fixed_dictionaries(
                 {"prompt_tokens": _MW_COUNT},
                 optional={
@@ -783,21 +711,21 @@ _MW_RESPONSES = {
                         st.fixed_dictionaries(
                             {},
                             optional={
-                                "cached_tokens": _MW_COUNT,
-                                "cache_write_tokens": _MW_COUNT,
+                                "cached_tokens": _MW_PART,
+                                "cache_write_tokens": _MW_PART,
                             },
                         ),
                     ),
                     "completion_tokens_details": st.fixed_dictionaries(
-                        {"reasoning_tokens": _MW_COUNT}
+                        {"reasoning_tokens": _MW_PART}
                     ),
                 },
             ),
         },
         optional={
             "id": _MW_ID,
-            "model": st.one_of(st.sampled_from(["gpt-4o", "", " o3 "]), _NAME),
-            "created": _MW_TIME,
+            "created": st.one_of(_MW_TIME, st.floats(0, 2e9)),
+            "temperature": st.floats(0, 2),
             "service_tier": st.sampled_from(["default", "flex", "scale", "priority", 3, None]),
             "status": st.sampled_from(["failed", "Cancelled", "completed", None]),
         },
@@ -805,17 +733,17 @@ _MW_RESPONSES = {
     "openai-responses": st.fixed_dictionaries(
         {
             "object": st.just("response"),
+            "model": st.sampled_from(["gpt-5", "o3"]),
             "usage": st.fixed_dictionaries(
                 {"input_tokens": _MW_COUNT, "output_tokens": _MW_COUNT},
                 optional={
-                    "input_tokens_details": st.fixed_dictionaries({"cached_tokens": _MW_COUNT}),
-                    "output_tokens_details": st.fixed_dictionaries({"reasoning_tokens": _MW_COUNT}),
+                    "input_tokens_details": st.fixed_dictionaries({"cached_tokens": _MW_PART}),
+                    "output_tokens_details": st.fixed_dictionaries({"reasoning_tokens": _MW_PART}),
                 },
             ),
         },
         optional={
             "id": _MW_ID,
-            "model": st.sampled_from(["gpt-5", "o3"]),
             "created_at": _MW_TIME,
             "metadata": st.one_of(
                 st.just({}),
@@ -826,11 +754,12 @@ _MW_RESPONSES = {
         },
     ),
     "anthropic": st.fixed_dictionaries(
-        {"type": st.just("message"), "usage": _CC_USAGE},
-        optional={
-            "id": _MW_ID,
+        {
+            "type": st.just("message"),
+            "usage": _CC_USAGE,
             "model": st.sampled_from(["claude-haiku-4-5", "claude-sonnet-4-5"]),
         },
+        optional={"id": _MW_ID},
     ),
     "gemini": st.tuples(
         st.sampled_from(["usageMetadata", "usage_metadata"]),
@@ -839,16 +768,15 @@ _MW_RESPONSES = {
             optional={
                 "promptTokenCount": _MW_COUNT,
                 "prompt_token_count": _MW_COUNT,
-                "cachedContentTokenCount": _MW_COUNT,
+                "cachedContentTokenCount": _MW_PART,
                 "candidatesTokenCount": _MW_COUNT,
-                "thoughtsTokenCount": _MW_COUNT,
-                "toolUsePromptTokenCount": _MW_COUNT,
+                "thoughtsTokenCount": _MW_PART,
+                "toolUsePromptTokenCount": _MW_PART,
             },
         ),
         st.fixed_dictionaries(
-            {},
+            {"modelVersion": st.sampled_from(["gemini-2.5-pro", "", "gemini-2.5-flash-001"])},
             optional={
-                "modelVersion": st.sampled_from(["gemini-2.5-pro", "", "gemini-2.5-flash-001"]),
                 "model_version": st.just("gemini-2.0-flash"),
                 "responseId": _MW_ID,
                 "createTime": _MW_TIME,
@@ -856,32 +784,60 @@ _MW_RESPONSES = {
         ),
     ).map(lambda t: {t[0]: t[1], **t[2]}),
 }
-_MW_ENVELOPE = st.fixed_dictionaries(
-    {},
+# Envelopes as the lean path takes them, and the same with one key set to an edge.
+_MW_ENVELOPE_GOOD = st.fixed_dictionaries(
+    {"logged_at": st.one_of(_CANON_TS, st.integers(0, 2 * 10**9))},
     optional={
-        "logged_at": _MW_TIME,
-        "timestamp": _MW_TIME,
-        "latency_ms": st.one_of(
-            st.integers(-5, 10**9 + 5), st.sampled_from(["5", True, None, 10**9, 10**9 + 1])
-        ),
+        "latency_ms": st.one_of(st.integers(0, 10**6), st.floats(1e-3, 1e6)),
         "duration_ms": st.integers(0, 10**4),
-        "ttft_ms": st.one_of(st.none(), st.integers(-1, 10**4)),
+        "ttft_ms": st.one_of(st.none(), st.integers(0, 10**4), st.floats(1, 1e4)),
         "attrs": st.dictionaries(
-            st.sampled_from(["user", "user_id", "feature", "tenant", "team_id", "env", "x", ""]),
-            _TEXT_EDGE | _NAME,
+            st.sampled_from(["user", "user_id", "feature", "tenant", "team_id", "env", "x"]),
+            _NAME,
             max_size=4,
         ),
-        "metadata": st.one_of(
-            st.just("not a dict"),
-            st.dictionaries(st.sampled_from(["user", "project", "y"]), _NAME, max_size=2),
-        ),
-        "provider": st.sampled_from(["openai", "Azure", "vertex_ai", "", "unknown", " groq ", 5]),
-        "model": st.one_of(st.sampled_from(["gpt-4o-mini"]), _TEXT_EDGE),
-        "user": _TEXT_EDGE | _NAME,
+        "metadata": st.dictionaries(st.sampled_from(["user", "project", "y"]), _NAME, max_size=2),
+        "provider": st.sampled_from(["openai", "Azure", "vertex_ai", "unknown", " groq "]),
+        "model": st.just("gpt-4o-mini"),
+        "user": _NAME,
         "api_key": st.sampled_from(["sk-abcdefghijklmnopqrstuvwxyz012345", "key-1"]),
         "session_id": _NAME,
         "custom_id": st.one_of(_NAME, st.integers(0, 9)),
+        "http_request_id": st.none(),
     },
+)
+_MW_ENVELOPE_EDGE = {
+    "logged_at": _MW_TIME,
+    "timestamp": _MW_TIME,
+    "latency_ms": st.one_of(
+        st.integers(-5, 10**9 + 5),
+        st.sampled_from(["5", True, None, 10**9, 10**9 + 1, 1e9 + 0.5, 123.456789012345678]),
+        _MS_EDGE,
+        st.floats(-1e3, 2e9),
+    ),
+    "duration_ms": st.floats(1e-6, 1e4),
+    "ttft_ms": st.one_of(st.integers(-1, 10**4), st.floats(-1, 1e4)),
+    "sampled": st.one_of(st.floats(), st.lists(st.floats(), max_size=2)),
+    "created_s": st.floats(0, 2e9),
+    "attrs": st.dictionaries(
+        st.sampled_from(["user", "user_id", "feature", "tenant", "team_id", "env", "x", ""]),
+        _TEXT_EDGE | _NAME,
+        min_size=1,
+        max_size=4,
+    ),
+    "metadata": st.just("not a dict"),
+    "provider": st.sampled_from(["", 5, "zoë"]),
+    "model": _TEXT_EDGE,
+    "user": _TEXT_EDGE,
+    "custom_id": _TEXT_EDGE,
+}
+_MW_ENVELOPE = st.one_of(
+    _MW_ENVELOPE_GOOD,
+    _MW_ENVELOPE_GOOD.flatmap(
+        lambda env: st.sampled_from(sorted(_MW_ENVELOPE_EDGE)).flatmap(
+            lambda key: _MW_ENVELOPE_EDGE[key].map(lambda value: {**env, key: value})
+        )
+    ),
 )
 _MW_OBJECT = st.tuples(
     st.sampled_from(sorted(_MW_RESPONSES)).flatmap(_MW_RESPONSES.__getitem__),
@@ -899,14 +855,20 @@ def test_any_middleware_line_the_lean_path_takes_gives_the_full_paths_row(obj):
         assert row == _mw_full(line), line
 
 
-def test_the_middleware_lean_path_takes_most_generated_lines():
-    """So the property above compares something: many generated lines take the lean path,
-    in each of the four shapes."""
+def _no_stray_floats(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if k not in ("sampled", "created_s", "temperature")}
+
+
+def test_the_middleware_lean_path_takes_lines_of_each_shape():
+    """So the property above compares something: generated lines take the lean path, in
+    each of the four shapes."""
     from hypothesis import find
 
     for form in ("openai-chat", "openai-responses", "anthropic", "gemini"):
         obj = find(
-            st.tuples(_MW_RESPONSES[form], _MW_ENVELOPE).map(lambda t: {**t[1], "body": t[0]}),
+            st.tuples(_MW_RESPONSES[form], _MW_ENVELOPE).map(
+                lambda t: {**_no_stray_floats(t[1]), "body": _no_stray_floats(t[0])}
+            ),
             lambda o: _mw_lean(json.dumps(o)) is not None and bool(o.get("attrs")),
             settings=settings(database=None, max_examples=2000),
         )
@@ -961,3 +923,35 @@ def test_a_middleware_line_takes_the_lean_path_with_its_values_worked_out():
     assert row.ident[16] == "acme"  # the customer: attrs' tenant
     assert row.ident[21] == '{"custom_id": "batch-1", "plan": "3"}'
     assert row.ident[22:25] == (7304.0, None, "chatcmpl-9")
+
+
+def test_a_float_latency_takes_the_middleware_lean_path_and_other_floats_do_not():
+    base = {
+        "logged_at": "2026-10-01T00:00:13Z",
+        "latency_ms": 812.25,
+        "response": {
+            "id": "msg_1",
+            "type": "message",
+            "model": "claude-haiku-4-5",
+            "usage": {"input_tokens": 10, "output_tokens": 2},
+        },
+    }
+    row = _mw_lean(json.dumps(base))
+    assert row is not None and row == _mw_full(json.dumps(base))
+    assert row.ident[22] == 812.25
+    # a float anywhere else is a Decimal to the full path (here a tag's text): left to it
+    for spoiled in (
+        {**base, "attrs": {"weight": 0.5}},
+        {**base, "response": {**base["response"], "temperature": 0.7}},
+        {**base, "logged_at": 1727740813.5},
+        {  # the response is the whole line: no envelope, so no latency
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1727740813,
+            "model": "gpt-4o",
+            "usage": {"prompt_tokens": 10, "completion_tokens": 2},
+            "latency_ms": 812.25,
+        },
+    ):
+        assert _mw_lean(json.dumps(spoiled)) is None
+        assert _mw_full(json.dumps(spoiled)) is not None

@@ -8,36 +8,18 @@ import os
 import socket
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from llmaudit.errors import StoreError
 from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, cut_raw, now_text, safe_text
 from llmaudit.model.record import (
-    ATTRIBUTION_FIELDS,
-    STATUSES,
-    TOKEN_FIELDS,
     UsageRecord,
     identity_row,
-    record_key,
     row_hash,
-    tags_text,
 )
 from llmaudit.model.reject import Reject
-from llmaudit.model.values import (
-    MAX_COUNT,
-    MAX_DURATION_MS,
-    MAX_REQUESTS,
-    MAX_TEXT,
-    MONEY_MAX_EXP,
-    MONEY_MIN_EXP,
-    SERVICE_TIERS,
-    TS_MAX,
-    TS_MIN,
-    format_ts,
-)
 
 if TYPE_CHECKING:
     from llmaudit.ledger.stage import Staged
@@ -139,105 +121,6 @@ def prepare(rec: UsageRecord) -> Prepared:
         rec.source_location,
         rec.machine_id,
         rec.output,
-    )
-
-
-_ZEROS = (0,) * len(TOKEN_FIELDS)
-_TEXTS = (*ATTRIBUTION_FIELDS, "request_id", "source_id")
-_KNOWN_VALUES = frozenset(f.name for f in fields(UsageRecord))
-
-
-def prepare_values(
-    values: dict[str, Any], source_name: str | None, machine: str | None
-) -> Prepared | None:
-    """``prepare`` of ``UsageRecord(**values)`` (a record as a source reads it: within
-    :func:`check_plausible`'s bounds) with this provenance, without building the record, for
-    the common values: aware UTC times, plain ASCII text, integer counts. None when in doubt:
-    the caller then builds the record, whose checks word the reason."""
-    if not _KNOWN_VALUES.issuperset(values):
-        return None
-    get = values.get
-    ts = get("ts")
-    if type(ts) is not datetime or ts.tzinfo is not timezone.utc or not TS_MIN <= ts < TS_MAX:
-        return None
-    ts_end = get("ts_end")
-    if ts_end is not None and (
-        type(ts_end) is not datetime
-        or ts_end.tzinfo is not timezone.utc
-        or not ts <= ts_end < TS_MAX
-    ):
-        return None
-    provider, model = get("provider"), get("model")
-    for name in (provider, model):
-        if type(name) is not str or not name.isascii() or not name.strip() or len(name) > MAX_TEXT:
-            return None
-    requests = get("requests", 1)
-    if type(requests) is not int or not 0 <= requests <= MAX_REQUESTS:
-        return None
-    counts = list(map(get, TOKEN_FIELDS, _ZEROS))  # each value read once, in C
-    for value in counts:
-        if type(value) is not int or not 0 <= value <= MAX_COUNT:
-            return None
-    if counts[5] > counts[4]:  # reasoning is part of output
-        return None
-    texts = list(map(get, _TEXTS))  # attribution, request id, source id
-    for value in texts:
-        if value is not None and (
-            type(value) is not str or not value.isascii() or len(value) > MAX_TEXT
-        ):
-            return None
-    tier, status = get("service_tier", "standard"), get("status", "ok")
-    if tier not in SERVICE_TIERS or status not in STATUSES:
-        return None
-    tags = get("tags", {})
-    if type(tags) is not dict:  # None too: the record refuses it
-        return None
-    for name, value in tags.items():
-        if not (
-            type(name) is str
-            and name
-            and name.isascii()
-            and len(name) <= MAX_TEXT
-            and type(value) is str
-            and value.isascii()
-            and len(value) <= MAX_TEXT
-        ):
-            return None
-    latency, ttft = get("latency_ms"), get("ttft_ms")
-    for value in (latency, ttft):
-        if value is not None and (
-            (type(value) is not int and type(value) is not float)
-            or not 0 <= value <= MAX_DURATION_MS
-        ):
-            return None
-    cost = get("reported_cost_usd")
-    if cost is not None:
-        if type(cost) is not Decimal or not cost.is_finite():
-            return None
-        if cost and not MONEY_MIN_EXP <= cost.adjusted() < MONEY_MAX_EXP:
-            return None
-        cost = format(cost, "f")
-    ident = (
-        format_ts(ts),
-        format_ts(ts_end) if ts_end is not None else None,
-        provider,
-        model,
-        requests,
-        *counts,
-        tier,
-        status,
-        *texts[:8],  # the attribution fields, in IDENTITY_COLUMNS' order
-        tags_text(tags),
-        latency,
-        ttft,
-        texts[8],  # request id
-        cost,
-    )
-    digest = row_hash(ident)
-    kind = get("source_kind", "unknown")
-    key = get("key") or record_key(kind, texts[9], digest)
-    return Prepared(
-        key, digest, ident, kind, source_name, get("source_location"), machine, counts[4]
     )
 
 

@@ -137,10 +137,3 @@ def plain_loads(data: bytes) -> tuple[Any, bool]:
 def has_float(value: Any) -> bool:
     """Whether a decoded value holds a float anywhere (where the two decoders differ)."""
     return next(_floats(value), None) is not None
-
-
-def exact_loads(data: bytes) -> Any:
-    """The line decoded by orjson when it holds no float (nor an integer beyond 64 bits,
-    which orjson makes one): exactly what the standard decoder gives. Else None."""
-    obj = _orjson(data)
-    return None if has_float(obj) else obj

@@ -47,7 +47,7 @@ from llmaudit.sources.common import (
     line_reject,
     text,
 )
-from llmaudit.sources.lean import canonical_ts, exact_loads, lean_lines
+from llmaudit.sources.lean import canonical_ts, has_float, lean_lines, plain_loads
 
 KIND = "middleware"
 RESPONSE_KEYS = ("response", "body", "data", "result", "completion", "output")
@@ -241,14 +241,13 @@ class Middleware(Source):
         return self._lean(inp, opts, labels)
 
     def _lean(self, inp: InputFile, opts: Options, labels: Labels) -> Iterator[Item | Prepared]:
-        """Lines with no float anywhere decode the same with orjson as with the standard
-        decoder; :func:`lean_row` builds the row of a plain one straight from it."""
+        """:func:`lean_row` builds the row of a plain line straight from orjson's decoding."""
 
         def take(data: bytes, where: str) -> Prepared | None:
-            obj = exact_loads(data)
+            obj, floats = plain_loads(data)
             if type(obj) is not dict:
                 return None
-            return lean_row(obj, where, labels)
+            return lean_row(obj, where, labels, floats)
 
         return lean_lines(inp, take, functools.partial(_item, inp, opts))
 
@@ -269,24 +268,40 @@ def _plain(value: Any) -> bool:
     return type(value) is str and value.isascii() and len(value) <= MAX_TEXT
 
 
+_TIMINGS = frozenset(LATENCY_KEYS + TTFT_KEYS)
+
+
 def _lean_ms(value: Any) -> Any:
-    """``_number`` of an integer as the record keeps it; False when in doubt."""
+    """``_number`` of an integer, or of a float as plain_loads keeps it (neither 0.0 nor
+    huge), as the record keeps it; False when in doubt."""
     if value is None:
         return None
-    if type(value) is not int:
+    kind = type(value)
+    if kind is not int and kind is not float:
         return False
     if value < 0:
         return None
     return float(value) if value <= MAX_DURATION_MS else False
 
 
-def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | None:
+def lean_row(
+    obj: dict[str, Any], location: str, labels: Labels, floats: bool = True
+) -> Prepared | None:
     """``prepare(labels(response_record(...)))`` of a plain line (no ``--response-key``),
     worked out by the same rules as :func:`response_values`, without the record; None when
-    in doubt (the line then takes the full path, whose checks word any reason)."""
+    in doubt (the line then takes the full path, whose checks word any reason). ``obj`` is
+    orjson's decoding (by :func:`plain_loads`); ``floats=False`` says it holds no float. A
+    float is taken only as the envelope's latency or time to first token: elsewhere the
+    standard decoder's Decimal may be read otherwise."""
     resp, envelope = find_response(obj)
     if resp is None:
         return None
+    if floats:
+        if not envelope:
+            return None
+        for key, value in envelope.items():
+            if key not in _TIMINGS if type(value) is float else has_float(value):
+                return None
     get = envelope.get
     hint = providers.provider_name(get("provider"))
     form = shape(resp, hint)
@@ -345,7 +360,7 @@ def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | N
     if custom_id:
         tags.setdefault("custom_id", custom_id)
     for name, value in tags.items():
-        if not (name and _plain(name) and _plain(value)):
+        if not (_plain(name) and _plain(value)):  # (attribution keeps no empty name)
             return None
     people: list[str | None] = [None] * len(ATTRIBUTION_FIELDS)
     if fields:
