@@ -322,15 +322,7 @@ def lean_row(obj: dict, location: str, labels: Labels, floats: bool = True) -> P
         tokens = providers.anthropic(usage)
     except LINE_ERRORS:
         return None
-    counts = (
-        tokens.input_uncached,
-        tokens.cache_read,
-        tokens.cache_write_5m,
-        tokens.cache_write_1h,
-        tokens.output,
-        tokens.reasoning,
-    )
-    if not all(0 <= n <= MAX_COUNT for n in counts) or tokens.reasoning > tokens.output:
+    if min(tokens) < 0 or max(tokens) > MAX_COUNT or tokens.reasoning > tokens.output:
         return None
     model = _plain(message.get("model"))
     ts = canonical_ts(obj.get("timestamp"))
@@ -380,7 +372,7 @@ def lean_row(obj: dict, location: str, labels: Labels, floats: bool = True) -> P
         "anthropic",
         model,
         1,
-        *counts,
+        *tokens,
         tier,
         "ok",
         None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from llmaudit.errors import RecordError
-from llmaudit.sources.common import count, dig
+from llmaudit.sources.common import count
 
 
 class Tokens(NamedTuple):  # built on every line: a tuple builds in a third of a dataclass's time
@@ -104,8 +104,9 @@ def anthropic(usage: dict[str, Any]) -> Tokens:
     else:
         w5, w1 = written, 0
     output = count(usage.get("output_tokens"), "usage.output_tokens")
+    details = usage.get("output_tokens_details")
     thinking = count(
-        dig(usage, "output_tokens_details", "thinking_tokens"),
+        details.get("thinking_tokens") if isinstance(details, dict) else None,
         "usage.output_tokens_details.thinking_tokens",
     )
     if thinking > output:
