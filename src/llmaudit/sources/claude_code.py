@@ -296,6 +296,7 @@ class MainChain:
 
 _DOUBT: Any = object()
 _TAGGED = (("gitBranch", "git_branch"), ("version", "claude_code_version"), ("cwd", "cwd"))
+_CONTEXT_KEYS = ("sessionId", *(key for key, _ in _TAGGED), "isSidechain")
 
 
 def _plain(value: Any) -> Any:
@@ -307,8 +308,27 @@ def _plain(value: Any) -> Any:
     return value.strip() or None
 
 
-# A session's lines carry the same few sets of tags: each set's text, as the ledger stores it
-_TAGS_TEXT: dict[tuple[tuple[str, str], ...], str | None] = {}
+# A session's lines carry the same few contexts (session, branch, version, folder, sidechain
+# or not): each one's session, tags as the ledger stores them, and project; _DOUBT for one the
+# lean path leaves to the full path. Equal values give equal answers, whatever their types.
+_CONTEXTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _context(context: tuple[Any, ...]) -> Any:
+    session = _plain(context[0])
+    if session is _DOUBT:
+        return _DOUBT
+    tags: dict[str, str] = {}
+    for (_, name), raw in zip(_TAGGED, context[1:4], strict=True):
+        value = _plain(raw)
+        if value is _DOUBT:
+            return _DOUBT
+        if value:
+            tags[name] = value
+    if context[4]:
+        tags["sidechain"] = "true"
+    cwd = tags.get("cwd")  # plain ASCII text, and so is its last part, the project
+    return session, tags_text(tags), _project(cwd) if cwd else None
 
 
 def lean_row(obj: dict, location: str, labels: Labels, floats: bool = True) -> Prepared | None:
@@ -329,22 +349,20 @@ def lean_row(obj: dict, location: str, labels: Labels, floats: bool = True) -> P
     if model is None or model is _DOUBT or ts is None:
         return None
     msg_id, req_id = _plain(message.get("id")), _plain(obj.get("requestId"))
-    session = _plain(obj.get("sessionId"))
-    if msg_id is _DOUBT or req_id is _DOUBT or session is _DOUBT:
+    if msg_id is _DOUBT or req_id is _DOUBT:
         return None
-    tags: dict[str, str] = {}
-    for key, name in _TAGGED:
-        value = _plain(obj.get(key))
-        if value is _DOUBT:
-            return None
-        if value:
-            tags[name] = value
-    if obj.get("isSidechain"):
-        tags["sidechain"] = "true"
-    cwd = tags.get("cwd")
-    project = _project(cwd) if cwd else None
-    if project is not None and not project.isascii():
+    context = tuple(map(obj.get, _CONTEXT_KEYS))
+    try:
+        known = _CONTEXTS.get(context)
+    except TypeError:  # a list or an object among them
         return None
+    if known is None:
+        known = _context(context)
+        if len(_CONTEXTS) < 4096:
+            _CONTEXTS[context] = known
+    if known is _DOUBT:
+        return None
+    session, tags_json, project = known
     cost = cost_text(obj.get("costUSD"))
     duration = obj.get("durationMs")
     latency = None
@@ -360,12 +378,6 @@ def lean_row(obj: dict, location: str, labels: Labels, floats: bool = True) -> P
     )
     request_id = req_id or msg_id
     source_id = f"{msg_id}:{req_id}" if msg_id and req_id else msg_id
-    seen = tuple(tags.items())
-    tags_json = _TAGS_TEXT.get(seen)
-    if tags_json is None:
-        tags_json = tags_text(tags)
-        if len(_TAGS_TEXT) < 4096:
-            _TAGS_TEXT[seen] = tags_json
     ident = (
         ts,
         None,
