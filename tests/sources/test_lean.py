@@ -643,13 +643,23 @@ def test_generated_middleware_logs_give_the_same_ledger(run, monkeypatch, tmp_pa
     assert lean == full
 
 
-def test_generated_middleware_lines_take_the_lean_path():
-    """So the comparison above compares something: plain lines take the lean path."""
+@pytest.mark.parametrize(
+    "name",
+    [
+        "middleware_openai_chat.jsonl",
+        "middleware_anthropic.jsonl",
+        "middleware_openai_responses.jsonl",
+        "gemini_usage.jsonl",
+    ],
+)
+def test_the_middleware_fixtures_take_the_lean_path(name):
+    """So the comparisons of whole ledgers compare something: each fixture's lines, in each
+    of the four shapes, take the lean path."""
     from llmaudit.sources.middleware import Middleware
 
-    path = DATA / "logs" / "middleware_openai_chat.jsonl"
+    path = DATA / "logs" / name
     items = list(Middleware().items(InputFile.from_path(path), Options(), LABELS))
-    assert items and all(type(item) is Prepared for item in items)
+    assert len(items) >= 2 and all(type(item) is Prepared for item in items)
 
 
 # -- middleware logs, one line at a time ------------------------------------------------------
