@@ -328,3 +328,36 @@ def test_a_last_line_cut_inside_a_character_waits_for_the_next_run(run, tmp_path
         second.stderr
     )
     assert _sum(tmp_path) == (2, 20)
+
+
+def test_an_ingest_collects_cycles_less_often_and_restores_the_setting(tmp_path):
+    """The cyclic collector runs every GC_ALLOCATIONS allocations during an ingest (each line
+    frees its objects by their counts), and as before once it ends, or fails."""
+    import gc
+
+    from llmaudit.sources.ingest import GC_ALLOCATIONS, IngestRequest, ingest
+
+    (tmp_path / "a.jsonl").write_bytes((DATA / "sample.jsonl").read_bytes())
+    seen = []
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        with open_ledger(tmp_path / "l.db") as led:
+            summary = ingest(
+                led,
+                IngestRequest(
+                    [str(tmp_path / "a.jsonl")],
+                    on_input=lambda result: seen.append(gc.get_threshold()),
+                ),
+            )
+        assert summary.inputs[0].counts.added == 3
+        assert seen == [(GC_ALLOCATIONS, 10, 10)]
+        assert gc.get_threshold() == (700, 10, 10)
+        with open_ledger(tmp_path / "l.db") as led, pytest.raises(ZeroDivisionError):
+            ingest(
+                led,
+                IngestRequest([str(tmp_path / "a.jsonl")], on_input=lambda r: 1 / 0),
+            )
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)

@@ -9,6 +9,8 @@ dedupe keys keep that idempotent.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import socket
@@ -195,12 +197,34 @@ def _inputs(
                 summary.warnings.append(f"{where}: {why}")
 
 
+# Python's cyclic collector runs every 700 allocations by default: during an ingest, which
+# allocates a few objects a line and frees them by their counts, every 50,000 are enough. One
+# process: 9.3 -> 8.8 s for a Claude Code file of 400,000 lines (the parsing process, forked
+# during the ingest, collects as rarely).
+GC_ALLOCATIONS = 50_000
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], GC_ALLOCATIONS), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     """Ingest every path (files, directories, ``-``) into ``ledger``.
 
     One bad line never stops an input, and one unreadable input never stops the others: each
     is counted (and every reject stored in the ledger) so nothing is lost silently.
     """
+    with _fewer_collections():
+        return _ingest(ledger, request)
+
+
+def _ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     forced = resolve_format(request.fmt)
     summary = IngestSummary()
     machine = machine_id()
