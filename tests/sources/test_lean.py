@@ -698,7 +698,11 @@ _MW_COUNT = st.one_of(
     st.integers(10**12 - 5, 10**12 + 5),
 )
 _MW_PART = st.one_of(
-    st.integers(0, 1000), st.integers(0, 1000), st.none(), st.integers(10**12 - 5, 10**12 + 5)
+    st.integers(0, 1000),
+    st.integers(0, 1000),
+    st.none(),
+    st.integers(10**12 - 5, 10**12 + 5),
+    st.sampled_from([2.0, 1.5]),
 )
 _MW_TIME = st.one_of(
     _CANON_TS,
@@ -754,11 +758,17 @@ _MW_RESPONSES = {
         },
         optional={
             "id": _MW_ID,
-            "created_at": _MW_TIME,
             "metadata": st.one_of(
                 st.just({}),
-                st.dictionaries(st.sampled_from(["user_id", "feature", "x"]), _NAME, max_size=2),
+                st.dictionaries(
+                    st.sampled_from(["user_id", "feature", "x"]),
+                    _NAME | st.floats(-1, 1e-3),
+                    max_size=2,
+                ),
             ),
+            "temperature": st.floats(0, 2),
+            "top_p": st.just(1.0),
+            "created_at": st.one_of(_MW_TIME, st.floats(1e9, 2e9)),
             "user": st.one_of(st.none(), _NAME),
             "status": st.sampled_from(["completed", "failed"]),
         },
@@ -935,33 +945,63 @@ def test_a_middleware_line_takes_the_lean_path_with_its_values_worked_out():
     assert row.ident[22:25] == (7304.0, None, "chatcmpl-9")
 
 
-def test_a_float_latency_takes_the_middleware_lean_path_and_other_floats_do_not():
+def test_middleware_floats_the_lean_path_reads_and_those_it_leaves():
+    """A float latency is read as the full path reads it; a float the full path never reads
+    (an OpenAI Responses object's temperature and top_p, a Gemini candidate's avgLogprobs)
+    changes nothing; any other float it reads is a Decimal there (a tag's text, a time):
+    such a line takes the full path."""
     base = {
         "logged_at": "2026-10-01T00:00:13Z",
         "latency_ms": 812.25,
         "response": {
-            "id": "msg_1",
-            "type": "message",
-            "model": "claude-haiku-4-5",
+            "id": "resp_1",
+            "object": "response",
+            "created_at": 1727740813,
+            "model": "gpt-5",
+            "temperature": 1.0,
+            "top_p": 1.0,
             "usage": {"input_tokens": 10, "output_tokens": 2},
         },
     }
-    row = _mw_lean(json.dumps(base))
-    assert row is not None and row == _mw_full(json.dumps(base))
-    assert row.ident[22] == 812.25
-    # a float anywhere else is a Decimal to the full path (here a tag's text): left to it
+    gemini = {
+        "logged_at": "2026-10-01T00:00:13Z",
+        "body": {
+            "candidates": [{"avgLogprobs": -0.0421, "finishReason": "STOP"}],
+            "modelVersion": "gemini-2.5-flash",
+            "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 2},
+        },
+    }
+    whole = {  # the response is the whole line: no envelope, so no latency read
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1727740813,
+        "model": "gpt-4o",
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2},
+        "latency_ms": 812.25,
+    }
+    rows = [_mw_lean(json.dumps(obj)) for obj in (base, gemini, whole)]
+    assert all(row is not None for row in rows)
+    assert rows == [_mw_full(json.dumps(obj)) for obj in (base, gemini, whole)]
+    assert [row.ident[22] for row in rows] == [812.25, None, None]
+    # the response's created_at (1727740813: 2024-10-01 00:00:13 UTC) wins over logged_at
+    assert rows[0].ident[:4] == ("2024-10-01T00:00:13.000000Z", None, "openai", "gpt-5")
     for spoiled in (
         {**base, "attrs": {"weight": 0.5}},
-        {**base, "response": {**base["response"], "temperature": 0.7}},
-        {**base, "logged_at": 1727740813.5},
-        {  # the response is the whole line: no envelope, so no latency
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1727740813,
-            "model": "gpt-4o",
-            "usage": {"prompt_tokens": 10, "completion_tokens": 2},
-            "latency_ms": 812.25,
-        },
+        {**base, "response": {**base["response"], "metadata": {"score": 0.25}}},
+        {**base, "response": {**base["response"], "created_at": 1727740813.5}},
+        {**gemini, "logged_at": 1727740813.5},
     ):
         assert _mw_lean(json.dumps(spoiled)) is None
         assert _mw_full(json.dumps(spoiled)) is not None
+
+
+@pytest.mark.parametrize("count", ["2.0000000000000001", "1e2", "3.0"])
+def test_a_float_token_count_in_a_middleware_line_is_left_to_the_full_path(count):
+    """2.0000000000000001 is 2.0 to orjson, and no integer to the full path's decoder."""
+    line = (
+        '{"logged_at": "2026-10-01T00:00:00Z", "response": {"id": "chatcmpl-1", "model": '
+        f'"gpt-4o", "usage": {{"prompt_tokens": 10, "completion_tokens": {count}}}}}}}'
+    )
+    assert _mw_lean(line) is None
+    if count.startswith("2.0"):
+        assert _mw_full(line) is None  # rejected there: not an integer

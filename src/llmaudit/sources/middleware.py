@@ -269,6 +269,41 @@ def _plain(value: Any) -> bool:
 
 
 _TIMINGS = frozenset(LATENCY_KEYS + TTFT_KEYS)
+# What response_values reads, of the envelope (but its timings) and of the response: a float
+# anywhere else (a response's temperature, a candidate's avgLogprobs) is never read
+_ENVELOPE_READ = frozenset(
+    ("provider", "model", "custom_id", *TIME_KEYS, *META_KEYS, *ATTRIBUTION_NAMES)
+)
+_RESPONSE_READ = (
+    "usage",
+    "usageMetadata",
+    "usage_metadata",
+    "model",
+    "modelVersion",
+    "model_version",
+    "id",
+    "responseId",
+    "response_id",
+    "created",
+    "created_at",
+    "createTime",
+    "create_time",
+    "service_tier",
+    "status",
+    "type",
+    "object",
+    "metadata",
+    "user",
+)
+
+
+def _reads_a_float(resp: dict[str, Any], envelope: dict[str, Any]) -> bool:
+    """Whether response_values would read a float, but a timing of the envelope's."""
+    for key in _RESPONSE_READ:
+        value = resp.get(key)
+        if value is not None and has_float(value):
+            return True
+    return any(key in _ENVELOPE_READ and has_float(value) for key, value in envelope.items())
 
 
 def _lean_ms(value: Any) -> Any:
@@ -291,17 +326,13 @@ def lean_row(
     worked out by the same rules as :func:`response_values`, without the record; None when
     in doubt (the line then takes the full path, whose checks word any reason). ``obj`` is
     orjson's decoding (by :func:`plain_loads`); ``floats=False`` says it holds no float. A
-    float is taken only as the envelope's latency or time to first token: elsewhere the
-    standard decoder's Decimal may be read otherwise."""
+    float is read only as the envelope's latency or time to first token: anywhere else that
+    the full path reads, it would read the standard decoder's Decimal, which may differ."""
     resp, envelope = find_response(obj)
     if resp is None:
         return None
-    if floats:
-        if not envelope:
-            return None
-        for key, value in envelope.items():
-            if key not in _TIMINGS if type(value) is float else has_float(value):
-                return None
+    if floats and _reads_a_float(resp, envelope):
+        return None
     get = envelope.get
     hint = providers.provider_name(get("provider"))
     form = shape(resp, hint)
