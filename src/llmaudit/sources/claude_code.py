@@ -17,7 +17,7 @@ from typing import Any
 
 from llmaudit.errors import RecordError
 from llmaudit.ledger.writes import Prepared
-from llmaudit.model.record import UsageRecord, check_plausible, record_key, row_hash, tags_text
+from llmaudit.model.record import UsageRecord, check_plausible, tags_text
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import MAX_COUNT, MAX_DURATION_MS, MAX_TEXT, parse_ts, to_decimal
 from llmaudit.sources import providers
@@ -36,6 +36,7 @@ from llmaudit.sources.lean import (
     cost_text,
     has_float,
     lean_lines,
+    lean_prepared,
     plain_loads,
 )
 
@@ -401,14 +402,4 @@ def lean_row(obj: dict, location: str, labels: Labels, floats: bool = True) -> P
         request_id,
         cost,
     )
-    digest = row_hash(ident)
-    return Prepared(
-        record_key(KIND, source_id, digest),
-        digest,
-        ident,
-        KIND,
-        labels.source_name,
-        location,
-        labels.machine,
-        tokens.output,
-    )
+    return lean_prepared(ident, KIND, source_id, location, labels, tokens.output)

@@ -13,8 +13,10 @@ from typing import Any
 
 import orjson
 
+from llmaudit.ledger.writes import Prepared
+from llmaudit.model.record import record_key, row_hash
 from llmaudit.model.values import MONEY_MAX_EXP, MONEY_MIN_EXP, TS_MAX, TS_MIN
-from llmaudit.sources.base import InputFile
+from llmaudit.sources.base import InputFile, Labels
 from llmaudit.sources.common import TAIL, json_line
 
 PASS: Any = object()  # a lean path's answer for a line it read that yields nothing
@@ -44,6 +46,30 @@ def lean_lines(
             item = full(*got)
             if item is not None:
                 yield item
+
+
+def lean_prepared(
+    ident: tuple[Any, ...],
+    kind: str,
+    source_id: str | None,
+    location: str,
+    labels: Labels,
+    output: int,
+    key: str | None = None,
+) -> Prepared:
+    """The row a write needs, of an identity row a lean path built: its content hash, and its
+    key (``key``, else the one the source's id gives, else the hash's), as ``prepare`` has them."""
+    digest = row_hash(ident)
+    return Prepared(
+        key or record_key(kind, source_id, digest),
+        digest,
+        ident,
+        kind,
+        labels.source_name,
+        location,
+        labels.machine,
+        output,
+    )
 
 
 _CANONICAL_TS = re.compile(r"(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d{1,6}))?Z")

@@ -20,7 +20,7 @@ import orjson
 from llmaudit.errors import RecordError
 from llmaudit.ledger.writes import Prepared
 from llmaudit.model.interchange import ATTRIBUTION_KEYS, EXPORT_FIELDS, FIELDS, TOKEN_KEYS
-from llmaudit.model.record import STATUSES, UsageRecord, record_key, row_hash, tags_text
+from llmaudit.model.record import STATUSES, UsageRecord, tags_text
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import (
     MAX_COUNT,
@@ -44,7 +44,7 @@ from llmaudit.sources.common import (
     line_reject,
     loads,
 )
-from llmaudit.sources.lean import canonical_ts, cost_text, lean_lines
+from llmaudit.sources.lean import canonical_ts, cost_text, lean_lines, lean_prepared
 
 KIND = "llmaudit"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+:\S{1,1024}$")
@@ -371,10 +371,7 @@ def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | N
         request_id,
         cost,
     )
-    digest = row_hash(ident)
-    if key is None:
-        key = record_key(KIND, request_id, digest)
-    return Prepared(key, digest, ident, KIND, labels.source_name, location, labels.machine, output)
+    return lean_prepared(ident, KIND, request_id, location, labels, output, key)
 
 
 def parse_line(line: str, location: str, lineno: int) -> Item:

@@ -18,8 +18,6 @@ from llmaudit.ledger.writes import Prepared
 from llmaudit.model.record import (
     ATTRIBUTION_FIELDS,
     UsageRecord,
-    record_key,
-    row_hash,
     tags_text,
 )
 from llmaudit.model.reject import Reject
@@ -47,7 +45,7 @@ from llmaudit.sources.common import (
     line_reject,
     text,
 )
-from llmaudit.sources.lean import canonical_ts, has_float, lean_lines, plain_loads
+from llmaudit.sources.lean import canonical_ts, has_float, lean_lines, lean_prepared, plain_loads
 
 KIND = "middleware"
 RESPONSE_KEYS = ("response", "body", "data", "result", "completion", "output")
@@ -126,6 +124,41 @@ def _number(value: Any) -> float | None:
     return result if result >= 0 else None
 
 
+_TOKENS = {
+    "gemini": lambda resp: providers.gemini(
+        resp.get("usageMetadata") or resp.get("usage_metadata") or {}
+    ),
+    "anthropic": lambda resp: providers.anthropic(resp.get("usage") or {}),
+    "openai-chat": lambda resp: providers.openai_chat(resp.get("usage") or {}),
+    "openai-responses": lambda resp: providers.openai_responses(resp.get("usage") or {}),
+}
+_ANTHROPIC_TIERS = {"priority": "priority", "batch": "batch"}
+
+
+def _response_fields(resp: dict[str, Any], form: str) -> tuple[Any, Any, Any, str, str]:
+    """What a response of this shape says of itself: (model, id, time, service tier, the
+    provider it comes from unless the envelope says otherwise)."""
+    if form == "gemini":
+        return (
+            resp.get("modelVersion") or resp.get("model_version") or resp.get("model"),
+            resp.get("responseId") or resp.get("response_id"),
+            resp.get("createTime") or resp.get("create_time"),
+            "standard",
+            "google",
+        )
+    if form == "anthropic":
+        usage = resp.get("usage") or {}
+        tier = _ANTHROPIC_TIERS.get(str(usage.get("service_tier")), "standard")
+        return resp.get("model"), resp.get("id"), None, tier, "anthropic"
+    return (
+        resp.get("model"),
+        resp.get("id"),
+        resp.get("created" if form == "openai-chat" else "created_at"),
+        providers.openai_service_tier(resp.get("service_tier")),
+        "openai",
+    )
+
+
 def response_record(
     resp: dict, envelope: dict, *, kind: str, location: str, service_tier: str | None = None
 ) -> UsageRecord:
@@ -141,37 +174,8 @@ def response_values(
     """The record's values for :func:`response_record` (or a lean path). Raises RecordError."""
     hint = providers.provider_name(envelope.get("provider"))
     form = shape(resp, hint)
-    usage = resp.get("usage") or {}
-    if form == "gemini":
-        tokens = providers.gemini(resp.get("usageMetadata") or resp.get("usage_metadata") or {})
-        model = resp.get("modelVersion") or resp.get("model_version") or resp.get("model")
-        rid = resp.get("responseId") or resp.get("response_id")
-        created = resp.get("createTime") or resp.get("create_time")
-        tier = "standard"
-        default_provider = "google"
-    elif form == "anthropic":
-        tokens = providers.anthropic(usage)
-        model = resp.get("model")
-        rid = resp.get("id")
-        created = None
-        tier = {"priority": "priority", "batch": "batch"}.get(
-            str(usage.get("service_tier")), "standard"
-        )
-        default_provider = "anthropic"
-    elif form == "openai-chat":
-        tokens = providers.openai_chat(usage)
-        model = resp.get("model")
-        rid = resp.get("id")
-        created = resp.get("created")
-        tier = providers.openai_service_tier(resp.get("service_tier"))
-        default_provider = "openai"
-    else:
-        tokens = providers.openai_responses(usage)
-        model = resp.get("model")
-        rid = resp.get("id")
-        created = resp.get("created_at")
-        tier = providers.openai_service_tier(resp.get("service_tier"))
-        default_provider = "openai"
+    tokens = _TOKENS[form](resp)
+    model, rid, created, tier, default_provider = _response_fields(resp, form)
     model = text(model) or text(envelope.get("model"))
     if not model:
         raise RecordError("no model in the response or beside it", field="model")
@@ -252,15 +256,6 @@ class Middleware(Source):
         return lean_lines(inp, take, functools.partial(_item, inp, opts))
 
 
-_TOKENS = {
-    "gemini": lambda resp: providers.gemini(
-        resp.get("usageMetadata") or resp.get("usage_metadata") or {}
-    ),
-    "anthropic": lambda resp: providers.anthropic(resp.get("usage") or {}),
-    "openai-chat": lambda resp: providers.openai_chat(resp.get("usage") or {}),
-    "openai-responses": lambda resp: providers.openai_responses(resp.get("usage") or {}),
-}
-_ANTHROPIC_TIERS = {"priority": "priority", "batch": "batch"}
 _META_AT = tuple(enumerate(ATTRIBUTION_FIELDS))
 
 
@@ -340,24 +335,9 @@ def lean_row(
         tokens = _TOKENS[form](resp)
     except LINE_ERRORS:
         return None
-    if max(tokens) > MAX_COUNT or tokens.reasoning > tokens.output:
+    if min(tokens) < 0 or max(tokens) > MAX_COUNT or tokens.reasoning > tokens.output:
         return None
-    if form == "gemini":
-        model = resp.get("modelVersion") or resp.get("model_version") or resp.get("model")
-        rid = resp.get("responseId") or resp.get("response_id")
-        when = resp.get("createTime") or resp.get("create_time")
-        tier = "standard"
-        provider = "google"
-    elif form == "anthropic":
-        model, rid, when = resp.get("model"), resp.get("id"), None
-        usage = resp.get("usage") or {}
-        tier = _ANTHROPIC_TIERS.get(str(usage.get("service_tier")), "standard")
-        provider = "anthropic"
-    else:
-        model, rid = resp.get("model"), resp.get("id")
-        when = resp.get("created" if form == "openai-chat" else "created_at")
-        tier = providers.openai_service_tier(resp.get("service_tier"))
-        provider = "openai"
+    model, rid, when, tier, provider = _response_fields(resp, form)
     if hint and hint != "unknown":
         provider = hint
     model = text(model) or text(get("model"))
@@ -428,17 +408,7 @@ def lean_row(
         request_id,
         None,
     )
-    digest = row_hash(ident)
-    return Prepared(
-        record_key(KIND, source_id, digest),
-        digest,
-        ident,
-        KIND,
-        labels.source_name,
-        location,
-        labels.machine,
-        tokens.output,
-    )
+    return lean_prepared(ident, KIND, source_id, location, labels, tokens.output)
 
 
 def _item(inp: InputFile, opts: Options, lineno: int, raw: str, obj: Any) -> Item:
