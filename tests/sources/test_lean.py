@@ -1005,3 +1005,37 @@ def test_a_float_token_count_in_a_middleware_line_is_left_to_the_full_path(count
     assert _mw_lean(line) is None
     if count.startswith("2.0"):
         assert _mw_full(line) is None  # rejected there: not an integer
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("fmt", ["middleware", "claude-code"])
+def test_a_deeply_nested_line_is_read_as_the_full_path_reads_it(run, monkeypatch, tmp_path, fmt):
+    """orjson reads 1,024 levels of nesting, the standard decoder about 990: a line nested
+    more than MAX_DEPTH levels takes the full path, which rejects the deepest as invalid JSON,
+    and the lines after it are read all the same."""
+    from llmaudit.sources.lean import MAX_DEPTH, plain_loads
+
+    if fmt == "middleware":
+        template = (
+            '{"logged_at": "2026-10-01T00:00:0%dZ", "response": {"id": "c%d", "object": '
+            '"chat.completion", "model": "gpt-4o", "extra": %s, '
+            '"usage": {"prompt_tokens": 5, "completion_tokens": 1}}}'
+        )
+    else:
+        template = (
+            '{"type": "assistant", "timestamp": "2026-10-01T00:00:0%dZ", "requestId": "r%d", '
+            '"message": {"id": "m", "model": "claude-haiku-4-5", "content": %s, '
+            '"usage": {"input_tokens": 5, "output_tokens": 1}}}'
+        )
+    lines = [template % (n, n, _nested(depth)) for n, depth in enumerate((1020, 150, 2))]
+    assert [plain_loads(line.encode())[0] is None for line in lines] == [True, True, False]
+    assert MAX_DEPTH < 150
+    (tmp_path / "deep.jsonl").write_text("".join(line + "\n" for line in lines))
+    lean, full = _lean_and_full(run, monkeypatch, tmp_path, "deep.jsonl", "--format", fmt)
+    assert lean == full
+    assert lean[0] == 3  # a rejected line
+    assert len(lean[3]["records"]) == 2
+    assert [r[1:3] for r in lean[3]["rejects"]] == [("deep.jsonl", 1)]

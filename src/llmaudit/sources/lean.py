@@ -137,16 +137,37 @@ def _floats(value: Any) -> Iterator[float]:
             yield item
 
 
+# The nesting a lean path takes: orjson reads 1,024 levels, the standard decoder as many as
+# Python's stack has left (about 990), so a line nested deeper than this is the full path's.
+MAX_DEPTH = 100
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        kind = type(item)
+        if kind is dict or kind is list:
+            stack.extend((child, depth + 1) for child in (item.values() if kind is dict else item))
+    return False
+
+
 def plain_loads(data: bytes) -> tuple[Any, bool]:
     """The line decoded by orjson, or None when the standard decoder (``common.loads``) might
-    read it otherwise: orjson refuses it, or it holds a float that may be something else there
-    (0.0, which may be 1e-500, refused there; 2**63 or more, which may be an integer beyond 64
-    bits, which orjson makes a float). A float it keeps is a float literal, which the standard
-    decoder reads as a Decimal: it must not be used where the two differ. With it, whether the
-    value holds any float at all (so that a caller need not look again)."""
+    read it otherwise: orjson refuses it, it is nested more than MAX_DEPTH levels, or it holds
+    a float that may be something else there (0.0, which may be 1e-500, refused there; 2**63
+    or more, which may be an integer beyond 64 bits, which orjson makes a float). A float it
+    keeps is a float literal, which the standard decoder reads as a Decimal: it must not be
+    used where the two differ. With it, whether the value holds any float at all (so that a
+    caller need not look again)."""
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:
+        return None, True
+    # each level opens with one of these: only a line with many can be deep
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH and _deeper_than(obj, MAX_DEPTH):
         return None, True
     seen = False
     stack = [obj]  # _floats' walk, inlined: a tenth less time on every line
