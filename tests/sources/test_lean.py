@@ -1039,3 +1039,24 @@ def test_a_deeply_nested_line_is_read_as_the_full_path_reads_it(run, monkeypatch
     assert lean[0] == 3  # a rejected line
     assert len(lean[3]["records"]) == 2
     assert [r[1:3] for r in lean[3]["rejects"]] == [("deep.jsonl", 1)]
+
+
+def test_a_lean_path_that_raises_leaves_the_line_to_the_full_path(monkeypatch):
+    """Whatever a lean path did not foresee, the line is read (or rejected) by the full path,
+    and the lines after it are read as usual."""
+    import llmaudit.sources.middleware as mw
+
+    path = DATA / "logs" / "middleware_openai_chat.jsonl"
+    calls = []
+
+    def unforeseen(*args):
+        calls.append(args[1])
+        raise ValueError("unforeseen")
+
+    monkeypatch.setattr(mw, "lean_row", unforeseen)
+    items = list(mw.Middleware().items(InputFile.from_path(path), Options(), LABELS))
+    assert len(calls) == 3
+    assert [type(item).__name__ for item in items] == ["UsageRecord"] * 3
+    monkeypatch.undo()
+    lean = list(mw.Middleware().items(InputFile.from_path(path), Options(), LABELS))
+    assert lean == [prepare(LABELS(item)) for item in items]

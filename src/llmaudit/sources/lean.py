@@ -17,7 +17,7 @@ from llmaudit.ledger.writes import Prepared
 from llmaudit.model.record import record_key, row_hash
 from llmaudit.model.values import MONEY_MAX_EXP, MONEY_MIN_EXP, TS_MAX, TS_MIN
 from llmaudit.sources.base import InputFile, Labels
-from llmaudit.sources.common import TAIL, json_line
+from llmaudit.sources.common import LINE_ERRORS, TAIL, json_line
 
 PASS: Any = object()  # a lean path's answer for a line it read that yields nothing
 
@@ -28,12 +28,16 @@ def lean_lines(
     full: Callable[[int, str, Any], Any],
 ) -> Iterator[Any]:
     """A source's lean path over ``inp``: ``take(line, "location:line")`` gives an item,
-    :data:`PASS` (nothing to yield), or None, and then the line takes the full path: decoded
-    by the standard decoder (``json_line``) and read by ``full(lineno, raw, obj)``, whose None
-    yields nothing. A last line still being written ends the input, as on the full path."""
+    :data:`PASS` (nothing to yield), or None (or raises one of LINE_ERRORS, before it has
+    changed anything), and then the line takes the full path: decoded by the standard decoder
+    (``json_line``) and read by ``full(lineno, raw, obj)``, whose None yields nothing. A last
+    line still being written ends the input, as on the full path."""
     location = inp.location
     for lineno, data, ended in inp.lines():
-        item = take(data, f"{location}:{lineno}")
+        try:
+            item = take(data, f"{location}:{lineno}")
+        except LINE_ERRORS:  # a value no lean path foresaw: the full path words the reject
+            item = None
         if item is PASS:
             continue
         if item is not None:
