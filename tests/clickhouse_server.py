@@ -6,8 +6,10 @@ One chDB session per process (chDB allows one); each test gets its own database 
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -31,8 +33,12 @@ def session():
     if _session is None:
         from chdb import session as chdb_session
 
-        where = os.environ.get("LLMAUDIT_CHDB_PATH") or tempfile.mkdtemp(prefix="llmaudit-chdb-")
+        where = os.environ.get("LLMAUDIT_CHDB_PATH")
+        if not where:  # a folder of its own, removed when the process ends (160 MiB a run)
+            where = tempfile.mkdtemp(prefix="llmaudit-chdb-")
+            atexit.register(shutil.rmtree, where, ignore_errors=True)
         _session = chdb_session.Session(where)
+        atexit.register(_session.cleanup)  # runs first: the session closes, then goes
     return _session
 
 
