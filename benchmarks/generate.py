@@ -137,6 +137,8 @@ def main() -> None:
     for i, rec in enumerate(records(n)):
         if fmt == "middleware":
             out.write(dumps(middleware(rec)) + "\n")
+        elif fmt == "middleware-timer":  # latencies as a timer gives them: 1742.25
+            out.write(dumps({**middleware(rec), "latency_ms": rec["latency_ms"] + 0.25}) + "\n")
         elif fmt == "claude-code":
             for line in claude_code(rec, i):
                 out.write(dumps(line) + "\n")
