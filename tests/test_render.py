@@ -4,6 +4,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmaudit.render import Column, Format, Table, render_text
 from llmaudit.render.json import render_json
@@ -126,3 +128,93 @@ def test_json_and_csv_money_is_a_decimal_string_to_a_billionth(amount, text):
     assert json.loads(render_json({"x": Decimal(amount)}))["x"] == text
     table = Table(None, [Column("x", "x")], [{"x": Decimal(amount)}])
     assert render_csv(table).splitlines()[1] == text
+
+
+# -- export's CSV rows ------------------------------------------------------------------------
+
+_EXPORT_COLUMNS = ["ts", "model", "user", "tags", "latency_ms", "priced", "cost_usd", "requests"]
+
+
+def _export_csv_by_the_writer(rows):
+    """What export's CSV is, written cell by cell by the csv module (its rules: csv_safe on
+    text, tags as sorted JSON, booleans as true/false), as export_csv first wrote it."""
+    import csv
+    import io
+
+    from llmaudit.render import csv_safe
+    from llmaudit.render.export import CSV_COLUMNS
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    lines = [buf.getvalue().rstrip("\n")]
+    for row in rows:
+        buf.seek(0)
+        buf.truncate()
+        cells = []
+        for column in CSV_COLUMNS:
+            value = row.get(column)
+            if value is None:
+                cells.append("")
+            elif isinstance(value, bool):
+                cells.append("true" if value else "false")
+            elif isinstance(value, dict):
+                cells.append(csv_safe(json.dumps(value, ensure_ascii=False, sort_keys=True)))
+            elif isinstance(value, str):
+                cells.append(csv_safe(value))
+            else:
+                cells.append(value)
+        writer.writerow(cells)
+        lines.append(buf.getvalue().rstrip("\n"))
+    return lines
+
+
+_CELL_TEXT = st.one_of(
+    st.text(max_size=6),
+    st.sampled_from(
+        [
+            "",
+            "=1+1",
+            "-0.5",
+            "+x",
+            "@SUM",
+            "\tx",
+            "\rx",
+            'a"b',
+            "a,b",
+            "a\nb",
+            "\x1b[31m",
+            "é ü",
+            " ",
+        ]
+    ),
+)
+_CELL = st.one_of(
+    st.none(),
+    _CELL_TEXT,
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False),
+    st.dictionaries(_CELL_TEXT, _CELL_TEXT, max_size=2),
+)
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(rows=st.lists(st.dictionaries(st.sampled_from(_EXPORT_COLUMNS), _CELL), max_size=4))
+def test_export_csv_is_what_the_csv_writer_writes(rows):
+    """csv_lines writes a row that needs no quoting itself: the very text the csv module
+    writes, cell for cell, and any other row by that module."""
+    from llmaudit.render.export import csv_lines
+
+    assert list(csv_lines(rows)) == _export_csv_by_the_writer(rows)
+
+
+def test_export_csv_quotes_what_needs_quoting():
+    from llmaudit.render.export import csv_lines
+
+    lines = list(
+        csv_lines([{"model": 'a,"b"', "user": "x\ny", "tags": {"k": "=v"}, "priced": False}])
+    )
+    assert lines[1].startswith(',,,"a,""b""",')
+    assert '"x\ny"' in lines[1] and '"{""k"": ""=v""}"' in lines[1]
+    assert lines[1].endswith(",false")

@@ -241,3 +241,75 @@ def test_a_plain_row_takes_orjsons_payload(monkeypatch):
     row += (None, "r1", None)
     record.row_hash(row)
     assert calls == [row]
+
+
+# -- reading records back from a ledger -------------------------------------------------------
+
+
+@settings(max_examples=1000, deadline=None, derandomize=True)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1970, 1, 1), max_value=datetime(2100, 12, 31, 23, 59, 59, 999999)
+    )
+)
+def test_a_stored_time_reads_as_parse_ts_reads_it(moment):
+    """The ledger's own text of any time it can hold takes stored_ts's fast path, and gives
+    parse_ts's datetime: UTC, to the microsecond."""
+    from llmaudit.model.values import format_ts, stored_ts
+
+    text = format_ts(moment.replace(tzinfo=timezone.utc))
+    got = stored_ts(text)
+    assert got == parse_ts(text) == moment.replace(tzinfo=timezone.utc)
+    assert got.tzinfo is timezone.utc
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-02T03:04:05Z",  # no fraction
+        "2026-01-02T03:04:05.000000+02:00",
+        "2026-01-02 03:04:05.000000Z",
+        "2026-01-02T24:00:00.000000Z",
+        "2026-02-30T03:04:05.000000Z",
+        "2026-01-02T03:04:05.00000aZ",
+        "2026-01-02T03:04:05.+00000Z",
+        "1969-12-31T23:59:59.999999Z",
+        "2101-01-01T00:00:00.000000Z",
+        "２０２６-01-02T03:04:05.000000Z",
+        "2026-01-02T03:04:05.000000z",
+        12,
+    ],
+)
+def test_other_text_reads_as_parse_ts_reads_it(text):
+    """Anything but the stored form, or a stored form out of range, is parse_ts's: the same
+    datetime, or the same error."""
+    from llmaudit.model.values import stored_ts
+
+    def outcome(read):
+        try:
+            return read(text, "ts_end")
+        except RecordError as exc:
+            return (exc.field, exc.reason)
+
+    assert outcome(stored_ts) == outcome(parse_ts)
+
+
+def test_a_stored_record_is_the_record_of_its_fields():
+    from llmaudit.model.record import stored_record
+
+    rec = UsageRecord(
+        ts=_T0, provider="openai", model="gpt-4o", output=5, reasoning=2, user="u", key="k"
+    )
+    fields = dict(vars(rec))
+    assert stored_record(dict(fields)) == rec
+    assert stored_record(dict(fields)).key == "k"
+    with pytest.raises(RecordError) as err:
+        stored_record({**fields, "reasoning": 9})
+    assert err.value.field == "reasoning"
+    with pytest.raises(RecordError) as err:
+        stored_record({**fields, "status": "bad"})
+    assert err.value.field == "status"
+    with pytest.raises(TypeError):
+        stored_record({k: v for k, v in fields.items() if k != "source_id"})
+    with pytest.raises(TypeError):
+        stored_record({**fields, "extra": 1})

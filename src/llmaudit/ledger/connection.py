@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from llmaudit.errors import StoreError
-from llmaudit.model.record import HASH_VERSION, IDENTITY_COLUMNS, UsageRecord
-from llmaudit.model.values import parse_ts
+from llmaudit.model.record import HASH_VERSION, IDENTITY_COLUMNS, UsageRecord, stored_record
+from llmaudit.model.values import stored_ts
 
 BUSY_TIMEOUT_MS = 60_000
 RAW_LIMIT = 4096  # bytes of a rejected line kept in the ledger
@@ -128,16 +128,18 @@ def cut_raw(text: str) -> str:
 def row_to_record(row: tuple[Any, ...]) -> UsageRecord:
     data = dict(zip(RECORD_COLUMNS, row, strict=False))
     dedupe_key: str = row[len(RECORD_COLUMNS)]
-    data["ts"] = parse_ts(data["ts"])
-    data["ts_end"] = parse_ts(data["ts_end"], "ts_end") if data["ts_end"] else None
+    data["ts"] = stored_ts(data["ts"])
+    data["ts_end"] = stored_ts(data["ts_end"], "ts_end") if data["ts_end"] else None
     data["tags"] = json.loads(data["tags"]) if data["tags"] else {}
     if data["reported_cost_usd"] is not None:
         data["reported_cost_usd"] = Decimal(data["reported_cost_usd"])
     kind_prefix = f"{data['source_kind']}:"
+    source_id = None
     if dedupe_key.startswith("rid:"):
-        data["source_id"] = dedupe_key
+        source_id = dedupe_key
     elif dedupe_key.startswith(kind_prefix):
         rest = dedupe_key[len(kind_prefix) :]
-        data["source_id"] = None if rest.startswith(f"{HASH_VERSION}:") else rest
+        source_id = None if rest.startswith(f"{HASH_VERSION}:") else rest
+    data["source_id"] = source_id
     data["key"] = dedupe_key
-    return UsageRecord(**data)
+    return stored_record(data)

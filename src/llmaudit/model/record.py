@@ -410,6 +410,21 @@ def _defaults() -> dict[str, Any]:
 _DEFAULTS = _defaults()
 
 
+_FIELD_NAMES = frozenset(f.name for f in fields(UsageRecord))
+
+
+def stored_record(values: dict[str, Any]) -> UsageRecord:
+    """A record from a value for each of its fields (as read back from a ledger), checked as
+    any record is. ``values`` becomes the record's own: the caller must not keep it. Skips
+    the keyword call: a sixth of the time of ``UsageRecord(**values)``."""
+    if values.keys() != _FIELD_NAMES:
+        raise TypeError(f"a stored record needs exactly these fields: {sorted(_FIELD_NAMES)}")
+    rec = object.__new__(UsageRecord)
+    object.__setattr__(rec, "__dict__", values)
+    validate(rec)
+    return rec
+
+
 def aggregate_record(**values: Any) -> UsageRecord:
     """A record standing for a sum of stored records (a group of the ledger), for pricing.
 

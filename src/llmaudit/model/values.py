@@ -107,6 +107,31 @@ def parse_ts(value: Any, field_name: str = "ts") -> datetime:
     return dt
 
 
+def stored_ts(value: Any, field_name: str = "ts") -> datetime:
+    """A time as the ledger stores it (``format_ts``'s text) -> an aware UTC datetime; any
+    other text as :func:`parse_ts` reads it. The stored form is read by the C parser, in a
+    fifth of the time, for every record a command reads back."""
+    if (
+        type(value) is str
+        and len(value) == 27
+        and value.isascii()
+        and value[4] == value[7] == "-"
+        and value[10] == "T"
+        and value[13] == value[16] == ":"
+        and value[19] == "."
+        and value[26] == "Z"
+        and value[11:13] < "24"  # (a newer fromisoformat takes 24:00 as the next midnight)
+    ):
+        try:
+            dt = datetime.fromisoformat(value[:26] + "+00:00")  # (Python 3.10 reads no "Z")
+        except ValueError:
+            pass
+        else:
+            if TS_MIN.year <= dt.year < TS_MAX.year:  # (both bounds are new year, UTC)
+                return dt
+    return parse_ts(value, field_name)
+
+
 def format_ts(dt: datetime) -> str:
     """UTC, fixed width (so text order is time order): ``2026-01-02T03:04:05.000000Z``."""
     if dt.tzinfo is not timezone.utc:

@@ -36,13 +36,13 @@ def printable(text: str, *, keep_newlines: bool = True) -> str:
     return text
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(value: str) -> str:
     """A CSV cell that a spreadsheet will not run as a formula (OWASP: a leading ``'``), and
     without terminal control characters; numbers such as ``-0.5`` stay numbers."""
-    if value.startswith(_FORMULA_START):
+    if value.startswith(FORMULA_START):
         try:
             float(value)
         except ValueError:

@@ -11,9 +11,11 @@ from typing import Any
 
 from llmaudit.model.interchange import EXPORT_FIELDS, FIELDS
 from llmaudit.pricing.kernel import Cost
-from llmaudit.render import csv_safe, json_safe
+from llmaudit.render import FORMULA_START, csv_safe, json_safe
 
 CSV_COLUMNS = (*FIELDS, *EXPORT_FIELDS)
+# the first characters csv_safe may act on; any other text is left as it is when printable
+_FORMULA_FIRST = frozenset(c for c in FORMULA_START if c.isprintable())
 
 
 def cost_fields(cost: Cost) -> dict[str, Any]:
@@ -34,9 +36,25 @@ def cost_fields(cost: Cost) -> dict[str, Any]:
     }
 
 
+# json.dumps with options builds an encoder on every call: this one is built once
+_ROW_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    encode = _ROW_JSON.encode
     for row in rows:
-        yield json_safe(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+        yield json_safe(encode(row))
+
+
+def _cell(value: Any) -> str:
+    """The text of a CSV cell of anything but None and the text csv_safe leaves as it is."""
+    if type(value) is bool:
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return csv_safe(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    if isinstance(value, str):
+        return csv_safe(value)
+    return str(value)  # what the csv writer writes of a number
 
 
 def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -52,19 +70,22 @@ def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield take()
+    columns, first, commas = CSV_COLUMNS, _FORMULA_FIRST, len(CSV_COLUMNS) - 1
     for row in rows:
-        cells = []
-        for column in CSV_COLUMNS:
-            value = row.get(column)
-            if value is None:
-                cells.append("")
-            elif isinstance(value, bool):
-                cells.append("true" if value else "false")
-            elif isinstance(value, dict):
-                cells.append(csv_safe(json.dumps(value, ensure_ascii=False, sort_keys=True)))
-            elif isinstance(value, str):
-                cells.append(csv_safe(value))
-            else:
-                cells.append(value)
+        # csv_safe's two tests inline: most text passes both, and is its own cell
+        cells = [
+            ""
+            if value is None
+            else value
+            if type(value) is str and value[:1] not in first and value.isprintable()
+            else _cell(value)
+            for value in map(row.get, columns)
+        ]
+        line = ",".join(cells)
+        # as the writer would write it, unless a cell needs quoting (a comma, a quote or a
+        # line break in it)
+        if line.count(",") == commas and '"' not in line and "\n" not in line and "\r" not in line:
+            yield line
+            continue
         writer.writerow(cells)
         yield take()
