@@ -183,6 +183,57 @@ def test_two_stripes_hand_out_every_line_once(tmp_path):
     assert seen[1] == [7, 8, 15, 16, 23, 24]
 
 
+class _AskedStripe:
+    """A fixed stripe that notes each chunk it is asked about."""
+
+    def __init__(self, owned, period, size):
+        from llmaudit.sources.base import FixedStripe
+
+        self.fixed, self.size, self.asked = FixedStripe(owned, period, size), size, []
+
+    def owns(self, chunk):
+        self.asked.append(chunk)
+        return self.fixed.owns(chunk)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    lengths=st.lists(st.integers(0, 5), max_size=40),
+    ending=st.sampled_from([b"\n", b"\r\n"]),
+    tail=st.booleans(),
+    size=st.integers(1, 5),
+    owned=st.frozensets(st.integers(0, 2)),
+    start=st.integers(0, 12),
+)
+def test_a_stripe_hands_out_its_chunks_lines_as_they_are_read(
+    tmp_path_factory, lengths, ending, tail, size, owned, start
+):
+    """Any file, chunk size and share, read from the start or resumed at any line: the lines
+    of the owned chunks, each with its number, whether it ended, and the reader's position
+    (lines read, bytes consumed) just after it; each chunk asked about once, in turn, only
+    when it has a line; and the whole file counted at the end."""
+    from llmaudit.sources.base import InputFile
+
+    lines = [b"x" * n + ending for n in lengths]
+    if tail and lines:  # a last line without its line break (none at all, if it was empty)
+        lines[-1:] = [last] if (last := lines[-1].rstrip(b"\r\n")) else []
+    path = tmp_path_factory.mktemp("stripe") / "l.jsonl"
+    path.write_bytes(b"".join(lines))
+    start = min(start, len(lines))
+    inp = InputFile.from_path(path)
+    inp.start_line, inp.start_offset = start, sum(map(len, lines[:start]))
+    inp.stripe = stripe = _AskedStripe(owned, 3, size)
+    got = [(n, data, ended, inp.lines_read, inp.consumed) for n, data, ended in inp.lines()]
+    expected = [
+        (n, line.rstrip(b"\r\n"), line.endswith(b"\n"), n, sum(map(len, lines[:n])))
+        for n, line in enumerate(lines, 1)
+        if n > start and (n - 1) // size % 3 in owned
+    ]
+    assert got == expected
+    assert stripe.asked == sorted({(n - 1) // size for n in range(start + 1, len(lines) + 1)})
+    assert (inp.lines_read, inp.consumed) == (len(lines), path.stat().st_size)
+
+
 def test_claimed_chunks_go_to_whoever_comes_to_them_first():
     """Worked by hand: two readers share a counter; each claims the next chunk nobody has
     when it is past its own, and a reader that starts mid-input claims from there."""

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol, cast
 
@@ -120,15 +121,20 @@ class InputFile:
                 yield self.lines_read, line.rstrip(b"\r\n"), ended
 
     def _striped(self, fh: IO[bytes], stripe: Stripe) -> Iterator[tuple[int, bytes, bool]]:
-        size, chunk, owned = stripe.size, -1, False
-        for line in fh:
-            self.lines_read += 1
-            self.consumed += len(line)
-            if (self.lines_read - 1) // size != chunk:  # asked once a chunk
-                chunk = (self.lines_read - 1) // size
-                owned = stripe.owns(chunk)
-            if owned:
-                yield self.lines_read, line.rstrip(b"\r\n"), line.endswith(b"\n")
+        size = stripe.size
+        lines = iter(fh)
+        for first in lines:  # a chunk's first line (or the first line read, of a resumed one)
+            chunk = self.lines_read // size  # asked once a chunk, as the reader comes to it
+            rest = islice(lines, (chunk + 1) * size - self.lines_read - 1)
+            if stripe.owns(chunk):
+                for line in chain((first,), rest):
+                    self.lines_read += 1
+                    self.consumed += len(line)
+                    yield self.lines_read, line.rstrip(b"\r\n"), line.endswith(b"\n")
+            else:  # the other reader's: only counted, in C
+                lengths = list(map(len, rest))
+                self.lines_read += 1 + len(lengths)
+                self.consumed += len(first) + sum(lengths)
 
     @classmethod
     def from_stdin(cls) -> InputFile:
