@@ -462,3 +462,118 @@ def test_budget_estimates_are_kept_to_a_nanodollar(run, tmp_path):
     (b,) = json.loads(res.stdout)["budgets"]
     for key in ("burn_per_hour_usd", "burn_per_day_usd", "projected_usd"):
         assert len(b[key].partition(".")[2]) <= 9, (key, b[key])
+
+
+# -- a ledger no llmaudit wrote ---------------------------------------------------------------
+@pytest.mark.sqlite_only  # the SQLite file itself
+@pytest.mark.parametrize("command", [("report",), ("ingest", str(DATA / "sample.jsonl"))])
+def test_another_programs_database_is_never_made_a_ledger(run, tmp_path, command):
+    """llm's logs.db given as --db (it is one to ingest): exit 3, and not one table added."""
+    import shutil
+
+    db = tmp_path / "logs.db"
+    shutil.copy(DATA / "logs" / "llm_logs.sqlite", db)
+    tables = sqlite3.connect(db).execute("SELECT name FROM sqlite_master ORDER BY 1").fetchall()
+    res = run("--db", str(db), *command)
+    assert res.exit_code == 3, res.stderr
+    assert (
+        "a SQLite database of another program (tables: conversations, messages, responses, "
+        "schemas, threads and 1 more)"
+    ) in res.stderr
+    assert "not an llmaudit ledger" in res.stderr
+    assert sqlite3.connect(db).execute("SELECT name FROM sqlite_master ORDER BY 1").fetchall() == (
+        tables
+    )
+
+
+@pytest.mark.sqlite_only  # the SQLite file itself
+@pytest.mark.parametrize(
+    ("table", "column", "value", "commands", "message"),
+    [
+        (
+            "records",
+            "ts",
+            "garbage",
+            [("report",), ("export",)],
+            "'garbage' is not an ISO-8601 timestamp",
+        ),
+        (
+            "records",
+            "tags",
+            "{",
+            [("export",)],
+            "the ledger's record 'llmaudit:",
+        ),
+        (
+            "records",
+            "reported_cost_usd",
+            "lots",
+            [("export",)],
+            "the ledger's record 'llmaudit:",
+        ),
+        ("records", "status", "weird", [("export",)], "status: must be one of ok"),
+        (
+            "records",
+            "latency_ms",
+            "",  # text: a REAL column keeps it as it is
+            [("report", "--since", "2020-01-01", "--until", "2030-01-01")],
+            "the ledger's records hold a timing no llmaudit writes: ('', None, ",
+        ),
+        (
+            "records",
+            "output",
+            "many",  # text: SQLite's CHECK (output >= 0) lets it through, SUM reads 0.0
+            [("report", "--since", "2020-01-01", "--bucket", "hour"), ("export",)],
+            "output",
+        ),
+        (
+            "rollup_daily",
+            "input_uncached",
+            "many",
+            [
+                ("report", "--since", "2020-01-01", "--until", "2030-01-01"),
+                ("export", "openmetrics"),
+            ],
+            "the ledger's daily rollup hold a value of input_uncached no llmaudit writes "
+            "(reading 0.0)",
+        ),
+        (
+            "rollup_daily",
+            "day",
+            "NaN",
+            [("export", "openmetrics")],  # (a report's window leaves it out)
+            "the ledger's daily rollup hold a value of day no llmaudit writes (reading 'NaN')",
+        ),
+        (
+            "rollup_latency",
+            "bucket",
+            "wide",
+            [("report", "--since", "2020-01-01", "--until", "2030-01-01")],
+            "the ledger's latency rollup hold a value of bucket no llmaudit writes "
+            "(reading 'wide')",
+        ),
+    ],
+)
+def test_a_ledger_changed_by_hand_is_exit_3_naming_what(
+    run, tmp_path, table, column, value, commands, message
+):
+    """A value no llmaudit writes, put in the ledger by hand: each command that reads it ends
+    with exit 3 and one line saying what (never an internal error, never a wrong sum)."""
+    db = str(tmp_path / "l.db")
+    logs = (DATA / "sample.jsonl", DATA / "logs" / "middleware_openai_chat.jsonl")  # (timed)
+    assert run("--db", db, "ingest", *map(str, logs)).exit_code == 0
+    assert run("--db", db, "report").exit_code == 0  # the rollup is refreshed
+    with sqlite3.connect(db) as conn:
+        conn.execute(  # the first row holding a value there, else the first
+            f"UPDATE {table} SET {column} = ? WHERE rowid = coalesce((SELECT min(rowid) "
+            f"FROM {table} WHERE {column} IS NOT NULL), 1)",
+            (value,),
+        )
+        assert conn.total_changes == 1
+    for command in commands:
+        res = run("--db", db, *command)
+        assert res.exit_code == 3, (command, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("llmaudit: error: "), res.stderr
+        assert message in lines[0]
+        assert "(the ledger was changed outside llmaudit, or is damaged)" in lines[0]

@@ -63,6 +63,26 @@ def test_a_bucket_stands_for_its_values_within_alpha():
     assert sketch.sketch_quantile([], 0.5) is None
 
 
+def test_the_written_buckets_are_those_of_every_value_a_record_can_time(tmp_path):
+    """The least positive time (5e-324 ms, an inter-token latency can be that small) and the
+    greatest (10**9 ms) fall in the first and last of BUCKETS, as the refresh's SQL puts them;
+    a bucket outside them, or not an integer, is none llmaudit writes."""
+    import sqlite3
+
+    from llmaudit.ledger import rollup
+    from llmaudit.model.values import MAX_DURATION_MS
+
+    conn = sqlite3.connect(tmp_path / "b.db")
+    rollup.ensure_math(conn)
+    (low, high), *_ = conn.execute(
+        f"SELECT {rollup._bucket('?1')}, {rollup._bucket('?2')}", (5e-324, float(MAX_DURATION_MS))
+    ).fetchall()
+    assert (low, high) == (sketch.BUCKETS[0], sketch.BUCKETS[-1]) == (-37_220, 1_037)
+    assert all(map(sketch.written_bucket, (low, high, 0, sketch.ZERO_BUCKET)))
+    for bucket in (low - 1, high + 1, 35_488, 2.0, "1", None, True):
+        assert not sketch.written_bucket(bucket), bucket
+
+
 def test_without_sqlites_math_functions_the_buckets_are_the_same(tmp_path):
     """Where SQLite is built without ln() and ceil(), ensure_math supplies them from Python:
     the histograms come out identical."""

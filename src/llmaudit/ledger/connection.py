@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from llmaudit.errors import StoreError
+from llmaudit.errors import RecordError, StoreError
 from llmaudit.model.record import HASH_VERSION, IDENTITY_COLUMNS, UsageRecord, stored_record
 from llmaudit.model.values import stored_ts
 
@@ -126,8 +126,28 @@ def cut_raw(text: str) -> str:
 
 
 def row_to_record(row: tuple[Any, ...]) -> UsageRecord:
+    """A ledger's row (``RECORD_COLUMNS`` and the key) as the record it stores. A value no
+    llmaudit wrote (a ledger changed by hand, or damaged) is a StoreError naming the record."""
+    dedupe_key = row[len(RECORD_COLUMNS)]
+    try:
+        return _row_record(row, dedupe_key)
+    except RecordError as exc:
+        raise _damaged(dedupe_key, exc.field, exc.reason) from exc
+    except (ValueError, TypeError, ArithmeticError, AttributeError) as exc:
+        # (an undecodable tags text, a cost that is no decimal, a key that is no text)
+        raise _damaged(dedupe_key, None, str(exc)) from exc
+
+
+def _damaged(key: Any, field: str | None, reason: str) -> StoreError:
+    where = f"{field}: " if field else ""
+    return StoreError(
+        f"the ledger's record {str(key)[:80]!r} cannot be read: {where}{reason}",
+        hint="the ledger was changed outside llmaudit, or is damaged",
+    )
+
+
+def _row_record(row: tuple[Any, ...], dedupe_key: str) -> UsageRecord:
     data = dict(zip(RECORD_COLUMNS, row, strict=False))
-    dedupe_key: str = row[len(RECORD_COLUMNS)]
     data["ts"] = stored_ts(data["ts"])
     data["ts_end"] = stored_ts(data["ts_end"], "ts_end") if data["ts_end"] else None
     data["tags"] = json.loads(data["tags"]) if data["tags"] else {}

@@ -344,6 +344,26 @@ def applied(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in conn.execute(f"SELECT name FROM {LOG_TABLE} ORDER BY rowid")]
 
 
+def _refuse_foreign(conn: sqlite3.Connection) -> None:
+    """A database with tables but no migration log is some other program's (llm's logs.db,
+    say): never add a ledger's tables to it. (The log and a ledger's first tables are made in
+    one transaction, so a ledger another process is making now shows its log too.)"""
+    tables = [
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite^_%' "
+            "ESCAPE '^' ORDER BY name"
+        )
+    ]
+    if tables and LOG_TABLE not in tables:
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        raise StoreError(
+            f"a SQLite database of another program (tables: {shown}), not an llmaudit ledger",
+            hint="point --db (LLMAUDIT_DB) at a ledger, or at a new file for a new ledger; "
+            "to read llm's logs.db, 'llmaudit ingest' it",
+        )
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply every pending migration; return the names applied now.
 
@@ -352,6 +372,8 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     """
     known = [name for name, _ in MIGRATIONS]
     done = applied(conn)
+    if not done:
+        _refuse_foreign(conn)
     unknown = [name for name in done if name not in known]
     if unknown:
         raise StoreError(

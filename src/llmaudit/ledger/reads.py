@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from llmaudit.errors import StoreError
+from llmaudit.errors import RecordError, StoreError
 from llmaudit.ledger import sketch
 from llmaudit.ledger.api import BilledLine, Timing, TimingQuantiles, TimingSample
 from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, row_to_record
@@ -17,7 +17,7 @@ from llmaudit.ledger.filters import Filters
 from llmaudit.ledger.rollup import aggregate, latency_histograms, refresh_rollup, rollup_usable
 from llmaudit.ledger.where import where_sql
 from llmaudit.model.record import UsageRecord
-from llmaudit.model.values import format_ts
+from llmaudit.model.values import format_ts, stored_ts
 
 # Up to this many timed requests the latency percentiles are exact (read from the records);
 # above, from the daily histograms. (SQLite turns each timed row into a Python object.)
@@ -95,7 +95,7 @@ class Reads(Connected):
             rows = self.conn.execute(
                 f"SELECT model, latency_ms, ttft_ms, output FROM records {clause}", params
             ).fetchall()
-            return TimingSample(len(rows), 1, (Timing(*row) for row in rows))
+            return TimingSample(len(rows), 1, _timings(rows))
         total = self.conn.execute(f"SELECT COUNT(*) FROM records {clause}", params).fetchone()[0]
         step = max(1, -(-total // limit))
         if step > 1:
@@ -104,7 +104,7 @@ class Reads(Connected):
         cur = self.conn.execute(
             f"SELECT model, latency_ms, ttft_ms, output FROM records {clause}", params
         )
-        return TimingSample(total, step, (Timing(*row) for row in cur))
+        return TimingSample(total, step, _timings(cur))
 
     def timing_quantiles(self, filters: Filters, limit: int) -> TimingQuantiles | None:
         """Above EXACT_UP_TO timed requests in a window of whole UTC days (filtered by model
@@ -185,8 +185,31 @@ class Reads(Connected):
         ]
 
 
+def _timings(rows: Iterable[tuple[Any, ...]]) -> Iterator[Timing]:
+    """Rows of (model, latency, ttft, output) as only a ledger llmaudit wrote holds them: a
+    REAL column keeps a float or NULL, an INTEGER one an int; anything else is a StoreError."""
+    for row in rows:
+        _, latency, ttft, output = row
+        if (
+            (latency is not None and type(latency) is not float)
+            or (ttft is not None and type(ttft) is not float)
+            or type(output) is not int
+        ):
+            raise StoreError(
+                f"the ledger's records hold a timing no llmaudit writes: {row[1:]!r}"[:200],
+                hint="the ledger was changed outside llmaudit, or is damaged",
+            )
+        yield Timing(*row)
+
+
 def _instant(text: str | None) -> Any:
     """A stored time (``2026-01-02T03:04:05.000000Z``) -> an aware UTC datetime."""
     if text is None:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        return stored_ts(text)
+    except RecordError as exc:
+        raise StoreError(
+            f"the ledger holds a time that cannot be read: {exc.reason}",
+            hint="the ledger was changed outside llmaudit, or is damaged",
+        ) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -12,9 +13,10 @@ from datetime import datetime, time, timezone
 from typing import Any
 
 from llmaudit.constants import cores
+from llmaudit.errors import StoreError
 from llmaudit.ledger.connection import BUSY_TIMEOUT_MS
 from llmaudit.ledger.filters import Filters
-from llmaudit.ledger.sketch import GAMMA, ZERO_BUCKET
+from llmaudit.ledger.sketch import GAMMA, ZERO_BUCKET, written_bucket
 from llmaudit.ledger.where import attribution_sql, dim_sql, where_sql
 from llmaudit.model.record import COUNT_FIELDS
 
@@ -165,6 +167,10 @@ def latency_histograms(
         "GROUP BY model, kind, bucket ORDER BY model, kind, bucket",
         params,
     ):
+        if not written_bucket(bucket):
+            _damaged("latency rollup", "bucket", bucket)
+        if type(n) is not int or n < 0:
+            _damaged("latency rollup", "n", n)
         out.setdefault((model, kind), []).append((bucket, n))
     return out
 
@@ -345,10 +351,40 @@ def _grouped(
     sql = f"SELECT {', '.join(select)} FROM {table} {where} GROUP BY {', '.join(group)}"
     cur = conn.execute(sql, params)
     names = [d[0] for d in cur.description]
+    counts = [name for name in names if name in _COUNTS]
     out = []
     for row in cur:
         item = dict(zip(names, row, strict=True))
+        _check_group(item, counts, table)
         item["dims"] = tuple(item.pop(f"d{i}") for i in range(n_dims))
         item.setdefault("tw", 0)
         out.append(item)
     return out
+
+
+_COUNTS = frozenset((*SUMS, "records", "cached_requests"))
+_TEXTS = ("model", "provider", "service_tier", "status")
+_BUCKET = re.compile(r"\d{4}-\d\d-\d\d(T\d\d)?")
+
+
+def _check_group(item: dict[str, Any], counts: list[str], table: str) -> None:
+    """A group as only a ledger llmaudit wrote can give it: sums of counts, names as text,
+    a UTC day or hour. Anything else (a ledger changed by hand, or damaged) is a StoreError,
+    not a wrong sum priced."""
+    bad = next((name for name in counts if type(item[name]) is not int or item[name] < 0), None)
+    if bad is None:
+        bad = next((name for name in _TEXTS if type(item[name]) is not str), None)
+    bucket = item["bucket"]
+    if bad is None and (type(bucket) is not str or not _BUCKET.fullmatch(bucket)):
+        bad = "day" if table == "rollup_daily" else "ts"
+    if bad is not None:
+        what = "daily rollup" if table == "rollup_daily" else "records"
+        _damaged(what, bad, item.get(bad, bucket))
+
+
+def _damaged(what: str, name: str, value: Any) -> None:
+    shown = value if type(value) in (int, float) else repr(str(value)[:40])
+    raise StoreError(
+        f"the ledger's {what} hold a value of {name} no llmaudit writes (reading {shown})",
+        hint="the ledger was changed outside llmaudit, or is damaged",
+    )

@@ -14,6 +14,14 @@ ALPHA = 0.01
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 ZERO_BUCKET = -(2**31)  # latencies of 0 ms (or less)
 KINDS = ("ttft", "latency", "itl")
+# The buckets a stored value can fall in: the least positive float's (-37,220) to 10**9 ms's
+# (1,037), and ZERO_BUCKET. Any other is none llmaudit writes (and GAMMA**35,488 overflows).
+BUCKETS = range(-37_220, 1_038)
+
+
+def written_bucket(bucket: object) -> bool:
+    """Whether ``bucket`` is one the rollup's refresh can write."""
+    return type(bucket) is int and (bucket in BUCKETS or bucket == ZERO_BUCKET)
 
 
 def bucket_value(bucket: int) -> float:
