@@ -511,6 +511,13 @@ def test_another_programs_database_is_never_made_a_ledger(run, tmp_path, command
             [("export",)],
             "the ledger's record 'llmaudit:",
         ),
+        (
+            "records",
+            "tags",
+            "garbage",  # read by SQLite's JSON functions, which refuse it
+            [("report", "--bucket", "hour"), ("export", "--where", "tag:team=a")],
+            "the ledger's records hold tags that are no JSON",
+        ),
         ("records", "status", "weird", [("export",)], "status: must be one of ok"),
         (
             "records",

@@ -6,6 +6,7 @@ import contextlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -101,6 +102,23 @@ def set_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+DAMAGED_HINT = "the ledger was changed outside llmaudit, or is damaged"
+
+
+@contextlib.contextmanager
+def stored_json() -> Iterator[None]:
+    """Around SQL that reads records' tags with SQLite's JSON functions, which raise on text
+    that is no JSON (tags changed by hand): a StoreError that says so."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "malformed JSON" not in str(exc):
+            raise
+        raise StoreError(
+            "the ledger's records hold tags that are no JSON", hint=DAMAGED_HINT
+        ) from exc
+
+
 def safe_text(text: str | None) -> str | None:
     """Text SQLite can store: undecodable bytes (surrogates) become U+FFFD."""
     if text is None or text.isascii():
@@ -142,7 +160,7 @@ def _damaged(key: Any, field: str | None, reason: str) -> StoreError:
     where = f"{field}: " if field else ""
     return StoreError(
         f"the ledger's record {str(key)[:80]!r} cannot be read: {where}{reason}",
-        hint="the ledger was changed outside llmaudit, or is damaged",
+        hint=DAMAGED_HINT,
     )
 
 

@@ -12,7 +12,13 @@ from typing import Any
 from llmaudit.errors import RecordError, StoreError
 from llmaudit.ledger import sketch
 from llmaudit.ledger.api import BilledLine, Timing, TimingQuantiles, TimingSample
-from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, row_to_record
+from llmaudit.ledger.connection import (
+    DAMAGED_HINT,
+    RECORD_COLUMNS,
+    Connected,
+    row_to_record,
+    stored_json,
+)
 from llmaudit.ledger.filters import Filters
 from llmaudit.ledger.rollup import aggregate, latency_histograms, refresh_rollup, rollup_usable
 from llmaudit.ledger.where import where_sql
@@ -41,8 +47,9 @@ class Reads(Connected):
     def _records(self, where: str, params: tuple[Any, ...]) -> Iterator[UsageRecord]:
         cols = ", ".join(RECORD_COLUMNS)
         sql = f"SELECT {cols}, dedupe_key FROM records {where} ORDER BY ts, id"
-        for row in self.conn.execute(sql, params):
-            yield row_to_record(row)
+        with stored_json():  # (a filter by a tag)
+            for row in self.conn.execute(sql, params):
+                yield row_to_record(row)
 
     def records_with_reported_cost(self, since: datetime, until: datetime) -> Iterator[UsageRecord]:
         """The records in [since, until) whose source logged a cost of its own."""
@@ -165,13 +172,14 @@ class Reads(Connected):
 
     def models_with_tag(self, tag: str) -> list[str]:
         path = '$."' + tag.replace('"', '\\"') + '"'
-        return [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT DISTINCT model FROM records WHERE json_extract(tags, ?) IS NOT NULL",
-                (path,),
-            )
-        ]
+        with stored_json():
+            return [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT DISTINCT model FROM records WHERE json_extract(tags, ?) IS NOT NULL",
+                    (path,),
+                )
+            ]
 
     def outputs_per_request(self, feature: str, days: int) -> list[int]:
         return [
@@ -197,7 +205,7 @@ def _timings(rows: Iterable[tuple[Any, ...]]) -> Iterator[Timing]:
         ):
             raise StoreError(
                 f"the ledger's records hold a timing no llmaudit writes: {row[1:]!r}"[:200],
-                hint="the ledger was changed outside llmaudit, or is damaged",
+                hint=DAMAGED_HINT,
             )
         yield Timing(*row)
 
@@ -211,5 +219,5 @@ def _instant(text: str | None) -> Any:
     except RecordError as exc:
         raise StoreError(
             f"the ledger holds a time that cannot be read: {exc.reason}",
-            hint="the ledger was changed outside llmaudit, or is damaged",
+            hint=DAMAGED_HINT,
         ) from exc

@@ -14,7 +14,7 @@ from typing import Any
 
 from llmaudit.constants import cores
 from llmaudit.errors import StoreError
-from llmaudit.ledger.connection import BUSY_TIMEOUT_MS
+from llmaudit.ledger.connection import BUSY_TIMEOUT_MS, DAMAGED_HINT, stored_json
 from llmaudit.ledger.filters import Filters
 from llmaudit.ledger.sketch import GAMMA, ZERO_BUCKET, written_bucket
 from llmaudit.ledger.where import attribution_sql, dim_sql, where_sql
@@ -36,7 +36,8 @@ def refresh_rollup(conn: sqlite3.Connection) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         days = [r[0] for r in conn.execute("SELECT day FROM rollup_dirty ORDER BY day")]
-        sums = _day_sums(conn, days)
+        with stored_json():
+            sums = _day_sums(conn, days)
         for day in days:
             daily, latency = sums[day]
             conn.execute("DELETE FROM rollup_daily WHERE day = ?", (day,))
@@ -349,16 +350,17 @@ def _grouped(
         *(f"d{i}" for i in range(n_dims)),
     ]
     sql = f"SELECT {', '.join(select)} FROM {table} {where} GROUP BY {', '.join(group)}"
-    cur = conn.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    counts = [name for name in names if name in _COUNTS]
-    out = []
-    for row in cur:
-        item = dict(zip(names, row, strict=True))
-        _check_group(item, counts, table)
-        item["dims"] = tuple(item.pop(f"d{i}") for i in range(n_dims))
-        item.setdefault("tw", 0)
-        out.append(item)
+    with stored_json():
+        rows = conn.execute(sql, params)
+        names = [d[0] for d in rows.description]
+        counts = [name for name in names if name in _COUNTS]
+        out = []
+        for row in rows:
+            item = dict(zip(names, row, strict=True))
+            _check_group(item, counts, table)
+            item["dims"] = tuple(item.pop(f"d{i}") for i in range(n_dims))
+            item.setdefault("tw", 0)
+            out.append(item)
     return out
 
 
@@ -386,5 +388,5 @@ def _damaged(what: str, name: str, value: Any) -> None:
     shown = value if type(value) in (int, float) else repr(str(value)[:40])
     raise StoreError(
         f"the ledger's {what} hold a value of {name} no llmaudit writes (reading {shown})",
-        hint="the ledger was changed outside llmaudit, or is damaged",
+        hint=DAMAGED_HINT,
     )
