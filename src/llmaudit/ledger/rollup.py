@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime, time, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 from llmaudit.constants import cores
 from llmaudit.errors import StoreError
@@ -169,9 +169,9 @@ def latency_histograms(
         params,
     ):
         if not written_bucket(bucket):
-            _damaged("latency rollup", "bucket", bucket)
+            _not_written("latency rollup", "bucket", bucket)
         if type(n) is not int or n < 0:
-            _damaged("latency rollup", "n", n)
+            _not_written("latency rollup", "n", n)
         out.setdefault((model, kind), []).append((bucket, n))
     return out
 
@@ -381,10 +381,10 @@ def _check_group(item: dict[str, Any], counts: list[str], table: str) -> None:
         bad = "day" if table == "rollup_daily" else "ts"
     if bad is not None:
         what = "daily rollup" if table == "rollup_daily" else "records"
-        _damaged(what, bad, item.get(bad, bucket))
+        _not_written(what, bad, item.get(bad, bucket))
 
 
-def _damaged(what: str, name: str, value: Any) -> None:
+def _not_written(what: str, name: str, value: Any) -> NoReturn:
     shown = value if type(value) in (int, float) else repr(str(value)[:40])
     raise StoreError(
         f"the ledger's {what} hold a value of {name} no llmaudit writes (reading {shown})",

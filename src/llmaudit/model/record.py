@@ -416,7 +416,8 @@ _FIELD_NAMES = frozenset(f.name for f in fields(UsageRecord))
 def stored_record(values: dict[str, Any]) -> UsageRecord:
     """A record from a value for each of its fields (as read back from a ledger), checked as
     any record is. ``values`` becomes the record's own: the caller must not keep it. Skips
-    the keyword call: a sixth of the time of ``UsageRecord(**values)``."""
+    the keyword call and its copy of the values: 3.1 us against 4.7 us for
+    ``UsageRecord(**values)``, most of which is the checks."""
     if values.keys() != _FIELD_NAMES:
         raise TypeError(f"a stored record needs exactly these fields: {sorted(_FIELD_NAMES)}")
     rec = object.__new__(UsageRecord)

@@ -109,8 +109,8 @@ def parse_ts(value: Any, field_name: str = "ts") -> datetime:
 
 def stored_ts(value: Any, field_name: str = "ts") -> datetime:
     """A time as the ledger stores it (``format_ts``'s text) -> an aware UTC datetime; any
-    other text as :func:`parse_ts` reads it. The stored form is read by the C parser, in a
-    fifth of the time, for every record a command reads back."""
+    other text as :func:`parse_ts` reads it. The stored form is read by the C parser, in
+    about a third of the time (0.7 us against 2.4 us), for every record a command reads back."""
     if (
         type(value) is str
         and len(value) == 27
