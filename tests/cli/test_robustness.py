@@ -553,6 +553,21 @@ def test_another_programs_database_is_never_made_a_ledger(run, tmp_path, command
         ),
         (
             "rollup_latency",
+            "model",
+            b"\xff\xfe",  # a BLOB
+            [("report", "--since", "2020-01-01", "--until", "2030-01-01")],
+            "the ledger's latency rollup hold a value of model no llmaudit writes",
+        ),
+        (
+            "rollup_daily",
+            "feature",
+            b"\xff",
+            [("report", "--by", "feature", "--since", "2020-01-01", "--until", "2030-01-01")],
+            "the ledger's daily rollup hold a value of feature no llmaudit writes "
+            "(reading \"b'\\\\xff'\")",
+        ),
+        (
+            "rollup_latency",
             "bucket",
             "wide",
             [("report", "--since", "2020-01-01", "--until", "2030-01-01")],

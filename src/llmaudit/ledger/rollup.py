@@ -16,7 +16,7 @@ from llmaudit.constants import cores
 from llmaudit.errors import StoreError
 from llmaudit.ledger.connection import BUSY_TIMEOUT_MS, DAMAGED_HINT, stored_json
 from llmaudit.ledger.filters import Filters
-from llmaudit.ledger.sketch import GAMMA, ZERO_BUCKET, written_bucket
+from llmaudit.ledger.sketch import GAMMA, KINDS, ZERO_BUCKET, written_bucket
 from llmaudit.ledger.where import attribution_sql, dim_sql, where_sql
 from llmaudit.model.record import COUNT_FIELDS
 
@@ -168,6 +168,8 @@ def latency_histograms(
         "GROUP BY model, kind, bucket ORDER BY model, kind, bucket",
         params,
     ):
+        if type(model) is not str or kind not in KINDS:
+            _not_written("latency rollup", "model" if type(model) is not str else "kind", model)
         if not written_bucket(bucket):
             _not_written("latency rollup", "bucket", bucket)
         if type(n) is not int or n < 0:
@@ -294,9 +296,7 @@ def aggregate(
         ),
     ]
     where, where_params = where_sql(filters)
-    return _grouped(
-        conn, "records", select, len(dim_cols), where, (*params, *dim_params, *where_params)
-    )
+    return _grouped(conn, "records", select, dims, where, (*params, *dim_params, *where_params))
 
 
 def _from_rollup(
@@ -324,21 +324,21 @@ def _from_rollup(
         *(["SUM(cached_requests) AS cached_requests"] if cached_requests else []),
     ]
     where, where_params = where_sql(filters, time_column="day")
-    return _grouped(
-        conn, "rollup_daily", select, len(dim_cols), where, (*dim_params, *where_params)
-    )
+    return _grouped(conn, "rollup_daily", select, dims, where, (*dim_params, *where_params))
 
 
 def _grouped(
     conn: sqlite3.Connection,
     table: str,
     select: list[str],
-    n_dims: int,
+    dims: Sequence[str],
     where: str,
     params: tuple[Any, ...],
 ) -> list[dict[str, Any]]:
     """Run a grouping over ``table`` (records or the daily rollup) by the pricing unit: time
-    bucket, model, provider, tier, status, long-context class and the dimensions d0..dN."""
+    bucket, model, provider, tier, status, long-context class and the dimensions ``dims``
+    (d0..dN in the SQL)."""
+    n_dims = len(dims)
     group = [
         "bucket",
         "model",
@@ -354,10 +354,11 @@ def _grouped(
         rows = conn.execute(sql, params)
         names = [d[0] for d in rows.description]
         counts = [name for name in names if name in _COUNTS]
+        named = {f"d{i}": name for i, name in enumerate(dims)}
         out = []
         for row in rows:
             item = dict(zip(names, row, strict=True))
-            _check_group(item, counts, table)
+            _check_group(item, counts, named, table)
             item["dims"] = tuple(item.pop(f"d{i}") for i in range(n_dims))
             item.setdefault("tw", 0)
             out.append(item)
@@ -369,19 +370,28 @@ _TEXTS = ("model", "provider", "service_tier", "status")
 _BUCKET = re.compile(r"\d{4}-\d\d-\d\d(T\d\d)?")
 
 
-def _check_group(item: dict[str, Any], counts: list[str], table: str) -> None:
+def _check_group(item: dict[str, Any], counts: list[str], dims: dict[str, str], table: str) -> None:
     """A group as only a ledger llmaudit wrote can give it: sums of counts, names as text,
-    a UTC day or hour. Anything else (a ledger changed by hand, or damaged) is a StoreError,
-    not a wrong sum priced."""
-    bad = next((name for name in counts if type(item[name]) is not int or item[name] < 0), None)
-    if bad is None:
-        bad = next((name for name in _TEXTS if type(item[name]) is not str), None)
+    dimensions as text or none (or has_user's 1), a UTC day or hour. Anything else (a ledger
+    changed by hand, or damaged) is a StoreError, not a wrong sum priced."""
+    for name in counts:
+        value = item[name]
+        if type(value) is not int or value < 0:
+            _not_written(_what(table), name, value)
+    for name in _TEXTS:
+        if type(item[name]) is not str:
+            _not_written(_what(table), name, item[name])
+    for column, name in dims.items():
+        value = item[column]
+        if value is not None and type(value) is not str and not (type(value) is int and value == 1):
+            _not_written(_what(table), name, value)
     bucket = item["bucket"]
-    if bad is None and (type(bucket) is not str or not _BUCKET.fullmatch(bucket)):
-        bad = "day" if table == "rollup_daily" else "ts"
-    if bad is not None:
-        what = "daily rollup" if table == "rollup_daily" else "records"
-        _not_written(what, bad, item.get(bad, bucket))
+    if type(bucket) is not str or not _BUCKET.fullmatch(bucket):
+        _not_written(_what(table), "day" if table == "rollup_daily" else "ts", bucket)
+
+
+def _what(table: str) -> str:
+    return "daily rollup" if table == "rollup_daily" else "records"
 
 
 def _not_written(what: str, name: str, value: Any) -> NoReturn:
