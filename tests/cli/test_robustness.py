@@ -468,12 +468,13 @@ def test_budget_estimates_are_kept_to_a_nanodollar(run, tmp_path):
 @pytest.mark.sqlite_only  # the SQLite file itself
 @pytest.mark.parametrize("command", [("report",), ("ingest", str(DATA / "sample.jsonl"))])
 def test_another_programs_database_is_never_made_a_ledger(run, tmp_path, command):
-    """llm's logs.db given as --db (it is one to ingest): exit 3, and not one table added."""
+    """llm's logs.db given as --db (it is one to ingest): exit 3, and the file is left byte for
+    byte as it was (not one table added, nor its journal mode changed to WAL)."""
     import shutil
 
     db = tmp_path / "logs.db"
     shutil.copy(DATA / "logs" / "llm_logs.sqlite", db)
-    tables = sqlite3.connect(db).execute("SELECT name FROM sqlite_master ORDER BY 1").fetchall()
+    before = db.read_bytes()
     res = run("--db", str(db), *command)
     assert res.exit_code == 3, res.stderr
     assert (
@@ -481,9 +482,8 @@ def test_another_programs_database_is_never_made_a_ledger(run, tmp_path, command
         "schemas, threads and 1 more)"
     ) in res.stderr
     assert "not an llmaudit ledger" in res.stderr
-    assert sqlite3.connect(db).execute("SELECT name FROM sqlite_master ORDER BY 1").fetchall() == (
-        tables
-    )
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs.db"]  # no -wal, no -shm
 
 
 @pytest.mark.sqlite_only  # the SQLite file itself

@@ -344,10 +344,11 @@ def applied(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in conn.execute(f"SELECT name FROM {LOG_TABLE} ORDER BY rowid")]
 
 
-def _refuse_foreign(conn: sqlite3.Connection) -> None:
+def refuse_foreign(conn: sqlite3.Connection) -> None:
     """A database with tables but no migration log is some other program's (llm's logs.db,
-    say): never add a ledger's tables to it. (The log and a ledger's first tables are made in
-    one transaction, so a ledger another process is making now shows its log too.)"""
+    say): never add a ledger's tables to it, nor change its journal mode. (The log and a
+    ledger's first tables are made in one transaction, so a ledger another process is making
+    now shows its log too.)"""
     tables = [
         name
         for (name,) in conn.execute(
@@ -373,7 +374,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     known = [name for name, _ in MIGRATIONS]
     done = applied(conn)
     if not done:
-        _refuse_foreign(conn)
+        refuse_foreign(conn)
     unknown = [name for name in done if name not in known]
     if unknown:
         raise StoreError(

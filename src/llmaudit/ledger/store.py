@@ -10,7 +10,7 @@ from typing import Any
 from llmaudit.errors import StoreError
 from llmaudit.ledger.connection import BUSY_TIMEOUT_MS, set_wal
 from llmaudit.ledger.files import Files
-from llmaudit.ledger.migrations import MIGRATIONS, applied, migrate
+from llmaudit.ledger.migrations import MIGRATIONS, applied, migrate, refuse_foreign
 from llmaudit.ledger.pulls import Pulls
 from llmaudit.ledger.reads import Reads
 from llmaudit.ledger.rollup import ensure_math
@@ -33,6 +33,8 @@ class Ledger(Pulls, Files, Reads):
             raise StoreError(f"cannot open ledger {path}: {exc}") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not applied(conn):  # before WAL mode, which another program's file would keep
+                refuse_foreign(conn)
             set_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
