@@ -57,6 +57,11 @@ def resolve_db(cli_value: str | None, config: dict[str, Any]) -> str | None:
     configured = get_key(config, "ledger.path")
     if isinstance(configured, str) and configured:
         return configured
+    if configured is not None:  # never the default ledger in its place, silently
+        raise ConfigError(
+            f"config key ledger.path: must be a file path or a clickhouse:// address, "
+            f"got {configured!r}"
+        )
     return None
 
 

@@ -411,6 +411,25 @@ def test_bad_config_values_name_the_key(run, tmp_path, config, message):
     assert message in res.stderr
 
 
+@pytest.mark.sqlite_only  # the ledger named by the config, not by --db
+@pytest.mark.parametrize("value", ["7", "''", "['l.db']"])
+def test_a_ledger_path_in_the_config_that_is_no_path_is_an_error(run, tmp_path, monkeypatch, value):
+    """Never the default ledger in its place: exit 3 naming the key, and no ledger made."""
+    import os
+
+    monkeypatch.delenv("LLMAUDIT_DB", raising=False)
+    cfg = tmp_path / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(f"[ledger]\npath = {value}\n")
+    os.chmod(cfg, 0o600)
+    res = run("--config", str(cfg), "ingest", _file(tmp_path, "in.jsonl", GOOD % 1))
+    assert res.exit_code == 3, res.stderr
+    assert "config key ledger.path: must be a file path or a clickhouse:// address, got " in (
+        res.stderr
+    )
+    assert not list(tmp_path.rglob("*.db"))
+
+
 @pytest.mark.sqlite_only  # the SQLite file itself
 def test_maturity_on_a_mistyped_ledger_is_exit_3_and_creates_nothing(run, tmp_path):
     res = run("--db", "typo.db", "maturity")
