@@ -431,6 +431,14 @@ def test_a_ledger_path_in_the_config_that_is_no_path_is_an_error(run, tmp_path, 
 
 
 @pytest.mark.sqlite_only  # the SQLite file itself
+def test_a_ledger_that_cannot_be_written_says_why(run):
+    """/dev/null as the ledger: SQLite's own error, not the failed rollback after it."""
+    res = run("--db", "/dev/null", "report")
+    assert res.exit_code == 3
+    assert res.stderr == "llmaudit: error: /dev/null: migration m001_init failed: disk I/O error\n"
+
+
+@pytest.mark.sqlite_only  # the SQLite file itself
 def test_maturity_on_a_mistyped_ledger_is_exit_3_and_creates_nothing(run, tmp_path):
     res = run("--db", "typo.db", "maturity")
     assert res.exit_code == 3

@@ -403,7 +403,8 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             )
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # (a failed write may have ended it: the error is exc's)
+                conn.execute("ROLLBACK")
             raise StoreError(f"migration {name} failed: {exc}") from exc
         now_applied.append(name)
     return now_applied
