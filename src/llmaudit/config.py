@@ -132,10 +132,22 @@ def get_key(config: dict[str, Any], key: str) -> Any:
     return node
 
 
+def get_table(config: dict[str, Any], key: str) -> dict[str, Any]:
+    """A table of the config (``alerts``, ``budgets``), empty when absent; anything else
+    there is a ConfigError naming the key (``alerts = "on"`` must not pass, nor crash)."""
+    value = get_key(config, key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key {key}: must be a table ([{key}]), got {value!r}")
+    return value
+
+
 def alert_thresholds(config: dict[str, Any]) -> tuple[Decimal, Decimal]:
     """The warning and critical shares of a budget (alerts.warning, alerts.critical)."""
     from llmaudit.analysis.budgets import CRITICAL, WARNING
 
+    get_table(config, "alerts")
     warning = get_number(config, "alerts.warning", float(WARNING), low=0, high=100)
     critical = get_number(config, "alerts.critical", float(CRITICAL), low=0, high=100)
     return warning, critical

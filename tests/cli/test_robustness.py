@@ -446,6 +446,34 @@ def test_maturity_on_a_mistyped_ledger_is_exit_3_and_creates_nothing(run, tmp_pa
     assert not (tmp_path / "typo.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("config", "commands", "message"),
+    [
+        (
+            'alerts = "on"\n',
+            [("maturity",), ("alerts",)],
+            "config key alerts: must be a table ([alerts]), got 'on'",
+        ),
+        ("budgets = 5\n", [("maturity",), ("alerts",)], "budgets: must be a table of"),
+        ("[budgets.b]\nperiod = 'day'\n", [("maturity",)], "budgets.b.amount: must be a number"),
+    ],
+)
+def test_config_tables_that_are_no_tables_name_the_key(run, tmp_path, config, commands, message):
+    """Found by random configs: `maturity` read these tables unchecked (exit 70), `alerts`
+    took `alerts = "on"` as no setting at all."""
+    import os
+
+    run("--db", "l.db", "ingest", _file(tmp_path, "in.jsonl", GOOD % 1))
+    cfg = tmp_path / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(config)
+    os.chmod(cfg, 0o600)
+    for command in commands:
+        res = run("--config", str(cfg), "--db", "l.db", *command)
+        assert res.exit_code == 3, (command, res.stderr)
+        assert message in res.stderr, command
+
+
 def test_a_window_with_no_priced_token_never_shows_a_spend_of_zero(run, tmp_path):
     unknown = '{"ts":"2026-11-01T00:00:00Z","model":"gpt-9","input_tokens":1000,"output_tokens":50}'
     res = run("--db", "l.db", "ingest", _file(tmp_path, "u.jsonl", unknown))

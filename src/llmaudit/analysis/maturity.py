@@ -66,8 +66,8 @@ def assess(
     age = None
     if newest:
         age = round((now - newest).total_seconds() / 3600, 1)
-    budgets = config.get("budgets") or {}
-    alerting = config.get("alerts") or {}
+    budgets = config.get("budgets") or {}  # (checked by the caller: budgets_from_config)
+    alerting = config.get("alerts") or {}  # (and config.get_table)
     share = lambda a, b: round(float(a / b), 4) if b else None  # noqa: E731
     coverage = share(Decimal(priced), Decimal(tokens))
     feature_share = share(feature_spend, spend)

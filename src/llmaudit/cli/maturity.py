@@ -33,8 +33,13 @@ def _value(v, unit: str) -> str:
 def maturity(app: App, interactive: bool, at: str | None, fmt: Format | None) -> None:
     """Level 0-4 (no visibility ... automated cost control), each criterion with its measured
     value, and the next concrete step. --format json to track the level over time."""
+    from llmaudit.analysis.budgets import budgets_from_config
     from llmaudit.analysis.maturity import assess
     from llmaudit.cli.budget import _now
+    from llmaudit.config import get_table
+
+    budgets_from_config(app.config)  # the tables it counts: a ConfigError naming a bad key
+    get_table(app.config, "alerts")
 
     answers = {}
     if interactive:
