@@ -372,9 +372,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     inside its own ``BEGIN IMMEDIATE`` transaction, so exactly one process applies it.
     """
     known = [name for name, _ in MIGRATIONS]
-    done = applied(conn)
-    if not done:
-        refuse_foreign(conn)
+    done = applied(conn)  # (Ledger.open has refused another program's database already)
     unknown = [name for name in done if name not in known]
     if unknown:
         raise StoreError(
