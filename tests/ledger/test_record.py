@@ -220,22 +220,21 @@ _HASHED_VALUE = st.one_of(
 @settings(max_examples=2000, deadline=None, derandomize=True)
 @given(row=st.lists(_HASHED_VALUE, min_size=26, max_size=26).map(tuple))
 def test_the_fast_hash_payload_is_the_json_encoders(row):
-    """row_hash writes its payload with orjson when it can: always the very bytes of the JSON
+    """row_hash writes its payload with msgspec when it can: always the very bytes of the JSON
     encoder that defines h1, or else that encoder's (pinned above)."""
     from llmaudit.model.record import _HASH_JSON, _hash_payload
 
     assert _hash_payload(row) == _HASH_JSON.encode(list(row)).encode("ascii")
 
 
-def test_a_plain_row_takes_orjsons_payload(monkeypatch):
-    """So the comparison above compares something: a common row is encoded by orjson."""
-    import orjson
-
+def test_a_plain_row_takes_msgspecs_payload(monkeypatch):
+    """So the comparison above compares something: a common row is encoded by msgspec."""
     from llmaudit.model import record
 
+    record._hash_payload(("warm",))  # the encoder, built on the first row
     calls = []
-    dumps = orjson.dumps
-    monkeypatch.setattr(orjson, "dumps", lambda row: calls.append(row) or dumps(row))
+    encode = record._encode
+    monkeypatch.setattr(record, "_encode", lambda row: calls.append(row) or encode(row))
     row = ("2026-01-02T03:04:05.000000Z", None, "openai", "gpt-4o", 1, 100, 0, 0, 0, 20, 0)
     row += ("standard", "ok", "alice", None, None, None, None, None, None, None, None, 812.5)
     row += (None, "r1", None)

@@ -11,7 +11,6 @@ import string
 from datetime import datetime
 from decimal import Decimal
 
-import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -40,10 +39,9 @@ def _full(line: str) -> Prepared | None:
 
 
 def _lean(line: str) -> Prepared | None:
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:  # the full path's to read (NaN, a lone surrogate)
-        return None
+    from llmaudit.sources.lean import decode
+
+    obj = decode(line.encode("utf-8", "surrogatepass"))  # None: NaN, a lone surrogate
     return lean_row(obj, WHERE, LABELS) if type(obj) is dict else None
 
 
@@ -110,6 +108,13 @@ def test_a_common_line_takes_the_lean_path_and_gives_the_full_paths_row():
         '{"ts": "2026-11-01T10:00:00Z", "model": " spaced ", "user": "  ", "status": ""}',
         '{"ts": "2026-11-01T10:00:00Z", "model": "m", "reported_cost_usd": 3, "tags": {}}',
         '{"ts": "2100-12-31T23:59:59.999999Z", "model": "claude-haiku-4-5", "provider": ""}',
+        # a float literal is the full path's exact Decimal on both paths
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "reported_cost_usd": 0.1}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "reported_cost_usd": 1.5e-7}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "latency_ms": 1742.25, "ttft_ms": 0.0}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "latency_ms": -0.0}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "cost_usd": 1e-30, '
+        '"tags": {"n": 1234567890123456789012345678901234567890}}',
     ],
 )
 def test_each_key_rule_and_default_matches_the_full_path(line):
@@ -130,7 +135,6 @@ def test_each_key_rule_and_default_matches_the_full_path(line):
         '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "input_tokens": true}',
         '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "input_tokens": 1, '
         '"cache_read_tokens": 2}',
-        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "reported_cost_usd": 0.1}',
         '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "service_tier": "Default"}',
         '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "user": 42}',
         '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "user": "zoë"}',
@@ -139,6 +143,14 @@ def test_each_key_rule_and_default_matches_the_full_path(line):
         '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "latency_ms": -1}',
         '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "record_key": "no colon"}',
         '{"ts": "2026-11-01T10:00:00Z", "modle": "gpt-4o"}',
+        # an integer of more than 40 digits, which msgspec reads and the full path refuses
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", '
+        '"tags": {"n": 12345678901234567890123456789012345678901}}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", '
+        '"cost_usd": -12345678901234567890123456789012345678901}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", '
+        '"reported_cost_usd": 12345678901234567890123456789012345678901}',
+        '{"ts": "2026-11-01T10:00:00Z", "model": "gpt-4o", "latency_ms": 1e-500}',
     ],
 )
 def test_anything_unusual_is_left_to_the_full_path(line):
@@ -376,7 +388,7 @@ def test_generated_inputs_give_the_same_ledger(run, monkeypatch, tmp_path, objs,
 
 
 def test_a_line_the_lean_path_cannot_decode_is_read_by_the_full_path(tmp_path):
-    """A first line with a byte-order mark, invalid UTF-8, a lone surrogate, NaN: orjson
+    """A first line with a byte-order mark, invalid UTF-8, a lone surrogate, NaN: msgspec
     refuses them; the full path reads or rejects each as it always did."""
     path = tmp_path / "odd.jsonl"
     path.write_bytes(
@@ -392,6 +404,60 @@ def test_a_line_the_lean_path_cannot_decode_is_read_by_the_full_path(tmp_path):
     assert items[1].reason == "line is not valid UTF-8"
     assert items[2].field == "user"
     assert items[3].field == "latency_ms"
+
+
+# -- the decoder ------------------------------------------------------------------------------
+
+_NUMBER = st.one_of(
+    st.integers(-(10**45), 10**45).map(str),
+    st.builds(
+        "{}.{}e{}".format, st.integers(-(10**6), 10**6), st.integers(0, 99), st.integers(-450, 60)
+    ),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),  # 1e-05, 1e+16, -0.0
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "0e-999", "1E400", "-0"]),
+)
+_STRING = st.one_of(
+    st.text().map(json.dumps), st.text().map(lambda t: json.dumps(t, ensure_ascii=False))
+)
+_JSON_TEXT = st.recursive(
+    st.one_of(st.sampled_from(["null", "true", "false"]), _NUMBER, _STRING),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]"),
+        st.lists(st.tuples(_STRING, inner), max_size=4).map(
+            lambda kv: "{" + ", ".join(f"{k}: {v}" for k, v in kv) + "}"
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(text=_JSON_TEXT)
+def test_the_lean_decoder_gives_the_standard_decoders_object_or_nothing(text):
+    """plain_loads gives exactly what the full path's decoder gives (floats as the same
+    Decimals, integers, strings, nesting), or None; and None wherever that decoder refuses
+    the line (an integer of more than 40 digits, a number beyond its range)."""
+    from llmaudit.sources.lean import plain_loads
+
+    got = plain_loads(text.encode("utf-8", "surrogatepass"))
+    try:
+        expected = loads(text)
+    except ValueError:
+        assert got is None, text
+        return
+    if got is not None:
+        assert repr(got) == repr(expected), text  # repr: the same types, to the digit
+
+
+def test_the_lean_decoder_reads_the_common_line():
+    """So the property above compares something: a plain line, floats and all, is decoded."""
+    from llmaudit.sources.lean import plain_loads
+
+    text = (
+        '{"a": [1, -2.50, 1e-7, "x\u00e9"], "b": {"c": null, "d": true}, "e": 12345678901234567890}'
+    )
+    assert repr(plain_loads(text.encode())) == repr(loads(text))
+    assert plain_loads(text.encode())["a"][1] == Decimal("-2.50")
 
 
 # -- Claude Code ------------------------------------------------------------------------------
@@ -413,10 +479,10 @@ def _cc_lean(line: str) -> Prepared | None:
     from llmaudit.sources.claude_code import lean_row as cc_lean_row
     from llmaudit.sources.lean import plain_loads
 
-    obj, floats = plain_loads(line.encode("utf-8", "surrogatepass"))
+    obj = plain_loads(line.encode("utf-8", "surrogatepass"))
     if type(obj) is not dict or not _billable(obj):
         return None
-    return cc_lean_row(obj, WHERE, LABELS, floats)
+    return cc_lean_row(obj, WHERE, LABELS)
 
 
 _CC_USAGE = st.fixed_dictionaries(
@@ -499,17 +565,19 @@ def test_any_claude_code_line_the_lean_path_takes_gives_the_full_paths_row(obj):
         assert row == _cc_full(line), line
 
 
-@pytest.mark.parametrize("count", ["2.0000000000000001", "1e2", "3.0"])
-def test_a_float_token_count_in_claude_code_is_left_to_the_full_path(count):
-    """A double may round a count's exact digits (2.0000000000000001 is 2.0 to orjson, and not
-    an integer to the full path): any float in usage takes the full path."""
+@pytest.mark.parametrize(
+    ("count", "output"), [("2.0000000000000001", None), ("1e2", 100), ("3.0", 3)]
+)
+def test_a_float_token_count_in_claude_code_is_read_as_the_full_path_reads_it(count, output):
+    """Both paths read a float literal as the same exact Decimal: 2.0000000000000001 is no
+    integer (the line is the full path's, which rejects it), 1e2 and 3.0 are counts."""
     line = (
         '{"type": "assistant", "timestamp": "2026-10-01T00:00:00Z", "message": {"model": "m", '
         f'"usage": {{"input_tokens": 1, "output_tokens": {count}}}}}}}'
     )
-    assert _cc_lean(line) is None
-    if count.startswith("2.0"):
-        assert _cc_full(line) is None  # rejected there: not an integer
+    row = _cc_lean(line)
+    assert row == _cc_full(line)
+    assert (row and row.output) == output
 
 
 def test_a_claude_code_line_takes_the_lean_path_with_its_values_worked_out():
@@ -686,8 +754,8 @@ def _mw_lean(line: str) -> Prepared | None:
     from llmaudit.sources.lean import plain_loads
     from llmaudit.sources.middleware import lean_row as mw_lean_row
 
-    obj, floats = plain_loads(line.encode("utf-8", "surrogatepass"))
-    return mw_lean_row(obj, WHERE, LABELS, floats) if type(obj) is dict else None
+    obj = plain_loads(line.encode("utf-8", "surrogatepass"))
+    return mw_lean_row(obj, WHERE, LABELS) if type(obj) is dict else None
 
 
 # a total, and a part of one (cache reads, reasoning): mostly plain, at times at the edges
@@ -945,11 +1013,10 @@ def test_a_middleware_line_takes_the_lean_path_with_its_values_worked_out():
     assert row.ident[22:25] == (7304.0, None, "chatcmpl-9")
 
 
-def test_middleware_floats_the_lean_path_reads_and_those_it_leaves():
-    """A float latency is read as the full path reads it; a float the full path never reads
-    (an OpenAI Responses object's temperature and top_p, a Gemini candidate's avgLogprobs)
-    changes nothing; any other float it reads is a Decimal there (a tag's text, a time):
-    such a line takes the full path."""
+def test_middleware_floats_are_read_as_the_full_path_reads_them():
+    """Both paths read a float literal as the same exact Decimal: a float latency, a float
+    the full path never reads (an OpenAI Responses object's temperature, a Gemini candidate's
+    avgLogprobs), a float tag's text and a float time all give the full path's row."""
     base = {
         "logged_at": "2026-10-01T00:00:13Z",
         "latency_ms": 812.25,
@@ -985,26 +1052,59 @@ def test_middleware_floats_the_lean_path_reads_and_those_it_leaves():
     assert [row.ident[22] for row in rows] == [812.25, None, None]
     # the response's created_at (1727740813: 2024-10-01 00:00:13 UTC) wins over logged_at
     assert rows[0].ident[:4] == ("2024-10-01T00:00:13.000000Z", None, "openai", "gpt-5")
-    for spoiled in (
-        {**base, "attrs": {"weight": 0.5}},
-        {**base, "response": {**base["response"], "metadata": {"score": 0.25}}},
+    tagged = {**base, "attrs": {"weight": 0.5}}
+    row = _mw_lean(json.dumps(tagged))
+    assert row == _mw_full(json.dumps(tagged))
+    assert row.ident[21] == '{"weight": "0.5"}'
+    for other in (  # a float time: the full path's to read (the lean path reads whole seconds)
         {**base, "response": {**base["response"], "created_at": 1727740813.5}},
         {**gemini, "logged_at": 1727740813.5},
     ):
-        assert _mw_lean(json.dumps(spoiled)) is None
-        assert _mw_full(json.dumps(spoiled)) is not None
+        assert _mw_lean(json.dumps(other)) is None
+        assert _mw_full(json.dumps(other)) is not None
 
 
-@pytest.mark.parametrize("count", ["2.0000000000000001", "1e2", "3.0"])
-def test_a_float_token_count_in_a_middleware_line_is_left_to_the_full_path(count):
-    """2.0000000000000001 is 2.0 to orjson, and no integer to the full path's decoder."""
+@pytest.mark.parametrize(
+    ("count", "output"), [("2.0000000000000001", None), ("1e2", 100), ("3.0", 3)]
+)
+def test_a_float_token_count_in_a_middleware_line_is_read_as_the_full_path_reads_it(count, output):
+    """2.0000000000000001 is no integer on either path (the full path rejects it); 1e2 and
+    3.0 are counts on both."""
     line = (
         '{"logged_at": "2026-10-01T00:00:00Z", "response": {"id": "chatcmpl-1", "model": '
         f'"gpt-4o", "usage": {{"prompt_tokens": 10, "completion_tokens": {count}}}}}}}'
     )
-    assert _mw_lean(line) is None
-    if count.startswith("2.0"):
-        assert _mw_full(line) is None  # rejected there: not an integer
+    row = _mw_lean(line)
+    assert row == _mw_full(line)
+    assert (row and row.output) == output
+
+
+@pytest.mark.parametrize("fmt", ["middleware", "claude-code"])
+def test_a_line_with_an_integer_the_full_path_refuses_is_left_to_it(fmt):
+    """msgspec reads an integer of any length; the standard decoder refuses one of more than
+    40 digits, anywhere in the line (the line is rejected as invalid JSON)."""
+    from llmaudit.sources.lean import plain_loads
+
+    if fmt == "middleware":
+        line = (
+            '{"logged_at": "2026-10-01T00:00:00Z", "n": %s, "response": {"id": "c", "object": '
+            '"chat.completion", "model": "gpt-4o", "usage": {"prompt_tokens": 5, '
+            '"completion_tokens": 1}}}'
+        )
+        lean, full = _mw_lean, _mw_full
+    else:
+        line = (
+            '{"type": "assistant", "timestamp": "2026-10-01T00:00:00Z", "n": %s, "message": '
+            '{"id": "m", "model": "claude-haiku-4-5", "usage": {"input_tokens": 5, '
+            '"output_tokens": 1}}}'
+        )
+        lean, full = _cc_lean, _cc_full
+    forty, more = "9" * 40, "-" + "1" * 41
+    assert lean(line % forty) == full(line % forty) is not None
+    assert plain_loads((line % more).encode()) is None
+    assert full(line % more) is None
+    with pytest.raises(ValueError, match="out of range"):
+        loads(line % more)
 
 
 def _nested(depth: int) -> str:
@@ -1013,9 +1113,9 @@ def _nested(depth: int) -> str:
 
 @pytest.mark.parametrize("fmt", ["middleware", "claude-code"])
 def test_a_deeply_nested_line_is_read_as_the_full_path_reads_it(run, monkeypatch, tmp_path, fmt):
-    """orjson reads 1,024 levels of nesting, the standard decoder about 990: a line nested
-    more than MAX_DEPTH levels takes the full path, which rejects the deepest as invalid JSON,
-    and the lines after it are read all the same."""
+    """How deep msgspec and the standard decoder read depends on the stack they are called
+    on: a line nested more than MAX_DEPTH levels takes the full path, which rejects the
+    deepest as invalid JSON, and the lines after it are read all the same."""
     from llmaudit.sources.lean import MAX_DEPTH, plain_loads
 
     if fmt == "middleware":
@@ -1031,7 +1131,7 @@ def test_a_deeply_nested_line_is_read_as_the_full_path_reads_it(run, monkeypatch
             '"usage": {"input_tokens": 5, "output_tokens": 1}}}'
         )
     lines = [template % (n, n, _nested(depth)) for n, depth in enumerate((1020, 150, 2))]
-    assert [plain_loads(line.encode())[0] is None for line in lines] == [True, True, False]
+    assert [plain_loads(line.encode()) is None for line in lines] == [True, True, False]
     assert MAX_DEPTH < 150
     (tmp_path / "deep.jsonl").write_text("".join(line + "\n" for line in lines))
     lean, full = _lean_and_full(run, monkeypatch, tmp_path, "deep.jsonl", "--format", fmt)

@@ -34,7 +34,6 @@ from llmaudit.sources.lean import (
     PASS,
     canonical_ts,
     cost_text,
-    has_float,
     lean_lines,
     lean_prepared,
     plain_loads,
@@ -228,13 +227,13 @@ class ClaudeCode(Source):
         keep = None if inp.stripe is not None else MainChain().keep
 
         def take(data: bytes, where: str) -> Any:
-            obj, floats = plain_loads(data)
+            obj = plain_loads(data)
             if type(obj) is not dict:
                 return None
             if not _billable(obj):
                 inp.skipped[_why_skipped(obj)] += 1
                 return PASS
-            row = lean_row(obj, where, labels, floats)
+            row = lean_row(obj, where, labels)
             if row is None:
                 return None
             if keep is None:
@@ -290,10 +289,10 @@ class MainChain:
 
 
 # -- the lean path ----------------------------------------------------------------------------
-# A billable line with plain values (no floats where the decoders differ, ASCII text, a
-# canonical UTC timestamp) becomes the row a write needs without a record in between: the same
-# key, hash and identity row that _record and prepare give. Anything else returns None and the
-# line takes the full path. tests/sources/test_lean.py holds the two paths to the same rows.
+# A billable line with plain values (ASCII text, a canonical UTC timestamp) becomes the row a
+# write needs without a record in between: the same key, hash and identity row that _record
+# and prepare give. Anything else returns None and the line takes the full path.
+# tests/sources/test_lean.py holds the two paths to the same rows.
 
 _DOUBT: Any = object()
 _TAGGED = (("gitBranch", "git_branch"), ("version", "claude_code_version"), ("cwd", "cwd"))
@@ -332,13 +331,11 @@ def _context(context: tuple[Any, ...]) -> Any:
     return session, tags_text(tags), _project(cwd) if cwd else None
 
 
-def lean_row(obj: dict, location: str, labels: Labels, floats: bool = True) -> Prepared | None:
-    """``prepare(labels(_record(obj, location)))`` for a plain billable line, or None.
-    ``floats=False`` says the line holds no float at all (as plain_loads found)."""
+def lean_row(obj: dict, location: str, labels: Labels) -> Prepared | None:
+    """``prepare(labels(_record(obj, location)))`` for a plain billable line, or None. ``obj``
+    is the standard decoder's object (as plain_loads gives it): floats are exact Decimals."""
     message = obj["message"]
     usage = message["usage"]
-    if floats and has_float(usage):
-        return None
     try:
         tokens = providers.anthropic(usage)
     except LINE_ERRORS:

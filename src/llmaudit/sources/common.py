@@ -37,7 +37,12 @@ _KEY_FIELD = {
 ATTRIBUTION_NAMES = frozenset(_KEY_FIELD)  # every key :func:`attribution` reads as a field
 
 
-def _decimal(text: str) -> Decimal:
+# The most digits an integer may have: one of more is refused as invalid JSON.
+INT_DIGITS = 40
+
+
+def float_literal(text: str) -> Decimal:
+    """A JSON float literal as the exact Decimal every decoder of lines reads it as."""
     value = Decimal(text)
     # a number no count, time or amount can be: refused before anything expands its digits
     if value and not -400 <= value.adjusted() <= 40:
@@ -46,14 +51,14 @@ def _decimal(text: str) -> Decimal:
 
 
 def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > 40:
+    if len(text.lstrip("-")) > INT_DIGITS:
         raise ValueError(f"number {text[:24]}... is out of range")
     return int(text)
 
 
 # One decoder for every line (building one per line is measurable): floats as exact
 # Decimals, absurd numbers refused as invalid JSON.
-_DECODER = json.JSONDecoder(parse_float=_decimal, parse_int=_integer)
+_DECODER = json.JSONDecoder(parse_float=float_literal, parse_int=_integer)
 
 
 def loads(text: str) -> Any:

@@ -1,4 +1,4 @@
-"""What the lean paths of sources share (see ``Source.lean``): decoding a line with orjson
+"""What the lean paths of sources share (see ``Source.lean``): decoding a line with msgspec
 when that gives exactly what the standard decoder would, and the values a lean path takes as
 they are (canonical times, costs as decimal text). Each returns None (or False) when in doubt:
 the line then takes the full path."""
@@ -11,13 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
+import msgspec
 
 from llmaudit.ledger.writes import Prepared
 from llmaudit.model.record import record_key, row_hash
 from llmaudit.model.values import MONEY_MAX_EXP, MONEY_MIN_EXP, TS_MAX, TS_MIN
 from llmaudit.sources.base import InputFile, Labels
-from llmaudit.sources.common import LINE_ERRORS, TAIL, json_line
+from llmaudit.sources.common import INT_DIGITS, LINE_ERRORS, TAIL, float_literal, json_line
 
 PASS: Any = object()  # a lean path's answer for a line it read that yields nothing
 
@@ -77,7 +77,6 @@ def lean_prepared(
 
 
 _CANONICAL_TS = re.compile(r"(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.(\d{1,6}))?Z")
-_BIG = float(2**63)
 _DAY_OK: dict[str, bool] = {}  # "YYYY-MM-DD" -> a real day inside the ledger's years
 
 
@@ -107,11 +106,11 @@ def canonical_ts(value: Any) -> str | None:
 
 
 def cost_text(value: Any) -> Any:
-    """A cost given as decimal text or an integer, as the ledger stores it; None for none;
-    False when in doubt (a float's exact digits are the full path's to read)."""
+    """A cost given as a number or decimal text, as the ledger stores it (``to_decimal``'s
+    value, written out); None for none; False when in doubt."""
     if value is None:
         return None
-    if type(value) is int:
+    if type(value) is int or type(value) is Decimal:
         amount = Decimal(value)
     elif type(value) is str and 0 < len(value) <= 100:
         try:
@@ -127,23 +126,20 @@ def cost_text(value: Any) -> Any:
     return format(amount, "f")
 
 
-def _floats(value: Any) -> Iterator[float]:
-    """The floats a decoded value holds, anywhere in it (where the two decoders differ)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        elif kind is float:
-            yield item
-
-
-# The nesting a lean path takes: orjson reads 1,024 levels, the standard decoder as many as
-# Python's stack has left (about 990), so a line nested deeper than this is the full path's.
+# The nesting a lean path takes: the standard decoder and msgspec both read as many levels as
+# Python's stack has left (about 990), which depends on where they are called from, so a line
+# nested deeper than this is the full path's.
 MAX_DEPTH = 100
+
+# Lean paths decode with msgspec, reading each float literal through the standard decoder's
+# own hook (``common.float_literal``): the same exact Decimal, or the same refusal of an absurd
+# number. It reads every integer, where the standard decoder refuses one of more than
+# INT_DIGITS digits: a line with such a run of digits anywhere is the full path's.
+_DECODER = msgspec.json.Decoder(float_hook=float_literal)
+_DIGITS_AND_OPENINGS = bytes(
+    0x30 if 0x30 <= i <= 0x39 else 0x7B if i in (0x5B, 0x7B) else 0x20 for i in range(256)
+)
+_LONG_RUN = b"0" * (INT_DIGITS + 1)
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -158,40 +154,32 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def plain_loads(data: bytes) -> tuple[Any, bool]:
-    """The line decoded by orjson, or None when the standard decoder (``common.loads``) might
-    read it otherwise: orjson refuses it, it is nested more than MAX_DEPTH levels, or it holds
-    a float that may be something else there (0.0, which may be 1e-500, refused there; 2**63
-    or more, which may be an integer beyond 64 bits, which orjson makes a float). A float it
-    keeps is a float literal, which the standard decoder reads as a Decimal: it must not be
-    used where the two differ. With it, whether the value holds any float at all (so that a
-    caller need not look again)."""
+def decode(data: bytes) -> Any:
+    """The line as msgspec decodes it, floats read by the standard decoder's hook; None when
+    msgspec refuses it. Integers are not checked: a lean path that takes this instead of
+    :func:`plain_loads` refuses every integer it meets beyond :data:`INT_LIMIT`."""
     try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None, True
+        return _DECODER.decode(data)
+    except (msgspec.DecodeError, RecursionError):  # (a hook's ValueError is a DecodeError)
+        return None
+
+
+INT_LIMIT = 10**INT_DIGITS  # an integer the standard decoder reads is below this, in size
+
+
+def plain_loads(data: bytes) -> Any:
+    """The line decoded as the standard decoder (``common.loads``) decodes it (floats as exact
+    Decimals), or None when it might not: msgspec refuses it (NaN, a lone surrogate, which
+    the standard decoder reads; or what both refuse), it is nested more than MAX_DEPTH
+    levels, or it holds a run of digits that may be an integer the standard decoder refuses."""
+    try:
+        obj = _DECODER.decode(data)
+    except (msgspec.DecodeError, RecursionError):  # (a hook's ValueError is a DecodeError)
+        return None
+    shape = data.translate(_DIGITS_AND_OPENINGS)
+    if _LONG_RUN in shape:
+        return None
     # each level opens with one of these: only a line with many can be deep
-    if data.count(b"{") + data.count(b"[") > MAX_DEPTH and _deeper_than(obj, MAX_DEPTH):
-        return None, True
-    seen = False
-    stack = [obj]  # _floats' walk, inlined: a tenth less time on every line
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        item = pop()
-        kind = type(item)
-        if kind is str:
-            continue
-        if kind is dict:
-            extend(item.values())
-        elif kind is list:
-            extend(item)
-        elif kind is float:
-            if not item or not -_BIG < item < _BIG:
-                return None, True
-            seen = True
-    return obj, seen
-
-
-def has_float(value: Any) -> bool:
-    """Whether a decoded value holds a float anywhere (where the two decoders differ)."""
-    return next(_floats(value), None) is not None
+    if shape.count(b"{") > MAX_DEPTH and _deeper_than(obj, MAX_DEPTH):
+        return None
+    return obj

@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from llmaudit.errors import RecordError
 from llmaudit.ledger.writes import Prepared
 from llmaudit.model.interchange import ATTRIBUTION_KEYS, EXPORT_FIELDS, FIELDS, TOKEN_KEYS
@@ -44,7 +42,14 @@ from llmaudit.sources.common import (
     line_reject,
     loads,
 )
-from llmaudit.sources.lean import canonical_ts, cost_text, lean_lines, lean_prepared
+from llmaudit.sources.lean import (
+    INT_LIMIT,
+    canonical_ts,
+    cost_text,
+    decode,
+    lean_lines,
+    lean_prepared,
+)
 
 KIND = "llmaudit"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+:\S{1,1024}$")
@@ -200,10 +205,7 @@ class LlmauditJsonl(Source):
 
     def _lean(self, inp: InputFile, labels: Labels) -> Iterator[Item | Prepared]:
         def take(data: bytes, where: str) -> Prepared | None:
-            try:
-                obj = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                return None
+            obj = decode(data)  # (lean_row checks every integer it meets)
             return lean_row(obj, where, labels) if type(obj) is dict else None
 
         return lean_lines(inp, take, functools.partial(_item, inp))
@@ -242,20 +244,19 @@ def _lean_text(value: Any) -> Any:
 
 
 def _lean_value(value: Any) -> Any:
-    """A scalar as the full path's decoder reads it; False when it may not be: a float from
-    text that decoder refuses (beyond 1e40, or so small it became 0.0), a list, an object."""
-    if type(value) is float:
-        return value if value and -1e40 < value < 1e40 else False
-    return value if value is None or type(value) in (str, int, bool) else False
+    """A scalar as the full path's decoder reads it; False when it may not be (an integer of
+    more digits than that decoder reads), or for a list or an object."""
+    kind = type(value)
+    if kind is int:
+        return value if -INT_LIMIT < value < INT_LIMIT else False
+    return value if value is None or kind is str or kind is bool or kind is Decimal else False
 
 
 def _lean_ms(value: Any) -> Any:
     if value is None:
         return None
-    if type(value) is int:
+    if type(value) is int or type(value) is Decimal:
         result = float(value)
-    elif type(value) is float and value:  # 0.0 may be 1e-500, which the full path refuses
-        result = value
     else:
         return False
     return result if 0 <= result <= MAX_DURATION_MS else False
@@ -329,6 +330,8 @@ def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | N
             return None
         if any(type(value) is int for value in tags_obj.values()):
             # a number is kept as its text, as the full path does
+            if any(type(v) is int and not -INT_LIMIT < v < INT_LIMIT for v in tags_obj.values()):
+                return None
             tags_obj = {k: str(v) if type(v) is int else v for k, v in tags_obj.items()}
         for name, value in tags_obj.items():
             if not (type(value) is str and value.isascii() and len(value) <= MAX_TEXT):

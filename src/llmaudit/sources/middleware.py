@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from llmaudit.errors import RecordError
@@ -45,7 +46,7 @@ from llmaudit.sources.common import (
     line_reject,
     text,
 )
-from llmaudit.sources.lean import canonical_ts, has_float, lean_lines, lean_prepared, plain_loads
+from llmaudit.sources.lean import canonical_ts, lean_lines, lean_prepared, plain_loads
 
 KIND = "middleware"
 RESPONSE_KEYS = ("response", "body", "data", "result", "completion", "output")
@@ -245,13 +246,13 @@ class Middleware(Source):
         return self._lean(inp, opts, labels)
 
     def _lean(self, inp: InputFile, opts: Options, labels: Labels) -> Iterator[Item | Prepared]:
-        """:func:`lean_row` builds the row of a plain line straight from orjson's decoding."""
+        """:func:`lean_row` builds the row of a plain line straight from its decoding."""
 
         def take(data: bytes, where: str) -> Prepared | None:
-            obj, floats = plain_loads(data)
+            obj = plain_loads(data)
             if type(obj) is not dict:
                 return None
-            return lean_row(obj, where, labels, floats)
+            return lean_row(obj, where, labels)
 
         return lean_lines(inp, take, functools.partial(_item, inp, opts))
 
@@ -263,70 +264,25 @@ def _plain(value: Any) -> bool:
     return type(value) is str and value.isascii() and len(value) <= MAX_TEXT
 
 
-_TIMINGS = frozenset(LATENCY_KEYS + TTFT_KEYS)
-# What response_values reads, of the envelope (but its timings) and of the response: a float
-# anywhere else (a response's temperature, a candidate's avgLogprobs) is never read
-_ENVELOPE_READ = frozenset(
-    ("provider", "model", "custom_id", *TIME_KEYS, *META_KEYS, *ATTRIBUTION_NAMES)
-)
-_RESPONSE_READ = (
-    "usage",
-    "usageMetadata",
-    "usage_metadata",
-    "model",
-    "modelVersion",
-    "model_version",
-    "id",
-    "responseId",
-    "response_id",
-    "created",
-    "created_at",
-    "createTime",
-    "create_time",
-    "service_tier",
-    "status",
-    "type",
-    "object",
-    "metadata",
-    "user",
-)
-
-
-def _reads_a_float(resp: dict[str, Any], envelope: dict[str, Any]) -> bool:
-    """Whether response_values would read a float, but a timing of the envelope's."""
-    for key in _RESPONSE_READ:
-        value = resp.get(key)
-        if value is not None and has_float(value):
-            return True
-    return any(key in _ENVELOPE_READ and has_float(value) for key, value in envelope.items())
-
-
 def _lean_ms(value: Any) -> Any:
-    """``_number`` of an integer, or of a float as plain_loads keeps it (neither 0.0 nor
-    huge), as the record keeps it; False when in doubt."""
+    """``_number`` of an integer or a Decimal, as the record keeps it; False when in doubt."""
     if value is None:
         return None
     kind = type(value)
-    if kind is not int and kind is not float:
+    if kind is not int and kind is not Decimal:
         return False
     if value < 0:
         return None
     return float(value) if value <= MAX_DURATION_MS else False
 
 
-def lean_row(
-    obj: dict[str, Any], location: str, labels: Labels, floats: bool = True
-) -> Prepared | None:
+def lean_row(obj: dict[str, Any], location: str, labels: Labels) -> Prepared | None:
     """``prepare(labels(response_record(...)))`` of a plain line (no ``--response-key``),
     worked out by the same rules as :func:`response_values`, without the record; None when
     in doubt (the line then takes the full path, whose checks word any reason). ``obj`` is
-    orjson's decoding (by :func:`plain_loads`); ``floats=False`` says it holds no float. A
-    float is read only as the envelope's latency or time to first token: anywhere else that
-    the full path reads, it would read the standard decoder's Decimal, which may differ."""
+    the standard decoder's object (as :func:`plain_loads` gives it): floats are Decimals."""
     resp, envelope = find_response(obj)
     if resp is None:
-        return None
-    if floats and _reads_a_float(resp, envelope):
         return None
     get = envelope.get
     hint = providers.provider_name(get("provider"))
