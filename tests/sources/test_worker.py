@@ -259,6 +259,62 @@ def test_claimed_chunks_go_to_whoever_comes_to_them_first():
     assert late.owns(8) is False and late.mine == 9
 
 
+def _chunks(*numbers: int):
+    from llmaudit.sources.worker import Batch
+
+    return [Batch(chunk=n) for n in numbers]
+
+
+def test_the_writer_parses_ahead_while_the_childs_batch_is_not_there():
+    """Worked by hand: while the child's next batch is not ready, this process parses its own
+    until PARSE_AHEAD of them wait (pulled from its stream), and still gives every batch in
+    chunk order; when the child's batches are always there, it holds one at a time, as
+    before."""
+    from llmaudit.sources.worker import PARSE_AHEAD, _in_order
+
+    assert PARSE_AHEAD == 2
+    pulled: list[int] = []
+
+    def own(numbers):
+        for batch in _chunks(*numbers):
+            pulled.append(batch.chunk)
+            yield batch
+
+    merged = _in_order(iter(_chunks(0, 2, 6, 7)), own([1, 3, 4, 5, 8]), lambda: False)
+    first = next(merged)  # own 1 pulled first, then 3 while the child's 0 is not there
+    assert (first.chunk, pulled) == (0, [1, 3])
+    assert [b.chunk for b in merged] == [1, 2, 3, 4, 5, 6, 7, 8]
+    pulled.clear()
+    merged = _in_order(iter(_chunks(0, 2, 6, 7)), own([1, 3, 4, 5, 8]), lambda: True)
+    assert next(merged).chunk == 0 and pulled == [1]
+    assert [b.chunk for b in merged] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [b.chunk for b in _in_order(iter(_chunks(0, 1)), iter([]), lambda: False)] == [0, 1]
+    assert [b.chunk for b in _in_order(iter([]), iter(_chunks(0, 1)), lambda: False)] == [0, 1]
+
+
+def test_an_error_parsing_ahead_is_raised_where_it_would_be_without():
+    """This process's chunk after 3 fails while parsed ahead: the error is raised where it
+    is without parsing ahead, once own 3 is taken (the child's 4 is not given either way)."""
+    from llmaudit.sources.worker import _in_order
+
+    def own():
+        yield from _chunks(1, 3)
+        raise OSError("disk gone")
+
+    merged = _in_order(iter(_chunks(0, 2, 4, 6)), own(), lambda: False)
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for batch in merged:
+            got.append(batch.chunk)
+    assert got == [0, 1, 2, 3]
+    merged = _in_order(iter(_chunks(0, 2, 4, 6)), own(), lambda: True)  # not parsing ahead
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for batch in merged:
+            got.append(batch.chunk)
+    assert got == [0, 1, 2, 3]
+
+
 def test_claimed_chunks_hand_out_every_line_once(tmp_path):
     """Two readers of one file sharing a counter, read in turns at an uneven pace: every line
     goes to exactly one of them, and each reads the whole file."""
