@@ -52,6 +52,11 @@ BAD_LINES = {
         '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":1E+999999999}',
         "invalid JSON: number 1E+999999999 is out of range",
     ),
+    "an exponent beyond a Decimal's": (
+        '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":1,'
+        '"latency_ms":5e234567890123456789012345678901234567890}',
+        "invalid JSON: number 5e2345678901234567890123... is out of range",
+    ),
     "a cost of 1e999999999": (
         '{"ts":"2026-01-01T00:00:00Z","model":"gpt-4o","input_tokens":1,'
         '"reported_cost_usd":"1e999999999"}',
@@ -376,6 +381,11 @@ def test_many_records_at_the_token_bound_never_overflow_a_report(run, tmp_path):
         (
             b'[[discounts]]\nprovider = "openai"\nmultiplier = 1e308\n',
             "discounts[0].multiplier: 1E+308 is implausibly large (the limit is 100)",
+        ),
+        (  # an exponent beyond what a Decimal holds
+            b'[[models]]\nid = "gpt-4o"\nprovider = "openai"\n[[models.prices]]\n'
+            b"input = 1e2345678901234567890123456789\noutput = 10\n",
+            "bad.toml: invalid TOML: number 1e2345678901234567890123... is out of range",
         ),
     ],
 )

@@ -310,9 +310,16 @@ def _parse_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
     try:
-        return tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
+        return tomllib.loads(text, parse_float=_price_number)
+    except ValueError as exc:  # (TOMLDecodeError is one, and so is _price_number's)
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def _price_number(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # an exponent beyond what a Decimal holds (1e2345678901234567890)
+        raise ValueError(f"number {text[:24]}... is out of range") from None
 
 
 # Tables already built in this process, by their layers' (path, mtime, size): a table is

@@ -43,7 +43,10 @@ INT_DIGITS = 40
 
 def float_literal(text: str) -> Decimal:
     """A JSON float literal as the exact Decimal every decoder of lines reads it as."""
-    value = Decimal(text)
+    try:
+        value = Decimal(text)
+    except ArithmeticError:  # an exponent beyond what a Decimal holds (1e2345678901234567890)
+        raise ValueError(f"number {text[:24]}... is out of range") from None
     # a number no count, time or amount can be: refused before anything expands its digits
     if value and not -400 <= value.adjusted() <= 40:
         raise ValueError(f"number {text[:24]} is out of range")
