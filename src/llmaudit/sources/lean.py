@@ -160,7 +160,7 @@ def decode(data: bytes) -> Any:
     :func:`plain_loads` refuses every integer it meets beyond :data:`INT_LIMIT`."""
     try:
         return _DECODER.decode(data)
-    except (msgspec.DecodeError, RecursionError):  # (a hook's ValueError is a DecodeError)
+    except (msgspec.DecodeError, ValueError, RecursionError):  # (a hook may raise ValueError)
         return None
 
 
@@ -174,7 +174,7 @@ def plain_loads(data: bytes) -> Any:
     levels, or it holds a run of digits that may be an integer the standard decoder refuses."""
     try:
         obj = _DECODER.decode(data)
-    except (msgspec.DecodeError, RecursionError):  # (a hook's ValueError is a DecodeError)
+    except (msgspec.DecodeError, ValueError, RecursionError):  # (a hook may raise ValueError)
         return None
     shape = data.translate(_DIGITS_AND_OPENINGS)
     if _LONG_RUN in shape:
