@@ -140,6 +140,9 @@ _DIGITS_AND_OPENINGS = bytes(
     0x30 if 0x30 <= i <= 0x39 else 0x7B if i in (0x5B, 0x7B) else 0x20 for i in range(256)
 )
 _LONG_RUN = b"0" * (INT_DIGITS + 1)
+# What a msgspec decoder raises on a line the full path is left to read (in msgspec 0.19 its
+# DecodeError is no ValueError, and a hook's ValueError need not be wrapped in one)
+DECODE_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -160,7 +163,7 @@ def decode(data: bytes) -> Any:
     :func:`plain_loads` refuses every integer it meets beyond :data:`INT_LIMIT`."""
     try:
         return _DECODER.decode(data)
-    except (msgspec.DecodeError, ValueError, RecursionError):  # (a hook may raise ValueError)
+    except DECODE_ERRORS:
         return None
 
 
@@ -174,7 +177,7 @@ def plain_loads(data: bytes) -> Any:
     levels, or it holds a run of digits that may be an integer the standard decoder refuses."""
     try:
         obj = _DECODER.decode(data)
-    except (msgspec.DecodeError, ValueError, RecursionError):  # (a hook may raise ValueError)
+    except DECODE_ERRORS:
         return None
     shape = data.translate(_DIGITS_AND_OPENINGS)
     if _LONG_RUN in shape:
