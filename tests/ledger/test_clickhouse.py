@@ -286,6 +286,23 @@ def test_copy_moves_a_sqlite_ledger_without_double_counting(ch, run_ch, tmp_path
     )
 
 
+def test_a_re_read_on_clickhouse_finds_every_record_unchanged(ch, run_ch, tmp_path):
+    """Records keyed by their source's ids get their content hash when written: the same
+    lines read again (a copy of the file) are all duplicates, none an update."""
+    _, url = ch
+    for name in ("claude_code_session.jsonl", "middleware_openai_chat.jsonl"):
+        for copy in (f"a-{name}", f"b-{name}"):
+            (tmp_path / copy).write_bytes((DATA / "logs" / name).read_bytes())
+        code, out, err = run_ch("--db", url, "ingest", "--json", str(tmp_path / f"a-{name}"))
+        assert code == 0, err
+        first = json.loads(out)["totals"]
+        assert first["added"] > 0
+        code, out, err = run_ch("--db", url, "ingest", "--json", str(tmp_path / f"b-{name}"))
+        again = json.loads(out)["totals"]
+        assert (again["added"], again["updated"]) == (0, 0)
+        assert again["duplicate"] == first["added"] + first["duplicate"]
+
+
 def test_the_latency_sketch_is_within_one_percent_of_the_exact_percentiles(ch):
     """3,000 requests with latencies spread over five orders of magnitude (and some zeros):
     the daily histograms' p50 and p95 are within 1% of the exact ones."""

@@ -66,6 +66,37 @@ def test_a_folder_of_every_fixture_and_small_batches(run, monkeypatch, tmp_path)
     assert mine[0]["rejected"] == 1
 
 
+@pytest.mark.sqlite_only  # reads the ledger's records table
+def test_every_record_is_stored_with_its_identity_rows_hash(run, monkeypatch, tmp_path):
+    """A record whose key is its source's id gets its content hash only when written (not
+    for each repeat a batch drops): whichever path wrote it (one process, a child that stages
+    its rows, small batches of repeats), the ledger holds the h1 hash of its identity row, and
+    a re-read of the same lines (a copy) finds every record unchanged but the 10 that two
+    files each hold in another form (a Codex session and its fork, 2 + 2; the same 3 requests
+    in a Datadog and an Elasticsearch export, 3 + 3), where the file read last wins."""
+    import sqlite3
+
+    import llmaudit.sources.worker as worker_mod
+    from llmaudit.model.record import IDENTITY_COLUMNS, row_hash
+
+    monkeypatch.setattr(worker_mod, "BATCH_SIZE", 3)
+    shutil.copytree(DATA / "logs", tmp_path / "logs")
+    for mode in ("never", "always"):
+        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
+        assert run("--db", f"{mode}.db", "ingest", "logs").exit_code in (0, 3)
+        with sqlite3.connect(tmp_path / f"{mode}.db") as conn:
+            rows = conn.execute(
+                f"SELECT dedupe_key, content_hash, {', '.join(IDENTITY_COLUMNS)} FROM records"
+            ).fetchall()
+        assert len(rows) == 101
+        assert all(stored == row_hash(tuple(ident)) for _, stored, *ident in rows)
+        assert sum(":h1:" not in key for key, *_ in rows) > 80  # keyed by their sources' ids
+        shutil.copytree(tmp_path / "logs", tmp_path / f"copy-{mode}")
+        again = run("--db", f"{mode}.db", "ingest", "--json", f"copy-{mode}")
+        totals = json.loads(again.stdout)["totals"]
+        assert (totals["added"], totals["updated"], totals["duplicate"]) == (0, 10, 131)
+
+
 _GOOD = st.fixed_dictionaries(
     {
         "ts": st.sampled_from(

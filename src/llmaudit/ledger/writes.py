@@ -97,7 +97,10 @@ Existing = dict[str, tuple[str, str, int]]  # dedupe key -> (content hash, sourc
 class Prepared(NamedTuple):
     """A record as a write needs it: key, content hash, identity row and provenance. Built
     where the record is parsed (:func:`prepare`), so a parsing process can hand a writer rows
-    that cost little to send, instead of records."""
+    that cost little to send, instead of records. The content hash is "" when the key does not
+    depend on it (the record has its own key or a source id): it is worked out only for a
+    record that is written or compared (:func:`digest_of`), not for every repeat of a key a
+    batch drops (a Claude Code message's lines)."""
 
     key: str
     digest: str
@@ -111,7 +114,7 @@ class Prepared(NamedTuple):
 
 def prepare(rec: UsageRecord) -> Prepared:
     ident = identity_row(rec)
-    digest = row_hash(ident)
+    digest = "" if rec.key or rec.source_id else row_hash(ident)  # (see Prepared)
     return Prepared(
         rec.dedupe_key(digest),
         digest,
@@ -122,6 +125,11 @@ def prepare(rec: UsageRecord) -> Prepared:
         rec.machine_id,
         rec.output,
     )
+
+
+def digest_of(rec: Prepared) -> str:
+    """The record's content hash, worked out now if it was left until needed."""
+    return rec.digest or row_hash(rec.ident)
 
 
 Chosen = tuple[Prepared, "tuple[str, str, int] | None"]
@@ -158,7 +166,7 @@ def plan_writes(
     for key, rec in batch.items():
         old = stored.get(key)
         if old is not None and (
-            old[0] == rec.digest
+            old[0] == digest_of(rec)
             or old[1] != rec.source_kind
             or keep == "first"
             or (keep == "max_output" and rec.output <= old[2])
@@ -189,7 +197,7 @@ def stored_rows(records: Iterable[Prepared], *tail: Any) -> list[tuple[Any, ...]
         rows.append(
             (
                 rec.key,
-                rec.digest,
+                digest_of(rec),
                 *rec.ident,
                 rec.source_kind,
                 names[name],

@@ -62,8 +62,9 @@ def lean_prepared(
     key: str | None = None,
 ) -> Prepared:
     """The row a write needs, of an identity row a lean path built: its content hash, and its
-    key (``key``, else the one the source's id gives, else the hash's), as ``prepare`` has them."""
-    digest = row_hash(ident)
+    key (``key``, else the one the source's id gives, else the hash's), as ``prepare`` has them
+    (the hash "" when the key does not depend on it)."""
+    digest = "" if key or source_id else row_hash(ident)
     return Prepared(
         key or record_key(kind, source_id, digest),
         digest,

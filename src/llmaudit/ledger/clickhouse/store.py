@@ -30,7 +30,7 @@ from llmaudit.ledger.clickhouse.schema import MIGRATIONS, applied, migrate
 from llmaudit.ledger.connection import RECORD_COLUMNS, now_text, row_to_record, safe_text
 from llmaudit.ledger.filters import Filters
 from llmaudit.ledger.rollup import rollup_usable
-from llmaudit.ledger.writes import Prepared, WriteCounts, plan_writes, reject_text
+from llmaudit.ledger.writes import Prepared, WriteCounts, digest_of, plan_writes, reject_text
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.reject import Reject
 from llmaudit.model.values import format_ts
@@ -323,7 +323,7 @@ class ClickHouseLedger:
         moved: list[tuple[str, str]] = []  # (key, old day) of rows an update replaces
         for rec, old in chosen:
             key = rec.key
-            row: dict[str, Any] = {"dedupe_key": key, "content_hash": rec.digest}
+            row: dict[str, Any] = {"dedupe_key": key, "content_hash": digest_of(rec)}
             for name, value in zip(RECORD_COLUMNS, rec.ident, strict=False):
                 row[name] = value
             row["ts"] = ch_ts(row["ts"])
