@@ -169,6 +169,99 @@ def test_missing_baseline_is_a_usage_error(run, prompts):
     assert "make one with: llmaudit estimate" in result.stderr
 
 
+def _set(path: tuple, value):
+    def change(base: dict) -> None:
+        at = base
+        for step in path[:-1]:
+            at = at[step]
+        if value is _GONE:
+            del at[path[-1]]
+        else:
+            at[path[-1]] = value
+
+    return change
+
+
+_GONE = object()
+_ROW = ("estimates", 0, "rows", 0)
+DAMAGED = {
+    "a cost as text": (
+        _set((*_ROW, "cost_per_month_usd"), "abc"),
+        "estimates[0].rows[0].cost_per_month_usd: must be an amount of USD, got 'abc'",
+    ),
+    "a cost beyond a Decimal's exponent": (
+        _set((*_ROW, "cost_per_1k_calls_usd"), "1e2345678901234567890123456789"),
+        "estimates[0].rows[0].cost_per_1k_calls_usd: must be an amount of USD",
+    ),
+    "a cost of NaN": (
+        _set((*_ROW, "cost_per_call_usd"), "NaN"),
+        "estimates[0].rows[0].cost_per_call_usd: must be a finite amount under $1e12, got 'NaN'",
+    ),
+    "a cost as a list": (
+        _set((*_ROW, "cost_per_month_usd"), [1]),
+        "estimates[0].rows[0].cost_per_month_usd: must be an amount of USD, got [1]",
+    ),
+    "no model": (
+        _set((*_ROW, "model"), _GONE),
+        "estimates[0].rows[0].model: must be a model's name, got None",
+    ),
+    "a model as a list": (
+        _set((*_ROW, "model"), ["gpt-4o"]),
+        "estimates[0].rows[0].model: must be a model's name, got ['gpt-4o']",
+    ),
+    "tokens as text": (
+        _set((*_ROW, "input_tokens"), "many"),
+        "estimates[0].rows[0].input_tokens: must be a count of tokens, got 'many'",
+    ),
+    "no file": (
+        _set(("estimates", 0, "file"), _GONE),
+        "estimates[0].file: must be the prompt file's name, got None",
+    ),
+    "rows as text": (
+        _set(("estimates", 0, "rows"), "x"),
+        "estimates[0].rows: must be a list, got 'x'",
+    ),
+    "a row that is a number": (
+        _set(("estimates", 0, "rows"), [5]),
+        "estimates[0].rows[0]: must be an object, got 5",
+    ),
+    "an estimate that is a number": (
+        _set(("estimates",), [5]),
+        "estimates[0]: must be an object, got 5",
+    ),
+    "no estimates": (
+        _set(("estimates",), _GONE),
+        "not an 'llmaudit estimate --format json' file (no list of estimates)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_a_baseline_edited_by_hand_is_exit_3_naming_the_field(run, prompts, tmp_path, case):
+    """The CI gate's baseline, damaged or edited by hand: one line naming the file and the
+    field, exit 3 (each of these ended with exit 70 before)."""
+    change, message = DAMAGED[case]
+    base = json.loads(baseline(run))
+    change(base)
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    result = run("check", "--baseline", "base.json")
+    assert result.exit_code == 3, result.stderr
+    assert f"base.json: {message}" in result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_a_baseline_row_without_tokens_still_compares(run, prompts, tmp_path):
+    """A hand-made baseline may leave out input_tokens: the costs are compared, tokens shown
+    as unknown."""
+    base = json.loads(baseline(run))
+    del base["estimates"][0]["rows"][0]["input_tokens"]
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    result = run("check", "--baseline", "base.json", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    (row,) = json.loads(result.stdout)["check"]["rows"]
+    assert (row["status"], row["old_tokens"], row["delta_usd"]) == ("pass", None, "0")
+
+
 def test_template_variables(run, tmp_path):
     (tmp_path / "t.md").write_text('Hi {{name}}, about {topic}: {{ body }}. JSON {"a": 1}')
     (tmp_path / "body.txt").write_text("a long body")

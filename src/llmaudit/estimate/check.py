@@ -13,6 +13,7 @@ from llmaudit.analysis.groups import priced_groups
 from llmaudit.errors import DataError, UsageError
 from llmaudit.ledger.api import Queries
 from llmaudit.ledger.filters import Filters
+from llmaudit.model.values import MAX_COUNT, MONEY_MIN_EXP, short
 from llmaudit.pricing.table import PriceTable
 
 MARKER = "<!-- llmaudit-check -->"
@@ -79,7 +80,8 @@ def load_baseline(path: Path, default_models: Any = None) -> tuple[dict[str, Any
         ) from exc
     except ValueError as exc:
         raise DataError(f"{path}: invalid JSON: {exc}") from exc
-    saved = base.get("settings", {}) if isinstance(base, dict) else {}
+    check_baseline(base, str(path))
+    saved = base.get("settings", {})
     if not isinstance(saved, dict):
         raise DataError(f"{path}: settings: must be an object")
 
@@ -94,6 +96,56 @@ def load_baseline(path: Path, default_models: Any = None) -> tuple[dict[str, Any
         per=get("per") or "month",
     )
     return base, settings
+
+
+_AMOUNTS = ("cost_per_month_usd", "cost_per_1k_calls_usd", "cost_per_call_usd")
+
+
+def check_baseline(base: Any, where: str) -> None:
+    """A baseline as ``estimate --format json`` writes it, as far as ``compare`` reads it: a
+    file edited by hand or damaged is a DataError naming the field, never a crash."""
+    if not isinstance(base, dict) or not isinstance(base.get("estimates"), list):
+        raise DataError(
+            f"{where}: not an 'llmaudit estimate --format json' file (no list of estimates)"
+        )
+    for i, est in enumerate(base["estimates"]):
+        at = f"{where}: estimates[{i}]"
+        if not isinstance(est, dict):
+            raise DataError(f"{at}: must be an object, got {short(est)}")
+        if not isinstance(est.get("file"), str):
+            raise DataError(
+                f"{at}.file: must be the prompt file's name, got {short(est.get('file'))}"
+            )
+        if not isinstance(est.get("rows"), list):
+            raise DataError(f"{at}.rows: must be a list, got {short(est.get('rows'))}")
+        for j, row in enumerate(est["rows"]):
+            here = f"{at}.rows[{j}]"
+            if not isinstance(row, dict):
+                raise DataError(f"{here}: must be an object, got {short(row)}")
+            if not isinstance(row.get("model"), str):
+                raise DataError(
+                    f"{here}.model: must be a model's name, got {short(row.get('model'))}"
+                )
+            tokens = row.get("input_tokens")
+            if tokens is not None and (type(tokens) is not int or not 0 <= tokens <= MAX_COUNT):
+                raise DataError(
+                    f"{here}.input_tokens: must be a count of tokens, got {short(tokens)}"
+                )
+            for name in _AMOUNTS:
+                _check_amount(row.get(name), f"{here}.{name}")
+
+
+def _check_amount(value: Any, where: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise DataError(f"{where}: must be an amount of USD, got {short(value)}")
+    try:
+        amount = Decimal(str(value).strip())
+    except ArithmeticError:  # not a number, or an exponent beyond a Decimal's
+        raise DataError(f"{where}: must be an amount of USD, got {short(value)}") from None
+    if not amount.is_finite() or (amount and not MONEY_MIN_EXP <= amount.adjusted() < 12):
+        raise DataError(f"{where}: must be a finite amount under $1e12, got {short(value)}")
 
 
 def _basis(row: dict[str, Any]) -> tuple[str, Any]:
@@ -174,7 +226,7 @@ def compare(
                     new_usd=new_value,
                     delta_usd=delta,
                     delta=share,
-                    old_tokens=o["input_tokens"],
+                    old_tokens=o.get("input_tokens"),
                     new_tokens=n["input_tokens"],
                     status=_status(share, delta, basis, limits),
                 )
