@@ -664,3 +664,27 @@ def test_a_ledger_changed_by_hand_is_exit_3_naming_what(
         assert len(lines) == 1 and lines[0].startswith("llmaudit: error: "), res.stderr
         assert message in lines[0]
         assert "(the ledger was changed outside llmaudit, or is damaged)" in lines[0]
+
+
+def test_an_error_still_has_its_exit_status_when_nobody_reads_standard_error(tmp_path):
+    """``llmaudit ... 2>&1 | head``: when standard error is gone, the last words are lost, not
+    the exit status (a closed pipe made both of these exit 1)."""
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # nobody reads standard error
+    try:
+        no_ledger = subprocess.run(
+            [sys.executable, "-m", "llmaudit", "--db", str(tmp_path / "none.db"), "report"],
+            stderr=write,
+            stdout=subprocess.DEVNULL,
+        )
+        bad_option = subprocess.run(
+            [sys.executable, "-m", "llmaudit", "report", "--since", "yesterday-ish"],
+            stderr=write,
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        os.close(write)
+    assert (no_ledger.returncode, bad_option.returncode) == (3, 2)

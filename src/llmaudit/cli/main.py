@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -229,24 +231,24 @@ def main(argv: list[str] | None = None) -> None:
             args=args, prog_name="llmaudit", standalone_mode=False, terminal_width=help_width()
         )
     except click.exceptions.Abort:  # click has already ended the line
-        sys.stderr.write("llmaudit: interrupted\n")
+        _say("llmaudit: interrupted\n")
         sys.exit(ExitStatus.INTERRUPTED)
     except KeyboardInterrupt:
-        sys.stderr.write("\nllmaudit: interrupted\n")
+        _say("\nllmaudit: interrupted\n")
         sys.exit(ExitStatus.INTERRUPTED)
     except click.ClickException as exc:
         # every click error is about the command line (a bad option, a file it names that
         # cannot be opened): exit 2, never 1, which means findings
-        exc.show()
+        _say(exc.show)
         sys.exit(ExitStatus.USAGE)
     except LlmauditError as exc:
         if _debug_enabled(args):
             import traceback
 
-            traceback.print_exc()
+            _say(traceback.print_exc)
         from llmaudit.render import printable
 
-        sys.stderr.write(f"llmaudit: error: {printable(str(exc))}\n")
+        _say(f"llmaudit: error: {printable(str(exc))}\n")
         sys.exit(exc.exit_status)
     except BrokenPipeError:
         # Output piped into `head` and the like: not an error of ours.
@@ -255,9 +257,24 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if _debug_enabled(args):
             raise
-        sys.stderr.write(
+        _say(
             f"llmaudit: internal error: {type(exc).__name__}: {exc} "
             "(this is a bug; rerun with --debug for a traceback and report it)\n"
         )
         sys.exit(ExitStatus.INTERNAL)
     sys.exit(rv if isinstance(rv, int) else ExitStatus.OK)
+
+
+def _say(what: str | Callable[[], None]) -> None:
+    """The last words on standard error (a text, or what writes them): when nobody reads it
+    any more (``2>&1 | head``), they are lost, not the exit status they come with."""
+    try:
+        if callable(what):
+            what()
+        else:
+            sys.stderr.write(what)
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # (ValueError: standard error was closed)
+        # so that Python's own flush at exit has nothing to complain about
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
