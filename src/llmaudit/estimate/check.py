@@ -112,20 +112,12 @@ def check_baseline(base: Any, where: str) -> None:
         at = f"{where}: estimates[{i}]"
         if not isinstance(est, dict):
             raise DataError(f"{at}: must be an object, got {short(est)}")
-        if not isinstance(est.get("file"), str):
-            raise DataError(
-                f"{at}.file: must be the prompt file's name, got {short(est.get('file'))}"
-            )
-        if not isinstance(est.get("rows"), list):
-            raise DataError(f"{at}.rows: must be a list, got {short(est.get('rows'))}")
-        for j, row in enumerate(est["rows"]):
+        _need(est, "file", str, "the prompt file's name", at)
+        for j, row in enumerate(_need(est, "rows", list, "a list", at)):
             here = f"{at}.rows[{j}]"
             if not isinstance(row, dict):
                 raise DataError(f"{here}: must be an object, got {short(row)}")
-            if not isinstance(row.get("model"), str):
-                raise DataError(
-                    f"{here}.model: must be a model's name, got {short(row.get('model'))}"
-                )
+            _need(row, "model", str, "a model's name", here)
             tokens = row.get("input_tokens")
             if tokens is not None and (type(tokens) is not int or not 0 <= tokens <= MAX_COUNT):
                 raise DataError(
@@ -133,6 +125,13 @@ def check_baseline(base: Any, where: str) -> None:
                 )
             for name in _AMOUNTS:
                 _check_amount(row.get(name), f"{here}.{name}")
+
+
+def _need(obj: dict[str, Any], key: str, kind: type, what: str, at: str) -> Any:
+    value = obj.get(key)
+    if not isinstance(value, kind):
+        raise DataError(f"{at}.{key}: must be {what}, got {short(value)}")
+    return value
 
 
 def _check_amount(value: Any, where: str) -> None:
