@@ -642,10 +642,14 @@ def test_another_programs_database_is_never_made_a_ledger(run, tmp_path, command
     ],
 )
 def test_a_ledger_changed_by_hand_is_exit_3_naming_what(
-    run, tmp_path, table, column, value, commands, message
+    run, tmp_path, monkeypatch, table, column, value, commands, message
 ):
     """A value no llmaudit writes, put in the ledger by hand: each command that reads it ends
     with exit 3 and one line saying what (never an internal error, never a wrong sum)."""
+    from llmaudit.ledger import reads
+
+    if table == "rollup_latency":  # read above this many timed requests, so the test has more
+        monkeypatch.setattr(reads, "EXACT_UP_TO", 0)
     db = str(tmp_path / "l.db")
     logs = (DATA / "sample.jsonl", DATA / "logs" / "middleware_openai_chat.jsonl")  # (timed)
     assert run("--db", db, "ingest", *map(str, logs)).exit_code == 0
@@ -688,3 +692,31 @@ def test_an_error_still_has_its_exit_status_when_nobody_reads_standard_error(tmp
     finally:
         os.close(write)
     assert (no_ledger.returncode, bad_option.returncode) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("export",), ("export", "--format", "csv"), ("report",), ("report", "--format", "json")],
+)
+def test_output_whose_reader_is_gone_ends_quietly_with_exit_0(tmp_path, command):
+    """``llmaudit export | head``: once the reader has what it wants, the rest has nowhere to
+    go. That is no error: exit 0 and nothing on standard error (click made export's exit 1)."""
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "l.db")
+    made = subprocess.run(
+        [sys.executable, "-m", "llmaudit", "--db", db, "demo"], capture_output=True
+    )
+    assert made.returncode == 0, made.stderr
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "llmaudit", "--db", db, *command],
+            stdout=write,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, b"")

@@ -211,3 +211,78 @@ def test_a_ledger_without_timings_is_not_scanned_for_them(tmp_path):
         got = led.timing_sample(Filters(start, start + timedelta(days=2)), 10**6)
         assert (got.total, list(got.rows)) == (0, [])
     assert not [s for s in statements if "FROM records" in s]
+
+
+@pytest.mark.parametrize(
+    "where, want",
+    [([], 16), ([("model", "o3")], 8), ([("model", "nothing-here")], 0)],
+)
+def test_the_requests_counted_to_choose_a_path_are_those_the_sketch_reports(tmp_path, where, want):
+    """timing_quantiles counts the window's timed requests (to choose between exact and
+    sketch) without reading the buckets: the count is the sketch's own, and the exact path's.
+    By hand: per model, 8 requests with a latency and 8 others with a TTFT; the histograms
+    cannot tell a request with both from two requests, so each model counts 8."""
+    from llmaudit.ledger import rollup
+
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    window = Filters(start, start + timedelta(days=3), where=where)
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write(_timed_records(start), source_kind="test")
+        led.refresh_rollup()
+        counted = rollup.timed_requests(led.conn, window)
+        sketched = sketch.quantile_rows(rollup.latency_histograms(led.conn, window))
+        exact, _ = _percentiles(led.timing_sample(window, 10**6))
+    assert counted == want
+    assert sum(r["requests"] for r in sketched) == sum(r["requests"] for r in exact) == want
+
+
+def test_the_exact_path_is_taken_up_to_its_threshold_and_the_sketch_above(tmp_path, monkeypatch):
+    from llmaudit.ledger import reads
+
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    window = Filters(start, start + timedelta(days=3))
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write(_timed_records(start), source_kind="test")
+        monkeypatch.setattr(reads, "EXACT_UP_TO", 16)
+        assert led.timing_quantiles(window, 10**6) is None  # 16 timed: exact
+        monkeypatch.setattr(reads, "EXACT_UP_TO", 15)
+        got = led.timing_quantiles(window, 10**6)
+        assert got is not None and got.method == "sketch"
+        monkeypatch.setattr(reads, "EXACT_UP_TO", 100)
+        assert led.timing_quantiles(window, 16) is None
+        got = led.timing_quantiles(window, 15)  # above the caller's limit
+        assert got is not None and got.method == "sketch"
+
+
+@pytest.mark.parametrize("limit", [10**6, 5])  # all of them, and every k-th
+def test_a_timing_no_llmaudit_writes_is_a_store_error_on_either_read(tmp_path, limit):
+    from llmaudit.errors import StoreError
+
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    window = Filters(start, start + timedelta(days=3))
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write(_timed_records(start), source_kind="test")
+        led.refresh_rollup()
+        led.conn.execute("UPDATE records SET ttft_ms = 'soon' WHERE ttft_ms IS NOT NULL")
+        with pytest.raises(StoreError, match=r"hold a timing no llmaudit writes: \(None, 'soon', "):
+            list(led.timing_sample(window, limit).rows)
+
+
+def test_a_timing_no_llmaudit_writes_in_a_day_to_refresh_is_a_store_error(tmp_path):
+    """Text where a time should be, in a day the rollup has still to sum (an ingest stopped
+    before its refresh): exit 3 naming the ledger as damaged, not an internal error."""
+    from llmaudit.errors import StoreError
+    from llmaudit.ledger.connection import DAMAGED_HINT
+
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write(_timed_records(start), source_kind="test")
+        led.conn.execute("UPDATE records SET ttft_ms = 'soon' WHERE ttft_ms IS NOT NULL")
+        for read in (
+            led.refresh_rollup,
+            lambda: led.timing_quantiles(Filters(start, start + timedelta(days=3)), 10**6),
+            lambda: led.grouped_sums(Filters(start, start + timedelta(days=3))),
+        ):
+            with pytest.raises(StoreError, match="cannot refresh the daily rollup") as got:
+                read()
+            assert got.value.hint == DAMAGED_HINT

@@ -18,7 +18,7 @@ from llmaudit.analysis.groups import (
     cache_effect,
     priced_groups,
 )
-from llmaudit.ledger.api import Queries, TimingSample
+from llmaudit.ledger.api import Queries, Timing, TimingSample
 from llmaudit.ledger.filters import Filters
 from llmaudit.model.money import ZERO
 from llmaudit.model.values import format_ts
@@ -456,17 +456,20 @@ def latency(ledger: Queries, filters: Filters, groups: list[Group]) -> dict[str,
 def _percentiles(sample: TimingSample) -> tuple[list[dict[str, Any]], int]:
     """Per-model percentiles from the requests of a timing sample; (rows, its step)."""
     step = sample.every
-    data: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for model, lat, ttft, out in (
-        (t.model, t.latency_ms, t.ttft_ms, t.output) for t in sample.rows
-    ):
-        d = data[model]
-        if lat is not None:
-            d["latency"].append(lat)
-        if ttft is not None:
-            d["ttft"].append(ttft)
-            if lat is not None and out and out > 1 and lat >= ttft:
-                d["itl"].append((lat - ttft) / (out - 1))
+    by_model: dict[str, list[Timing]] = defaultdict(list)
+    for timing in sample.rows:
+        by_model[timing[0]].append(timing)
+    data: dict[str, dict[str, list[float]]] = {}
+    for model, timings in by_model.items():
+        data[model] = {
+            "latency": [lat for _, lat, _, _ in timings if lat is not None],
+            "ttft": [ttft for _, _, ttft, _ in timings if ttft is not None],
+            "itl": [
+                (lat - ttft) / (out - 1)
+                for _, lat, ttft, out in timings
+                if ttft is not None and lat is not None and out > 1 and lat >= ttft
+            ],
+        }
     rows = []
     for model in sorted(data):
         d = data[model]

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -114,8 +115,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+class OutputClosed(Exception):
+    """Standard output was closed by its reader (``llmaudit export | head``). Raised in place
+    of the BrokenPipeError, which click would turn into exit 1 before main sees it."""
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported when they run (or when their help is asked for)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise OutputClosed from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
@@ -250,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
 
         _say(f"llmaudit: error: {printable(str(exc))}\n")
         sys.exit(exc.exit_status)
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):
         # Output piped into `head` and the like: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(ExitStatus.OK)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -20,14 +20,23 @@ from llmaudit.ledger.connection import (
     stored_json,
 )
 from llmaudit.ledger.filters import Filters
-from llmaudit.ledger.rollup import aggregate, latency_histograms, refresh_rollup, rollup_usable
+from llmaudit.ledger.rollup import (
+    aggregate,
+    latency_histograms,
+    refresh_rollup,
+    rollup_usable,
+    timed_requests,
+)
 from llmaudit.ledger.where import where_sql
 from llmaudit.model.record import UsageRecord
 from llmaudit.model.values import format_ts, stored_ts
 
 # Up to this many timed requests the latency percentiles are exact (read from the records);
-# above, from the daily histograms. (SQLite turns each timed row into a Python object.)
-EXACT_UP_TO = 100_000
+# above, from the daily histograms. Reading them exactly costs about 1.5 us a timed request
+# (SQLite turns each row into Python objects, which are then sorted); the histograms cost
+# about 20 ms at any size, so above about 20,000 the exact path is the slower one
+# (benchmarks/README.md, twelfth part).
+EXACT_UP_TO = 20_000
 
 
 class Reads(Connected):
@@ -102,7 +111,7 @@ class Reads(Connected):
             rows = self.conn.execute(
                 f"SELECT model, latency_ms, ttft_ms, output FROM records {clause}", params
             ).fetchall()
-            return TimingSample(len(rows), 1, _timings(rows))
+            return TimingSample(len(rows), 1, iter(_checked_timings(rows)))
         total = self.conn.execute(f"SELECT COUNT(*) FROM records {clause}", params).fetchone()[0]
         step = max(1, -(-total // limit))
         if step > 1:
@@ -121,10 +130,9 @@ class Reads(Connected):
             return None
         if not rollup_usable(filters, (), "day", None) or not self._fresh_rollup():
             return None
-        histograms = latency_histograms(self.conn, filters)
-        rows = sketch.quantile_rows(histograms)
-        if sum(r["requests"] for r in rows) <= min(limit, EXACT_UP_TO):
-            return None
+        if timed_requests(self.conn, filters) <= min(limit, EXACT_UP_TO):
+            return None  # (counted before the buckets are read: 20 ms at any size)
+        rows = sketch.quantile_rows(latency_histograms(self.conn, filters))
         return TimingQuantiles(1, rows, method="sketch")
 
     def _timed_at_most(self, filters: Filters) -> int | None:
@@ -193,21 +201,34 @@ class Reads(Connected):
         ]
 
 
-def _timings(rows: Iterable[tuple[Any, ...]]) -> Iterator[Timing]:
+def _timings(cur: sqlite3.Cursor) -> Iterator[Timing]:
+    """The rows of (model, latency, ttft, output) a cursor reads, checked a chunk at a time."""
+    while chunk := cur.fetchmany(10_000):
+        yield from _checked_timings(chunk)
+
+
+_TIMES = {float, type(None)}
+
+
+def _checked_timings(rows: list[Any]) -> list[Timing]:
     """Rows of (model, latency, ttft, output) as only a ledger llmaudit wrote holds them: a
-    REAL column keeps a float or NULL, an INTEGER one an int; anything else is a StoreError."""
-    for row in rows:
-        _, latency, ttft, output = row
-        if (
-            (latency is not None and type(latency) is not float)
-            or (ttft is not None and type(ttft) is not float)
-            or type(output) is not int
-        ):
-            raise StoreError(
-                f"the ledger's records hold a timing no llmaudit writes: {row[1:]!r}"[:200],
-                hint=DAMAGED_HINT,
-            )
-        yield Timing(*row)
+    REAL column keeps a float or NULL, an INTEGER one an int; anything else is a StoreError.
+    (Checked by the set of each column's types: a row at a time costs five times more.)"""
+    if (
+        {type(r[1]) for r in rows} <= _TIMES
+        and {type(r[2]) for r in rows} <= _TIMES
+        and {type(r[3]) for r in rows} <= {int}
+    ):
+        return rows
+    bad = next(
+        r[1:]
+        for r in rows
+        if type(r[1]) not in _TIMES or type(r[2]) not in _TIMES or type(r[3]) is not int
+    )
+    raise StoreError(
+        f"the ledger's records hold a timing no llmaudit writes: {bad!r}"[:200],
+        hint=DAMAGED_HINT,
+    )
 
 
 def _instant(text: str | None) -> Any:

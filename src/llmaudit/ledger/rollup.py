@@ -46,6 +46,9 @@ def refresh_rollup(conn: sqlite3.Connection) -> int:
             conn.executemany(_LATENCY_INSERT, latency)
         conn.execute("DELETE FROM rollup_dirty")
         conn.execute("COMMIT")
+    except sqlite3.IntegrityError as exc:  # a sum of values no llmaudit writes (a text time)
+        conn.execute("ROLLBACK")
+        raise StoreError(f"cannot refresh the daily rollup: {exc}", hint=DAMAGED_HINT) from exc
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -155,6 +158,20 @@ def ensure_math(conn: sqlite3.Connection) -> None:
     except sqlite3.OperationalError:
         conn.create_function("ln", 1, math.log, deterministic=True)
         conn.create_function("ceil", 1, math.ceil, deterministic=True)
+
+
+def timed_requests(conn: sqlite3.Connection, filters: Filters) -> int:
+    """The window's timed requests as the histograms count them (per model, the larger of
+    its latency and TTFT counts), without reading their buckets."""
+    where, params = where_sql(filters, time_column="day")
+    kinds = "kind IN ('latency', 'ttft')"
+    found = conn.execute(
+        "SELECT SUM(most) FROM (SELECT MAX(n) AS most FROM (SELECT model, SUM(n) AS n "
+        f"FROM rollup_latency {where + ' AND ' if where else 'WHERE '}{kinds} "
+        "GROUP BY model, kind) GROUP BY model)",
+        params,
+    ).fetchone()[0]
+    return found if type(found) is int else 0
 
 
 def latency_histograms(

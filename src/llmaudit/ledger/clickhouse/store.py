@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from llmaudit.errors import StoreError
 from llmaudit.ledger import sketch
@@ -737,7 +737,7 @@ class ClickHouseLedger:
             f"SELECT model, latency_ms, ttft_ms, output FROM {self.t('records')} FINAL {clause}",
             "Sffi",
         )
-        return TimingSample(total, step, (Timing(*row) for row in rows))
+        return TimingSample(total, step, (cast(Timing, tuple(row)) for row in rows))
 
     def timing_quantiles(self, filters: Filters, limit: int) -> TimingQuantiles:
         """Percentiles by ClickHouse's ``quantilesExactInclusive`` (linear interpolation
