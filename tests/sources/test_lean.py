@@ -559,10 +559,165 @@ def _set(obj, path, value):
 @settings(max_examples=2000, deadline=None, derandomize=True)
 @given(obj=st.one_of(_cc_object(False), _cc_object(True)))
 def test_any_claude_code_line_the_lean_path_takes_gives_the_full_paths_row(obj):
+    from llmaudit.sources.claude_code import _mark, lean_row_and_mark
+    from llmaudit.sources.lean import plain_loads
+
     line = json.dumps(obj)
     row = _cc_lean(line)
     if row is not None:
         assert row == _cc_full(line), line
+        decoded = plain_loads(line.encode("utf-8", "surrogatepass"))
+        assert lean_row_and_mark(decoded, WHERE, LABELS) == (row, _mark(decoded)), line
+
+
+_SPLIT = "cache_creation"
+
+
+@pytest.mark.parametrize(
+    ("usage", "plain"),
+    [
+        # as Claude Code writes them: taken as they are
+        (
+            {
+                "input_tokens": 4,
+                "cache_creation_input_tokens": 30,
+                "cache_read_input_tokens": 9,
+                _SPLIT: {"ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 10},
+                "output_tokens": 7,
+            },
+            (4, 9, 20, 10, 7, 0),
+        ),
+        (
+            {
+                "input_tokens": 4,
+                "cache_creation_input_tokens": 30,
+                "cache_read_input_tokens": 9,
+                "output_tokens": 7,
+            },
+            (4, 9, 30, 0, 7, 0),
+        ),
+        (
+            {
+                "input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                _SPLIT: {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                "output_tokens": 0,
+                "output_tokens_details": None,
+            },
+            (0, 0, 0, 0, 0, 0),
+        ),
+        (
+            {
+                "input_tokens": 1,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 10**12,
+            },
+            (1, 0, 0, 0, 10**12, 0),
+        ),
+        # anything else is providers.anthropic's to read (or refuse)
+        ({"input_tokens": 4, "output_tokens": 7}, None),  # absent counts
+        (
+            {
+                "input_tokens": 4,
+                "cache_creation_input_tokens": 30,
+                "cache_read_input_tokens": 9,
+                _SPLIT: {"ephemeral_5m_input_tokens": 25, "ephemeral_1h_input_tokens": 10},
+                "output_tokens": 7,
+            },
+            None,
+        ),  # a split that is not the total's
+        (
+            {
+                "input_tokens": 4,
+                "cache_creation_input_tokens": 30,
+                "cache_read_input_tokens": 9,
+                _SPLIT: {"ephemeral_5m_input_tokens": 30},
+                "output_tokens": 7,
+            },
+            None,
+        ),
+        (
+            {
+                "input_tokens": True,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 7,
+            },
+            None,
+        ),
+        (
+            {
+                "input_tokens": -1,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 7,
+            },
+            None,
+        ),
+        (
+            {
+                "input_tokens": 1,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 10**12 + 1,
+            },
+            None,
+        ),
+        (
+            {
+                "input_tokens": 1,
+                "cache_creation_input_tokens": 2,
+                "cache_read_input_tokens": 0,
+                _SPLIT: {"ephemeral_5m_input_tokens": -1, "ephemeral_1h_input_tokens": 3},
+                "output_tokens": 7,
+            },
+            None,
+        ),
+        (
+            {
+                "input_tokens": 1,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 7,
+                "output_tokens_details": {"thinking_tokens": 5},
+            },
+            None,
+        ),
+        (
+            {
+                "input_tokens": 1,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 7,
+                "output_tokens_details": "x",
+            },
+            None,
+        ),
+        (
+            {
+                "input_tokens": "4",
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 7,
+            },
+            None,
+        ),
+    ],
+)
+def test_plain_anthropic_counts_are_read_as_the_provider_reads_them(usage, plain):
+    """The lean path reads a Claude Code line's counts without count() when each is a plain
+    int in bounds: the same Tokens as providers.anthropic, or None and it asks that."""
+    from llmaudit.model.values import MAX_COUNT
+    from llmaudit.sources import providers
+    from llmaudit.sources.claude_code import _plain_tokens
+
+    assert MAX_COUNT == 10**12  # (the bounds above)
+    got = _plain_tokens(usage)
+    assert got == plain
+    if got is not None:
+        assert got == providers.anthropic(usage)
 
 
 @pytest.mark.parametrize(

@@ -233,12 +233,13 @@ class ClaudeCode(Source):
             if not _billable(obj):
                 inp.skipped[_why_skipped(obj)] += 1
                 return PASS
-            row = lean_row(obj, where, labels)
-            if row is None:
+            got = lean_row_and_mark(obj, where, labels)
+            if got is None:
                 return None
+            row, mark = got
             if keep is None:
-                return Chained(row, _mark(obj))
-            return row if keep(_mark(obj)) else PASS
+                return Chained(row, mark)
+            return row if keep(mark) else PASS
 
         return lean_lines(inp, take, functools.partial(_item, inp, keep))
 
@@ -334,14 +335,55 @@ def _context(context: tuple[Any, ...]) -> Any:
 def lean_row(obj: dict, location: str, labels: Labels) -> Prepared | None:
     """``prepare(labels(_record(obj, location)))`` for a plain billable line, or None. ``obj``
     is the standard decoder's object (as plain_loads gives it): floats are exact Decimals."""
+    got = lean_row_and_mark(obj, location, labels)
+    return None if got is None else got[0]
+
+
+def _plain_tokens(usage: dict) -> providers.Tokens | None:
+    """``providers.anthropic(usage)`` when every count is a plain int in bounds (or absent),
+    the cache writes' split given as the total's, and no thinking tokens; else None."""
+    get = usage.get
+    uncached, read, written, output = (
+        get("input_tokens"),
+        get("cache_read_input_tokens"),
+        get("cache_creation_input_tokens"),
+        get("output_tokens"),
+    )
+    split = get("cache_creation")
+    if type(split) is dict:
+        w5, w1 = split.get("ephemeral_5m_input_tokens"), split.get("ephemeral_1h_input_tokens")
+    else:
+        w5, w1 = written, 0
+    if (
+        type(uncached) is int
+        and type(read) is int
+        and type(written) is int
+        and type(output) is int
+        and type(w5) is int
+        and type(w1) is int
+        and min(uncached, read, output, w5, w1) >= 0
+        and max(uncached, read, written, output) <= MAX_COUNT
+        and w5 + w1 == written
+        and get("output_tokens_details") is None
+    ):
+        return providers.Tokens(uncached, read, w5, w1, output, 0)
+    return None
+
+
+def lean_row_and_mark(
+    obj: dict, location: str, labels: Labels
+) -> tuple[Prepared, tuple[str | None, str | None, bool]] | None:
+    """:func:`lean_row`, and the line's mark (``_mark(obj)``, from the values it read)."""
     message = obj["message"]
     usage = message["usage"]
-    try:
-        tokens = providers.anthropic(usage)
-    except LINE_ERRORS:
-        return None
-    if min(tokens) < 0 or max(tokens) > MAX_COUNT or tokens.reasoning > tokens.output:
-        return None
+    tokens = _plain_tokens(usage)
+    if tokens is None:
+        try:
+            tokens = providers.anthropic(usage)
+        except LINE_ERRORS:
+            return None
+        if min(tokens) < 0 or max(tokens) > MAX_COUNT or tokens.reasoning > tokens.output:
+            return None
     model = _plain(message.get("model"))
     ts = canonical_ts(obj.get("timestamp"))
     if model is None or model is _DOUBT or ts is None:
@@ -399,4 +441,5 @@ def lean_row(obj: dict, location: str, labels: Labels) -> Prepared | None:
         request_id,
         cost,
     )
-    return lean_prepared(ident, KIND, source_id, location, labels, tokens.output)
+    row = lean_prepared(ident, KIND, source_id, location, labels, tokens.output)
+    return row, (msg_id, req_id, bool(context[4]))

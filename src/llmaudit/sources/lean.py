@@ -81,10 +81,25 @@ _CANONICAL_TS = re.compile(r"(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?
 _DAY_OK: dict[str, bool] = {}  # "YYYY-MM-DD" -> a real day inside the ledger's years
 
 
+# the last time read and its answer (one tuple, replaced whole): a Claude Code message's
+# lines share their time
+_LAST_TS: tuple[str, str | None] = ("", None)
+
+
 def canonical_ts(value: Any) -> str | None:
     """A canonical UTC time (``...T03:04:05[.ffffff]Z``) as the ledger stores it, else None."""
+    global _LAST_TS
     if type(value) is not str:
         return None
+    last = _LAST_TS
+    if value == last[0]:
+        return last[1]
+    out = _canonical_ts(value)
+    _LAST_TS = (value, out)
+    return out
+
+
+def _canonical_ts(value: str) -> str | None:
     m = _CANONICAL_TS.fullmatch(value)
     if m is None:
         return None
