@@ -81,6 +81,7 @@ class InputFile:
     notes: Counter[str] = field(default_factory=Counter)  # how records were read, to be said
     _document: list[Any] = field(default_factory=list)  # the whole-JSON parse, once
     _sample: list[str | None] = field(default_factory=list)  # its sample for sniffers, once
+    _resolved: str | None = None  # the path resolved (the key of its reading state), once
 
     @classmethod
     def from_path(cls, path: Path) -> InputFile:

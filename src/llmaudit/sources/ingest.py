@@ -320,7 +320,13 @@ def _in_directory(planned: _Planned) -> bool:
 
 
 def _key(inp: InputFile) -> str | None:
-    return str(inp.path.resolve()) if inp._spool is None else None
+    """The key of a file's reading state: its path resolved (once: planning asks it of each
+    input planned ahead, and a resolve is a system call a step of the path)."""
+    if inp._spool is not None:
+        return None
+    if inp._resolved is None:
+        inp._resolved = str(inp.path.resolve())
+    return inp._resolved
 
 
 def _plan_next(
