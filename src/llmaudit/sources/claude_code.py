@@ -340,8 +340,9 @@ def lean_row(obj: dict, location: str, labels: Labels) -> Prepared | None:
 
 
 def _plain_tokens(usage: dict) -> providers.Tokens | None:
-    """``providers.anthropic(usage)`` when every count is a plain int in bounds (or absent),
-    the cache writes' split given as the total's, and no thinking tokens; else None."""
+    """``providers.anthropic(usage)`` when the four counts are there, each a plain int in
+    bounds, the cache writes' split (if given) adds up to their total, and there are no
+    thinking tokens, as Claude Code writes them; else None, and it is asked instead."""
     get = usage.get
     uncached, read, written, output = (
         get("input_tokens"),
