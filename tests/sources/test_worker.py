@@ -416,6 +416,130 @@ def test_a_folder_read_two_files_at_a_time_gives_the_same_ledger(run, monkeypatc
     assert modes == ["full", "unchanged", "unchanged"]
 
 
+def _parsing_ahead(monkeypatch):
+    """auto, as on two cores, with the parsing process never ready when the writer comes to
+    its input: the writer parses its own next input each time. What it parses ahead, listed."""
+    import llmaudit.sources.ingest as ingest_mod
+    import llmaudit.sources.worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "PAIR_MIN_BYTES", 0)
+    monkeypatch.setattr(worker_mod, "_cores", lambda: 2)
+    monkeypatch.setattr(worker_mod.Handed, "ready", lambda self: False)
+    ahead = []
+    real = ingest_mod.parse_batches
+
+    def listed(inp, *args):
+        if any(f.function == "_parse_ahead" for f in __import__("inspect").stack()[1:3]):
+            ahead.append(inp.path.name)
+        return real(inp, *args)
+
+    monkeypatch.setattr(ingest_mod, "parse_batches", listed)
+    return ahead
+
+
+def test_the_writer_parses_its_next_file_while_the_parsing_process_is_not_ready(
+    run, monkeypatch, tmp_path
+):
+    """In a folder, when the parsing process has not sent the input the writer comes to, the
+    writer parses its own next input meanwhile: results, rejects, summary and ledger are
+    those of one process."""
+    ahead = _parsing_ahead(monkeypatch)
+    shutil.copytree(DATA / "logs", tmp_path / "logs")
+    out = {}
+    for mode in ("never", "auto"):
+        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
+        result = run("--db", f"{mode}.db", "ingest", "--json", "logs")
+        out[mode] = (
+            result.exit_code,
+            json.loads(result.stdout),
+            result.stderr,
+            ledger_state(tmp_path / f"{mode}.db"),
+        )
+    assert out["auto"] == out["never"]
+    # the files this process parses (the first, then one in three), all but the first ahead
+    mine = LOGS[3::3]
+    assert sorted(ahead) == sorted(mine) and len(mine) >= 10
+
+
+def test_an_error_in_a_file_parsed_ahead_is_that_files_in_its_turn(run, monkeypatch, tmp_path):
+    """A file whose reading fails after its first batch, parsed ahead: that batch is written,
+    the error is the file's own, said in its turn, and the files after it are read as
+    without parsing ahead."""
+    import llmaudit.sources.ingest as ingest_mod
+    from llmaudit.errors import DataError
+
+    ahead = _parsing_ahead(monkeypatch)
+    listed = ingest_mod.parse_batches
+
+    def failing(inp, *args):
+        batches = listed(inp, *args)
+        if inp.path.name != "f3.jsonl":
+            return batches
+
+        def first_then_fail():
+            yield next(batches)
+            raise DataError(f"{inp.location}: cannot read: gone")
+
+        return first_then_fail()
+
+    monkeypatch.setattr(ingest_mod, "parse_batches", failing)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    middleware = (DATA / "logs" / "middleware_openai_chat.jsonl").read_text()
+    for n in range(7):  # other request ids in each file
+        (logs / f"f{n}.jsonl").write_text(middleware.replace("chatcmpl-", f"chatcmpl-{n}"))
+    out = {}
+    for mode in ("never", "auto"):
+        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
+        result = run("--db", f"{mode}.db", "ingest", "--json", "logs")
+        out[mode] = (
+            result.exit_code,
+            json.loads(result.stdout),
+            result.stderr,
+            ledger_state(tmp_path / f"{mode}.db"),
+        )
+    assert out["auto"] == out["never"]
+    assert ahead == ["f3.jsonl", "f6.jsonl"]
+    code, summary, _, _ = out["never"]
+    assert code == 3
+    got = [(i["path"].rsplit("/", 1)[-1], i["added"], i["error"]) for i in summary["inputs"]]
+    assert [g for g in got if g[2]] == [("f3.jsonl", 0, "logs/f3.jsonl: cannot read: gone")]
+    others = {added for _, added, error in got if not error}
+    assert len(got) == 7 and len(others) == 1 and others.pop() > 0  # each: all its records
+
+
+def test_one_file_at_a_time_is_parsed_ahead_and_never_a_large_one(monkeypatch, tmp_path):
+    """What is parsed ahead is held in memory: the writer's next file only, and only one it
+    would parse alone (no larger than a file two processes share)."""
+    from pathlib import Path
+
+    import llmaudit.sources.ingest as ingest_mod
+    import llmaudit.sources.worker as worker_mod
+    from llmaudit.sources.base import InputFile, Labels
+
+    monkeypatch.setattr(worker_mod, "_cores", lambda: 2)
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "auto")
+    path = Path(DATA / "logs" / "middleware_openai_chat.jsonl")
+
+    def job(batches=None):
+        inp = InputFile.from_path(path)
+        return ingest_mod._Job(inp, ingest_mod.detect(inp), None, "full", batches)
+
+    request = ingest_mod.IngestRequest(paths=[])
+    label = Labels("s", "m", {})
+    handed = object()  # stands for an input handed to the parsing process
+    window = [job(handed), job(), job()]
+    ingest_mod._parse_ahead(window, request, label)
+    assert isinstance(window[1].batches, ingest_mod._ParsedAhead) and window[2].batches is None
+    assert sum(len(b.records) for b in window[1].batches) == 3  # the fixture's 3 calls
+    ingest_mod._parse_ahead(window, request, label)
+    assert window[2].batches is None  # one ahead at a time
+    monkeypatch.setattr(worker_mod, "WORKER_MIN_BYTES", 0)  # every file large
+    window = [job(handed), job()]
+    ingest_mod._parse_ahead(window, request, label)
+    assert window[1].batches is None
+
+
 @pytest.mark.both_engines
 def test_a_folder_from_children_exports_the_same_on_either_engine(run, monkeypatch, tmp_path):
     """The parent keeps its ledger connection (a SQLite file, or HTTP to ClickHouse) while

@@ -260,6 +260,12 @@ def _ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
             if (
                 isinstance(current, _Job)
                 and isinstance(current.batches, Handed)
+                and not current.batches.ready()
+            ):
+                _parse_ahead(window, request, label)
+            if (
+                isinstance(current, _Job)
+                and isinstance(current.batches, Handed)
                 and current.batches.orphaned
             ):
                 # the parsing process stopped (or was closed) before it reached this input:
@@ -282,6 +288,45 @@ def _ingest(ledger: Ledger, request: IngestRequest) -> IngestSummary:
     return summary
 
 
+class _ParsedAhead:
+    """An input's batches, parsed here while this process would have waited for the parsing
+    process's batches of the input before it; and the error that stopped the parse, raised
+    in the input's turn, after its batches, as it would have been without parsing ahead."""
+
+    def __init__(self, batches: Iterator[Batch]) -> None:
+        self.batches: list[Batch] = []
+        self.error: Exception | None = None
+        try:
+            for batch in batches:
+                self.batches.append(batch)
+        except Exception as exc:
+            self.error = exc
+
+    def __iter__(self) -> Iterator[Batch]:
+        yield from self.batches
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        self.batches = []
+
+
+def _parse_ahead(window: Iterable[_Planned], request: IngestRequest, label: Labeller) -> None:
+    """Parse the next input planned for this process (one a second process does not parse,
+    and small enough to hold: no larger than a file shared by two processes), if none is
+    parsed ahead yet. Nothing it parses depends on what is written before it."""
+    for planned in window:
+        if not isinstance(planned, _Job):
+            continue
+        if isinstance(planned.batches, _ParsedAhead):
+            return
+        if planned.batches is None:
+            if not use_worker(planned.inp):
+                batches = parse_batches(planned.inp, planned.source, request.options, label)
+                planned.batches = _ParsedAhead(batches)
+            return
+
+
 @dataclass
 class _Job:
     """An input to read: its format, how (mode) and, when a second process was started on it
@@ -291,7 +336,7 @@ class _Job:
     source: Source
     key: str | None
     mode: str
-    batches: Started | None = None
+    batches: Started | _ParsedAhead | None = None
 
 
 @dataclass
@@ -490,7 +535,7 @@ def _ingest_one(
     request: IngestRequest,
     machine: str,
     label: Labeller,
-    started: Started | None = None,
+    started: Started | _ParsedAhead | None = None,
 ) -> InputResult:
     result = InputResult(inp.location, source.name)
     if started is None and use_worker(inp):

@@ -475,6 +475,14 @@ class Handed:
             raise
         self._finish()
 
+    def ready(self) -> bool:
+        """Whether the parsing process has sent something of this input (the input before it
+        was read to the end), or stopped: reading it would not wait."""
+        try:
+            return self.orphaned or self.parser.receiver.poll()
+        except (OSError, ValueError):  # closed: reading says why, without waiting
+            return True
+
     def _finish(self) -> None:
         self.finished = True
         if self in self.parser.pending:
