@@ -416,6 +416,22 @@ def test_a_folder_read_two_files_at_a_time_gives_the_same_ledger(run, monkeypatc
     assert modes == ["full", "unchanged", "unchanged"]
 
 
+def _never_and_auto(run, monkeypatch, tmp_path, *paths: str) -> dict:
+    """``ingest --json paths`` in one process and in auto: exit code, summary, standard
+    error and ledger of each."""
+    out = {}
+    for mode in ("never", "auto"):
+        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
+        result = run("--db", f"{mode}.db", "ingest", "--json", *paths)
+        out[mode] = (
+            result.exit_code,
+            json.loads(result.stdout),
+            result.stderr,
+            ledger_state(tmp_path / f"{mode}.db"),
+        )
+    return out
+
+
 def _parsing_ahead(monkeypatch):
     """auto, as on two cores, with the parsing process never ready when the writer comes to
     its input: the writer parses its own next input each time. What it parses ahead, listed."""
@@ -445,16 +461,7 @@ def test_the_writer_parses_its_next_file_while_the_parsing_process_is_not_ready(
     those of one process."""
     ahead = _parsing_ahead(monkeypatch)
     shutil.copytree(DATA / "logs", tmp_path / "logs")
-    out = {}
-    for mode in ("never", "auto"):
-        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
-        result = run("--db", f"{mode}.db", "ingest", "--json", "logs")
-        out[mode] = (
-            result.exit_code,
-            json.loads(result.stdout),
-            result.stderr,
-            ledger_state(tmp_path / f"{mode}.db"),
-        )
+    out = _never_and_auto(run, monkeypatch, tmp_path, "logs")
     assert out["auto"] == out["never"]
     # the files this process parses (the first, then one in three), all but the first ahead
     mine = LOGS[3::3]
@@ -488,16 +495,7 @@ def test_an_error_in_a_file_parsed_ahead_is_that_files_in_its_turn(run, monkeypa
     middleware = (DATA / "logs" / "middleware_openai_chat.jsonl").read_text()
     for n in range(7):  # other request ids in each file
         (logs / f"f{n}.jsonl").write_text(middleware.replace("chatcmpl-", f"chatcmpl-{n}"))
-    out = {}
-    for mode in ("never", "auto"):
-        monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", mode)
-        result = run("--db", f"{mode}.db", "ingest", "--json", "logs")
-        out[mode] = (
-            result.exit_code,
-            json.loads(result.stdout),
-            result.stderr,
-            ledger_state(tmp_path / f"{mode}.db"),
-        )
+    out = _never_and_auto(run, monkeypatch, tmp_path, "logs")
     assert out["auto"] == out["never"]
     assert ahead == ["f3.jsonl", "f6.jsonl"]
     code, summary, _, _ = out["never"]
