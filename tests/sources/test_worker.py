@@ -346,6 +346,23 @@ def test_an_error_parsing_ahead_is_raised_where_it_would_be_without():
     assert got == [0, 1, 2, 3]
 
 
+def test_an_interrupt_while_parsing_ahead_stops_at_once():
+    """Ctrl-C is not an error of a chunk, to be raised in its turn: it stops the merge before
+    anything more is given."""
+    from llmaudit.sources.worker import _in_order
+
+    def own():
+        yield from _chunks(1)
+        raise KeyboardInterrupt
+
+    merged = _in_order(iter(_chunks(0, 2)), own(), lambda: False)
+    got = []
+    with pytest.raises(KeyboardInterrupt):
+        for batch in merged:
+            got.append(batch.chunk)
+    assert got == []
+
+
 def test_claimed_chunks_hand_out_every_line_once(tmp_path):
     """Two readers of one file sharing a counter, read in turns at an uneven pace: every line
     goes to exactly one of them, and each reads the whole file."""

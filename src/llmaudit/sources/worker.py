@@ -535,7 +535,7 @@ def _in_order(
     turn; an error parsing one of them is raised when the ones before it are taken, as it
     would be without parsing ahead."""
     own: deque[Batch] = deque()
-    failed: list[BaseException] = []
+    failed: list[Exception] = []
 
     def pull() -> bool:
         """One more of ``b``'s batches into ``own``; False when there are no more."""
@@ -543,7 +543,7 @@ def _in_order(
             return False
         try:
             y = next(b, None)
-        except BaseException as exc:  # raised in turn, below
+        except Exception as exc:  # raised in turn, below (an interrupt stops at once)
             failed.append(exc)
             return False
         if y is None:
