@@ -41,6 +41,46 @@ def test_dedupe_added_duplicate_updated(tmp_path):
         assert led.info()["records"] == 3
 
 
+def _stored_hashes(led):
+    return dict(led.conn.execute("SELECT dedupe_key, content_hash FROM records"))
+
+
+def test_a_content_hash_is_worked_out_only_when_a_record_of_its_key_comes(tmp_path):
+    """A record keyed by its source's id is stored with "" for its hash (most never meet
+    another of their key); the next of its key is compared with the hash of the stored
+    identity columns: the same content is a duplicate, other content an update. A record
+    keyed by its hash stores that hash."""
+    from llmaudit.model.record import identity_row, row_hash
+
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write([rec(source_id="r1", latency_ms=1.5), rec(output=30)])
+        hashed = row_hash(identity_row(rec(output=30)))
+        assert _stored_hashes(led) == {"test:r1": "", f"test:h1:{hashed}": hashed}
+        again = led.write([rec(source_id="r1", latency_ms=1.5)])
+        assert (again.added, again.updated, again.duplicate) == (0, 0, 1)
+        changed = led.write([rec(source_id="r1", latency_ms=2.5)])
+        assert (changed.added, changed.updated, changed.duplicate) == (0, 1, 0)
+        assert [r.latency_ms for r in led.iter_records() if r.source_id == "r1"] == [2.5]
+        assert _stored_hashes(led)["test:r1"] == ""
+        # keep="first" and "max_output" read no hash, and a stored one (an older ledger's)
+        # is compared as it is
+        old = row_hash(identity_row(rec(source_id="r1", latency_ms=2.5)))
+        led.conn.execute("UPDATE records SET content_hash = ? WHERE dedupe_key = 'test:r1'", (old,))
+        same = led.write([rec(source_id="r1", latency_ms=2.5)])
+        assert (same.added, same.updated, same.duplicate) == (0, 0, 1)
+
+
+def test_a_record_changed_by_hand_is_replaced_by_the_next_of_its_key(tmp_path):
+    """Stored identity columns no llmaudit writes (a model as bytes, set by hand) have no
+    hash to compare: the next record of the key replaces the row, counted as an update."""
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write([rec(source_id="r1", model="caf\u00e9")])
+        led.conn.execute("UPDATE records SET model = x'00ff', tags = 'caf\u00e9'")
+        counts = led.write([rec(source_id="r1", model="caf\u00e9")])
+        assert (counts.added, counts.updated, counts.duplicate) == (0, 1, 0)
+        assert [r.model for r in led.iter_records()] == ["caf\u00e9"]
+
+
 def test_duplicates_within_one_batch_count_once(tmp_path):
     with Ledger.open(tmp_path / "l.db") as led:
         counts = led.write([rec(source_id="x"), rec(source_id="x"), rec(source_id="x")])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from llmaudit.errors import StoreError
 from llmaudit.ledger.connection import RECORD_COLUMNS, Connected, cut_raw, now_text, safe_text
 from llmaudit.model.record import (
+    IDENTITY_COLUMNS,
     UsageRecord,
     identity_row,
     row_hash,
@@ -47,12 +48,22 @@ _MERGE_SQL = (
     f"SELECT {_STAGED_COLUMNS}, ? FROM {_STAGE}.stage WHERE seq BETWEEN ? AND ? ORDER BY seq "
     "ON CONFLICT (dedupe_key) DO NOTHING"
 )
+# the staged rows of keys the ledger held before the copy (rows numbered up to the parameter)
+# that may change what it holds: those of the same source kind and other content. The others
+# are duplicates whatever the write's keep rule (see plan_writes), told apart here without
+# reading them: equal identity columns (IS: NULL is NULL) are the same content, as equal
+# hashes are (the ledger gives each column back as the type it was written as).
 _HELD_SQL = (
     f"SELECT {_STAGED_COLUMNS} FROM {_STAGE}.stage AS s WHERE seq BETWEEN ? AND ? "
     "AND NOT EXISTS (SELECT 1 FROM records AS r WHERE r.dedupe_key = s.dedupe_key "
-    "AND r.id > ?) ORDER BY seq"
+    "AND (r.id > ? OR r.source_kind IS NOT s.source_kind OR ("
+    + " AND ".join(f"r.{c} IS s.{c}" for c in IDENTITY_COLUMNS)
+    + "))) ORDER BY seq"
 )
 _STAGED_SQL = f"SELECT {_STAGED_COLUMNS} FROM {_STAGE}.stage WHERE seq BETWEEN ? AND ? ORDER BY seq"
+
+
+_IDENTITY = ", ".join(IDENTITY_COLUMNS)
 
 
 def _prepared(row: tuple[Any, ...]) -> Prepared:
@@ -91,16 +102,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-Existing = dict[str, tuple[str, str, int]]  # dedupe key -> (content hash, source kind, output)
+# what a write compares of a stored record: its content hash, or its identity row when the
+# hash was left until needed; its source kind; its output tokens
+Stored = tuple["str | tuple[Any, ...]", str, int]
+Existing = dict[str, Stored]  # dedupe key -> the stored record of the key
 
 
 class Prepared(NamedTuple):
     """A record as a write needs it: key, content hash, identity row and provenance. Built
     where the record is parsed (:func:`prepare`), so a parsing process can hand a writer rows
     that cost little to send, instead of records. The content hash is "" when the key does not
-    depend on it (the record has its own key or a source id): it is worked out only for a
-    record that is written or compared (:func:`digest_of`), not for every repeat of a key a
-    batch drops (a Claude Code message's lines)."""
+    depend on it (the record has its own key or a source id): it is worked out only when the
+    record is compared with one stored under its key (:func:`digest_of`), and a SQLite ledger
+    stores it as "" too (see :meth:`Writes._existing`)."""
 
     key: str
     digest: str
@@ -132,7 +146,7 @@ def digest_of(rec: Prepared) -> str:
     return rec.digest or row_hash(rec.ident)
 
 
-Chosen = tuple[Prepared, "tuple[str, str, int] | None"]
+Chosen = tuple[Prepared, "Stored | None"]
 
 
 def choose_in_batch(
@@ -166,7 +180,7 @@ def plan_writes(
     for key, rec in batch.items():
         old = stored.get(key)
         if old is not None and (
-            old[0] == digest_of(rec)
+            _same_content(old[0], rec)
             or old[1] != rec.source_kind
             or keep == "first"
             or (keep == "max_output" and rec.output <= old[2])
@@ -181,9 +195,19 @@ def plan_writes(
     return counts, chosen
 
 
+def _same_content(stored: str | tuple[Any, ...], rec: Prepared) -> bool:
+    """Whether a stored record (its content hash, or its identity row) holds ``rec``'s content.
+    Rows compare as their hashes would: the ledger gives back each identity column as the
+    type it was written as (text, integer, real), so equal rows are equal JSON."""
+    if type(stored) is tuple:
+        return stored == rec.ident
+    return stored == digest_of(rec)
+
+
 def stored_rows(records: Iterable[Prepared], *tail: Any) -> list[tuple[Any, ...]]:
     """Each record's row as the ledger stores it, in ``_WRITE_COLUMNS``' order, ``tail`` (the
-    ingest) last."""
+    ingest) last. A content hash left until needed is stored as "": most records never meet
+    another of their key, and working it out cost a tenth of a first ingest."""
     names: dict[str | None, str | None] = {}  # source and machine names: a few a batch
     rows = []
     for rec in records:
@@ -197,7 +221,7 @@ def stored_rows(records: Iterable[Prepared], *tail: Any) -> list[tuple[Any, ...]
         rows.append(
             (
                 rec.key,
-                digest_of(rec),
+                rec.digest,
                 *rec.ident,
                 rec.source_kind,
                 names[name],
@@ -378,15 +402,18 @@ class Writes(Connected):
 
     def _merge(self, staged: Staged, ingest_id, source_kind, keep) -> WriteCounts:
         (before,) = self.conn.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()
-        self.mark_dirty(staged.days)
         added = self.conn.execute(_MERGE_SQL, (ingest_id, staged.first, staged.last)).rowcount
+        if added:  # (a batch of duplicates changes no day)
+            self.mark_dirty(staged.days)
         counts = WriteCounts(added=added, duplicate=staged.duplicates)
         if added < staged.rows:
-            # keys the ledger held before: not copied (new rows are numbered after ``before``)
+            # keys the ledger held before: not copied (new rows are numbered after ``before``);
+            # those that may change a record are written as any other
             held = [
                 _prepared(row)
                 for row in self.conn.execute(_HELD_SQL, (staged.first, staged.last, before))
             ]
+            counts.duplicate += staged.rows - added - len(held)
             counts += self._write(held, (), ingest_id, source_kind, keep)
         return counts
 
@@ -451,15 +478,18 @@ class Writes(Connected):
         return days
 
     def _existing(self, keys: list[str]) -> Existing:
-        """dedupe key -> (content hash, source kind, output tokens) of records already stored."""
-        found: dict[str, tuple[str, str, int]] = {}
+        """dedupe key -> (content hash, source kind, output tokens) of records already stored;
+        for a hash stored as "" (left until needed, see :func:`stored_rows`), the record's
+        identity row instead, which is exactly what the hash covers."""
+        found: Existing = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for key, digest, kind, output in self.conn.execute(
-                "SELECT dedupe_key, content_hash, source_kind, output FROM records "
+            for row in self.conn.execute(
+                f"SELECT dedupe_key, content_hash, source_kind, output, {_IDENTITY} FROM records "
                 f"WHERE dedupe_key IN ({marks})",
                 chunk,
             ):
-                found[key] = (digest, kind, output)
+                digest = row[1]
+                found[row[0]] = (digest or row[4:], row[2], row[3])
         return found
