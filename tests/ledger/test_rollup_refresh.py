@@ -104,3 +104,21 @@ def test_a_second_connection_that_cannot_read_leaves_its_days_to_the_first(
     monkeypatch.setattr(sqlite3, "connect", real_connect)
     assert len(refusals) == 1
     assert _rollup_tables(tmp_path / "two.db") == _rollup_tables(tmp_path / "one.db")
+
+
+def test_days_are_summed_and_written_a_window_at_a_time(tmp_path, monkeypatch, two_cores):
+    """A refresh holds the sums of REFRESH_DAYS days at most (each day's latency buckets are
+    many), and gives the rollup a refresh of every day at once would."""
+    _build(tmp_path / "one.db", monkeypatch, 4)
+    windows: list[int] = []
+    real = rollup._day_sums
+
+    def noted(conn, days):
+        windows.append(len(days))
+        return real(conn, days)
+
+    monkeypatch.setattr(rollup, "_day_sums", noted)
+    monkeypatch.setattr(rollup, "REFRESH_DAYS", 5)
+    _build(tmp_path / "windows.db", monkeypatch, 4)
+    assert windows == [5, 5, 2]
+    assert _rollup_tables(tmp_path / "windows.db") == _rollup_tables(tmp_path / "one.db")

@@ -36,14 +36,16 @@ def refresh_rollup(conn: sqlite3.Connection) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         days = [r[0] for r in conn.execute("SELECT day FROM rollup_dirty ORDER BY day")]
-        with stored_json():
-            sums = _day_sums(conn, days)
-        for day in days:
-            daily, latency = sums[day]
-            conn.execute("DELETE FROM rollup_daily WHERE day = ?", (day,))
-            conn.executemany(_DAILY_INSERT, daily)
-            conn.execute("DELETE FROM rollup_latency WHERE day = ?", (day,))
-            conn.executemany(_LATENCY_INSERT, latency)
+        for start in range(0, len(days), REFRESH_DAYS):  # memory bounded by the window's rows
+            window = days[start : start + REFRESH_DAYS]
+            with stored_json():
+                sums = _day_sums(conn, window)
+            for day in window:
+                daily, latency = sums.pop(day)
+                conn.execute("DELETE FROM rollup_daily WHERE day = ?", (day,))
+                conn.executemany(_DAILY_INSERT, daily)
+                conn.execute("DELETE FROM rollup_latency WHERE day = ?", (day,))
+                conn.executemany(_LATENCY_INSERT, latency)
         conn.execute("DELETE FROM rollup_dirty")
         conn.execute("COMMIT")
     except sqlite3.IntegrityError as exc:  # a sum of values no llmaudit writes (a text time)
@@ -80,6 +82,10 @@ _LATENCY_INSERT = "INSERT INTO rollup_latency (day, model, kind, bucket, n) VALU
 # sorts and sums without Python's lock, so on two cores the refresh after a large ingest
 # takes about half the time (0.95 -> 0.51 s for 200,000 records over 31 days).
 PARALLEL_DAYS = 4
+# Days summed before their rows are written: a day's rows are held in memory until then (a
+# thousand latency buckets a day is common), so a refresh of every day of a long history
+# held them all (60 MiB for 150 days) where this bounds them.
+REFRESH_DAYS = 16
 
 DaySums = dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]
 
