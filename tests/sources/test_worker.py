@@ -1053,3 +1053,51 @@ def test_claude_code_drops_only_what_it_says_it_may_drop(marks):
     keep = source.keep_in_order()
     for mark in marks:
         assert keep(mark) or source.droppable(mark), mark
+
+
+@pytest.mark.sqlite_only  # reads the ledger's reading states
+def test_files_parsed_in_the_parsing_process_are_hashed_there(run, monkeypatch, tmp_path):
+    """The hash kept with a file's reading state (of every byte read) is worked out by the
+    process that parsed the file, once it read it to its end, so the writer does not read
+    the file again for it: here only the files it parsed itself (the first, and a third of
+    the rest). Each hash is that of the bytes read, a last line still being written left
+    out, so that the next run finds each file unchanged, or appended to."""
+    import hashlib
+
+    import llmaudit.sources.worker as worker_mod
+    from llmaudit.sources.base import InputFile
+
+    monkeypatch.setattr(worker_mod, "PAIR_MIN_BYTES", 0)
+    monkeypatch.setattr(worker_mod, "_cores", lambda: 2)
+    hashed_here = []
+    real_hash = InputFile.prefix_hash
+
+    def noted(self, length):
+        if length not in self.hashed:
+            hashed_here.append(self.path.name)
+        return real_hash(self, length)
+
+    monkeypatch.setattr(InputFile, "prefix_hash", noted)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    line = '{{"ts": "2026-10-01T00:00:0{n}Z", "model": "gpt-4o", "request_id": "j{n}"}}\n'
+    for n in range(1, 7):
+        (logs / f"b{n}.jsonl").write_text(line.format(n=n) + '{"ts": "2026-10-0')  # half a line
+    monkeypatch.setenv("LLMAUDIT_INGEST_WORKER", "auto")
+    first = run("--db", "l.db", "ingest", "--json", "logs")
+    assert first.exit_code == 0, first.stderr
+    assert sorted(hashed_here) == ["b1.jsonl", "b4.jsonl"]  # the child parsed the others
+    with sqlite3.connect(tmp_path / "l.db") as conn:
+        states = conn.execute("SELECT path, offset, head_len, head_hash FROM files").fetchall()
+    assert len(states) == 6
+    for path, offset, head_len, head_hash in states:
+        whole = (logs / path.rsplit("/", 1)[-1]).read_bytes()
+        assert offset == head_len == len(whole) - len(b'{"ts": "2026-10-0')
+        assert head_hash == hashlib.sha256(whole[:offset]).hexdigest()
+    for n in range(1, 7):  # the last lines are written out
+        with (logs / f"b{n}.jsonl").open("a") as fh:
+            fh.write(f'1T00:00:00Z", "model": "gpt-4o", "request_id": "k{n}"}}\n')
+    again = run("--db", "l.db", "ingest", "--json", "logs")
+    summary = json.loads(again.stdout)
+    assert [i["mode"] for i in summary["inputs"]] == ["appended"] * 6
+    assert (summary["totals"]["added"], summary["totals"]["duplicate"]) == (6, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -82,11 +83,42 @@ class InputFile:
     _document: list[Any] = field(default_factory=list)  # the whole-JSON parse, once
     _sample: list[str | None] = field(default_factory=list)  # its sample for sniffers, once
     _resolved: str | None = None  # the path resolved (the key of its reading state), once
+    # the prefix hash (by its length) the process that parsed the input worked out at its end
+    hashed: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_path(cls, path: Path) -> InputFile:
         st = path.stat()
         return cls(str(path), path, st.st_size, st.st_mtime, mtime_ns=st.st_mtime_ns)
+
+    def prefix_hash(self, length: int) -> str:
+        """SHA-256 of the first ``length`` raw bytes (everything read before), so that a
+        rewrite anywhere in what was read, not only in its head, is seen; "short" when the
+        input has fewer (it shrank: it cannot match). One in ``hashed`` (worked out by the
+        process that has just read the input to its end) is taken as it is."""
+        known = self.hashed.get(length)
+        if known is not None:
+            return known
+        digest = hashlib.sha256()
+        left = length
+        with self.open_binary_raw() as fh:
+            while left > 0:
+                chunk = fh.read(min(left, 1 << 20))
+                if not chunk:
+                    return "short"
+                digest.update(chunk)
+                left -= len(chunk)
+        return digest.hexdigest()
+
+    def resume_at(self) -> int:
+        """Where a next run starts, once this run read the input to its end: after its last
+        whole line when a last line may still be being written (``resumable``), else at its
+        size (a file on disk)."""
+        assert self.size is not None
+        return self.consumed if self.resumable else self.size
+
+    def on_disk(self) -> bool:
+        return self.size is not None and self._spool is None
 
     def is_compressed(self) -> bool:
         with self.open_binary_raw() as fh:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import os
 import socket
 import stat
@@ -427,21 +426,6 @@ def _result(
         return InputResult(planned.inp.location, None, error=exc.message)
 
 
-def _prefix_hash(inp: InputFile, length: int) -> str:
-    """SHA-256 of the input's first ``length`` raw bytes (everything read before), so that a
-    rewrite anywhere in what was read, not only in its head, is seen."""
-    digest = hashlib.sha256()
-    left = length
-    with inp.open_binary_raw() as fh:
-        while left > 0:
-            chunk = fh.read(min(left, 1 << 20))
-            if not chunk:
-                return "short"  # the file shrank: it cannot match
-            digest.update(chunk)
-            left -= len(chunk)
-    return digest.hexdigest()
-
-
 def _plan(ledger: Ledger, inp: InputFile, forced: Source | None) -> InputResult | _Job:
     """What to do with an input: nothing (unchanged, empty, not recognised), or read it in a
     format from where the last run stopped (or from the start, when it changed)."""
@@ -472,7 +456,7 @@ def _plan(ledger: Ledger, inp: InputFile, forced: Source | None) -> InputResult 
         and state["format"] == source.name
         and inp.size is not None
         and inp.size >= state["head_len"]
-        and _prefix_hash(inp, state["head_len"]) == state["head_hash"]
+        and inp.prefix_hash(state["head_len"]) == state["head_hash"]
     )
     if key is not None and source.appendable and not inp.is_compressed():
         inp.resumable = True
@@ -498,8 +482,8 @@ def _read(
     result.skipped = _by_count(inp.skipped)
     result.notes = _by_count(inp.notes)
     if key is not None and result.error is None and inp.size is not None:
-        offset = inp.consumed if inp.resumable else inp.size
-        _save_state(ledger, key, inp, source.name, offset, inp.lines_read if inp.resumable else 0)
+        lines = inp.lines_read if inp.resumable else 0
+        _save_state(ledger, key, inp, source.name, inp.resume_at(), lines)
     return result
 
 
@@ -523,7 +507,7 @@ def _save_state(
             "mtime_ns": inp.mtime_ns,
             "offset": offset,
             "lines": lines,
-            "head_hash": _prefix_hash(inp, offset),
+            "head_hash": inp.prefix_hash(offset),
             "head_len": offset,
         },
         None,

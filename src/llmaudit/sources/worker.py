@@ -625,7 +625,9 @@ def _from_child(
             if stager is not None:  # asked for the next batch: this one is written
                 stager.took(payload)
         elif kind == "done":
-            inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes = payload
+            inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes, hashed = payload
+            if hashed is not None:
+                inp.hashed.setdefault(*hashed)
             return
         elif kind == "error":
             raise payload
@@ -649,11 +651,25 @@ def _parse_and_send(
                 batch = stager.stage(batch, source)
             sender.send(("batch", batch))
         state = (inp.consumed, inp.lines_read, inp.pending_tail, inp.skipped, inp.notes)
-        sender.send(("done", state))
+        sender.send(("done", (*state, _hashed(inp))))
     except LlmauditError as exc:
         sender.send(("error", exc))
     except Exception:  # a bug in a parser: sent to the parent, which raises it
         sender.send(("crash", traceback.format_exc()))
+
+
+def _hashed(inp: InputFile) -> tuple[int, str] | None:
+    """The hash of what a run that read ``inp`` to its end read (``ingest._save_state`` keeps
+    it with the reading state), worked out here, where the input was just read, so that the
+    process that writes does not read it again for it; None if it cannot be (it is the
+    writer's to say why)."""
+    if not inp.on_disk():
+        return None
+    offset = inp.resume_at()
+    try:
+        return offset, inp.prefix_hash(offset)
+    except (LlmauditError, OSError):
+        return None
 
 
 def _serve(jobs: Connection, sender: Connection, stager: Stager | None = None) -> None:
