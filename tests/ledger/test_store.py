@@ -172,3 +172,20 @@ def test_info_counts_and_range(tmp_path):
         }
     ]
     assert info["schema_version"] == len(MIGRATIONS)
+
+
+def test_a_new_ledger_has_pages_of_8_kib_and_an_existing_one_keeps_its_own(tmp_path, monkeypatch):
+    from llmaudit.ledger import store
+
+    with Ledger.open(tmp_path / "new.db") as led:
+        led.write([rec(source_id="r1")])
+        assert led.conn.execute("PRAGMA page_size").fetchone()[0] == 8192
+    monkeypatch.setattr(store, "PAGE_SIZE", 4096)  # as an llmaudit before this one made it
+    with Ledger.open(tmp_path / "old.db") as led:
+        led.write([rec(source_id="r1")])
+    monkeypatch.undo()
+    for name, size in (("old.db", 4096), ("new.db", 8192)):
+        with Ledger.open(tmp_path / name) as led:
+            assert led.write([rec(source_id="r2")]).added == 1
+            assert led.conn.execute("PRAGMA page_size").fetchone()[0] == size
+            assert led.info()["records"] == 2

