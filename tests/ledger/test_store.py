@@ -81,6 +81,20 @@ def test_a_record_changed_by_hand_is_replaced_by_the_next_of_its_key(tmp_path):
         assert [r.model for r in led.iter_records()] == ["caf\u00e9"]
 
 
+def test_a_record_whose_time_was_changed_by_hand_to_no_text_is_replaced(tmp_path):
+    """A stored time that is no text (set by hand) is on no day: the record that replaces
+    it marks only its own day for the rollup (sorting the two raised a TypeError, exit 70)."""
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write([rec(source_id="r1")])
+        led.refresh_rollup()
+        led.conn.execute("UPDATE records SET ts = x'00ff'")
+        counts = led.write([rec(source_id="r1")])
+        assert (counts.added, counts.updated, counts.duplicate) == (0, 1, 0)
+        assert led.conn.execute("SELECT day FROM rollup_dirty").fetchall() == [("2026-11-01",)]
+        assert led.refresh_rollup() == 1
+        assert [r.ts for r in led.iter_records()] == [T0]
+
+
 def test_duplicates_within_one_batch_count_once(tmp_path):
     with Ledger.open(tmp_path / "l.db") as led:
         counts = led.write([rec(source_id="x"), rec(source_id="x"), rec(source_id="x")])

@@ -471,7 +471,8 @@ class Writes(Connected):
             days.update(
                 day
                 for (day,) in self.conn.execute(
-                    f"SELECT DISTINCT substr(ts, 1, 10) FROM records WHERE dedupe_key IN ({marks})",
+                    f"SELECT DISTINCT substr(ts, 1, 10) FROM records WHERE dedupe_key IN ({marks}) "
+                    "AND typeof(ts) = 'text'",  # (a time no llmaudit writes is on no day)
                     chunk,
                 )
             )
