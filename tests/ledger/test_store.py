@@ -95,6 +95,20 @@ def test_a_record_whose_time_was_changed_by_hand_to_no_text_is_replaced(tmp_path
         assert [r.ts for r in led.iter_records()] == [T0]
 
 
+def test_a_stored_output_changed_by_hand_to_text_is_replaced_under_max_output(tmp_path):
+    """keep="max_output" compares output tokens: a stored output that is no integer (set by
+    hand) is replaced by the next record of its key (comparing the two was exit 70)."""
+    with Ledger.open(tmp_path / "l.db") as led:
+        led.write([rec(source_id="r1", output=20)], keep="max_output")
+        led.conn.execute("UPDATE records SET output = 'many'")
+        counts = led.write([rec(source_id="r1", output=5)], keep="max_output")
+        assert (counts.added, counts.updated, counts.duplicate) == (0, 1, 0)
+        assert [r.output for r in led.iter_records()] == [5]
+        # and a sound one is compared as before
+        counts = led.write([rec(source_id="r1", output=4)], keep="max_output")
+        assert (counts.added, counts.updated, counts.duplicate) == (0, 0, 1)
+
+
 def test_duplicates_within_one_batch_count_once(tmp_path):
     with Ledger.open(tmp_path / "l.db") as led:
         counts = led.write([rec(source_id="x"), rec(source_id="x"), rec(source_id="x")])

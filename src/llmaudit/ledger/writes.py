@@ -491,6 +491,8 @@ class Writes(Connected):
                 f"WHERE dedupe_key IN ({marks})",
                 chunk,
             ):
-                digest = row[1]
-                found[row[0]] = (digest or row[4:], row[2], row[3])
+                digest, output = row[1], row[3]
+                if type(output) is not int:  # (changed by hand): any record replaces it
+                    output = -1
+                found[row[0]] = (digest or row[4:], row[2], output)
         return found
