@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import socket
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -86,8 +85,12 @@ class WriteCounts:
         return self
 
 
-# Who runs an ingest: host and process, so a later run can tell a dead one from a live one.
-_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+def ingest_owner() -> str:
+    """Who runs an ingest: host and process, so a later run can tell a dead one from a live
+    one."""
+    import socket  # (here: a command that only reads never needs it, nor its 2 ms import)
+
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _alive(pid: int) -> bool:
@@ -282,14 +285,22 @@ class Writes(Connected):
             cur = self.conn.execute(
                 "INSERT INTO ingests (source_id, location, size, mtime, machine_id, started_at, "
                 "owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sid, safe_text(location), size, mtime_text, machine_id, now_text(), _OWNER),
+                (
+                    sid,
+                    safe_text(location),
+                    size,
+                    mtime_text,
+                    machine_id,
+                    now_text(),
+                    ingest_owner(),
+                ),
             )
         return int(cur.lastrowid or 0)
 
     def _close_abandoned_ingests(self) -> None:
         """Ingests this host started whose process is gone (killed, crashed) are marked
         ``interrupted`` instead of staying ``running`` forever."""
-        prefix = _OWNER.rsplit(":", 1)[0] + ":"
+        prefix = ingest_owner().rsplit(":", 1)[0] + ":"
         stale = []
         for ingest_id, owner in self.conn.execute(
             "SELECT id, owner FROM ingests WHERE status = 'running' AND owner LIKE ? || '%'",

@@ -261,7 +261,7 @@ class ClickHouseLedger:
             updated=0,
             duplicate=0,
             rejected=0,
-            owner=_writes._OWNER,
+            owner=_writes.ingest_owner(),
         )
         self._put_ingest(row)
         return ingest_id
@@ -280,7 +280,7 @@ class ClickHouseLedger:
         ]
 
     def _close_abandoned_ingests(self) -> None:
-        prefix = _writes._OWNER.rsplit(":", 1)[0] + ":"
+        prefix = _writes.ingest_owner().rsplit(":", 1)[0] + ":"
         for row in self._ingests(f"status = 'running' AND startsWith(owner, {lit(prefix)})"):
             pid = (row["owner"] or "")[len(prefix) :]
             if pid.isdigit() and not _writes._alive(int(pid)):
