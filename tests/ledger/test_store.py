@@ -62,8 +62,7 @@ def test_a_content_hash_is_worked_out_only_when_a_record_of_its_key_comes(tmp_pa
         assert (changed.added, changed.updated, changed.duplicate) == (0, 1, 0)
         assert [r.latency_ms for r in led.iter_records() if r.source_id == "r1"] == [2.5]
         assert _stored_hashes(led)["test:r1"] == ""
-        # keep="first" and "max_output" read no hash, and a stored one (an older ledger's)
-        # is compared as it is
+        # a hash stored by an llmaudit before this one is compared as it is
         old = row_hash(identity_row(rec(source_id="r1", latency_ms=2.5)))
         led.conn.execute("UPDATE records SET content_hash = ? WHERE dedupe_key = 'test:r1'", (old,))
         same = led.write([rec(source_id="r1", latency_ms=2.5)])
